@@ -1,0 +1,13 @@
+"""agents: auto-formulation of optimization problems, solvers, sandbox, evaluation.
+
+Names are loaded lazily: importing ``agents`` loads no solver library, torch or LLM SDK.
+"""
+
+from __future__ import annotations
+
+from trace_core._lazy import lazy_getattr
+
+_EXPORTS: dict[str, str] = {}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
