@@ -19,14 +19,14 @@ from typing import Any, Literal, TypeVar, overload
 from trace_core.code_policy import compile_function, function_source, signature_key
 from trace_core.errors import ExecutionError, MissingInputsError
 from trace_core.nodes import (
+    _READS,
+    _TRACING,
     Constraint,
     ExceptionNode,
     MessageNode,
     Node,
     ParameterNode,
-    recording_reads,
     tracing,
-    tracing_enabled,
 )
 from trace_core.operators import Op
 
@@ -181,8 +181,8 @@ class BundledFunction:
         return self._call(None, *args, **kwargs)
 
     def _call(self, instance: Any, *args: Any, **kwargs: Any) -> Any:
-        code = self.code_parameter(instance)
-        if not tracing_enabled():
+        code = self.code_parameter(instance) if self.trainable else None
+        if not _TRACING.get():
             plain_args = [_plain(a) for a in args]
             plain_kwargs = {k: _plain(v) for k, v in kwargs.items()}
             return self._invoke(code, instance, plain_args, plain_kwargs)
@@ -193,15 +193,22 @@ class BundledFunction:
         if code is not None:
             parents.append(code)
             keys.append("__code")
-        with tracing(False), recording_reads() as reads:
-            try:
-                result = self._invoke(code, instance, call_args, call_kwargs)
-                error = None
-            except Exception as exc:
-                if not self.catch_execution_error:
-                    raise
-                error = exc
-        self._add_hidden_inputs(reads, parents, keys)
+        # The body runs untraced (it is this one op) while .data reads are recorded.
+        reads: list[Node] = []
+        tracing_token = _TRACING.set(False)
+        reads_token = _READS.set(reads)
+        error: Exception | None = None
+        try:
+            result = self._invoke(code, instance, call_args, call_kwargs)
+        except Exception as exc:
+            if not self.catch_execution_error:
+                raise
+            error = exc
+        finally:
+            _READS.reset(reads_token)
+            _TRACING.reset(tracing_token)
+        if reads:
+            self._add_hidden_inputs(reads, parents, keys)
         if error is not None:
             exc_node = ExceptionNode.from_exception(error, self.op, tuple(parents), tuple(keys))
             raise ExecutionError(exc_node) from error
@@ -230,8 +237,6 @@ class BundledFunction:
         return value
 
     def _add_hidden_inputs(self, reads: list[Node], parents: list[Node], keys: list[str]) -> None:
-        if not reads:
-            return
         known = set(parents)
         hidden: list[Node] = []
         for read in reads:

@@ -20,25 +20,45 @@ def _as_list(outputs: Node | Iterable[Node]) -> list[Node]:
     return [outputs] if isinstance(outputs, Node) else list(outputs)
 
 
+def reverse_topological_order(outputs: Node | Iterable[Node]) -> list[Node]:
+    """Every ancestor of ``outputs`` (outputs included), each before all of its parents.
+
+    Kahn's algorithm from the outputs: count each node's children inside the graph, then emit
+    a node once all its children are emitted. Two flat loops, no recursion, O(nodes + edges).
+    """
+    roots = _as_list(outputs)
+    children: dict[Node, int] = {}
+    stack: list[Node] = []
+    for root in roots:
+        if root not in children:
+            children[root] = 0
+            stack.append(root)
+    while stack:
+        node = stack.pop()
+        for parent in node._parents:
+            count = children.get(parent)
+            if count is None:
+                children[parent] = 1
+                stack.append(parent)
+            else:
+                children[parent] = count + 1
+    order: list[Node] = []
+    ready = [root for root in dict.fromkeys(roots) if children[root] == 0]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node._parents:
+            count = children[parent] - 1
+            children[parent] = count
+            if count == 0:
+                ready.append(parent)
+    return order
+
+
 def topological_order(outputs: Node | Iterable[Node]) -> list[Node]:
     """Every ancestor of ``outputs`` (outputs included), each after all of its parents."""
-    order: list[Node] = []
-    seen: set[Node] = set()
-    for root in _as_list(outputs):
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(root._parents))]
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append((parent, iter(parent._parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
+    order = reverse_topological_order(outputs)
+    order.reverse()
     return order
 
 

@@ -271,6 +271,9 @@ class ParameterNode(Node):
 
     def _receive(self, message: Any, output: Node) -> None:
         super()._receive(message, output)
+        self._note_output(output)
+
+    def _note_output(self, output: Node) -> None:
         if self._outputs is None:
             self._outputs = [output]
         else:

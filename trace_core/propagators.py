@@ -15,7 +15,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from trace_core.errors import DisconnectedFeedbackWarning
-from trace_core.graph import topological_order
+from trace_core.graph import reverse_topological_order
 from trace_core.nodes import MessageNode, Node, ParameterNode
 
 if TYPE_CHECKING:
@@ -98,10 +98,38 @@ def _aggregate(propagator: Any, node: Node, messages: list[Any]) -> Any:
 def backward(output: Node, feedback: Any, propagator: Propagator | None = None) -> None:
     """Propagate ``feedback`` from ``output`` to every ancestor (see module docstring)."""
     prop: Propagator = propagator if propagator is not None else _DEFAULT
+    order = reverse_topological_order(output)
+    if type(prop) is FeedbackPropagator and not _OVERRIDES:
+        # Fast path: every ancestor receives the very same message object.
+        message = prop.init(output, feedback)
+        reached_parameter = False
+        for node in order:
+            received = node._feedback
+            if received is None:
+                node._feedback = [message]
+            else:
+                received.append(message)
+            if isinstance(node, ParameterNode):
+                node._note_output(output)
+                reached_parameter = True
+    else:
+        reached_parameter = _propagate(output, feedback, prop, order)
+    if not reached_parameter:
+        warnings.warn(
+            f"feedback given to {output.label} reaches no trainable parameter; nothing can "
+            "learn from it (check that the output was computed from a node(..., "
+            "trainable=True) and not inside no_trace())",
+            DisconnectedFeedbackWarning,
+            stacklevel=3,
+        )
+
+
+def _propagate(output: Node, feedback: Any, prop: Propagator, order: list[Node]) -> bool:
+    """General path: per-node messages, aggregation, per-op overrides. True if a param got one."""
     overrides = _OVERRIDES
     pending: dict[Node, list[Any]] = {output: [prop.init(output, feedback)]}
     reached_parameter = False
-    for node in reversed(topological_order(output)):
+    for node in order:
         messages = pending.pop(node, None)
         if messages is None:
             continue
@@ -119,11 +147,4 @@ def backward(output: Node, feedback: Any, propagator: Propagator | None = None) 
                 pending[parent] = [parent_message]
             else:
                 waiting.append(parent_message)
-    if not reached_parameter:
-        warnings.warn(
-            f"feedback given to {output.label} reaches no trainable parameter; nothing can "
-            "learn from it (check that the output was computed from a node(..., "
-            "trainable=True) and not inside no_trace())",
-            DisconnectedFeedbackWarning,
-            stacklevel=3,
-        )
+    return reached_parameter
