@@ -125,8 +125,12 @@ def report(objective: Any, status: str = "optimal", values: Any = None) -> None:
         except (TypeError, ValueError):
             values = {"value": values}
     clean = {str(k): _number(v) for k, v in (values or {}).items()}
-    payload = {"objective": _number(objective), "raw_objective": repr(objective)[:200],
-               "status": str(status), "values": clean}
+    payload = {
+        "objective": _number(objective),
+        "raw_objective": repr(objective)[:200],
+        "status": str(status),
+        "values": clean,
+    }
     tmp = _REPORT + ".tmp"
     with open(tmp, "w") as fh:
         json.dump(payload, fh)
@@ -135,15 +139,41 @@ def report(objective: Any, status: str = "optimal", values: Any = None) -> None:
 
 # --- audit hook -----------------------------------------------------------------------------
 _REFUSED_EVENTS = {
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-    "os.forkpty", "pty.spawn", "os.startfile",
-    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
-    "socket.gethostbyname", "socket.gethostbyaddr", "socket.gethostbyname_ex",
-    "resource.setrlimit", "resource.prlimit", "sys.remote_exec",
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.spawn",
+    "os.startfile",
+    "socket.connect",
+    "socket.bind",
+    "socket.sendto",
+    "socket.sendmsg",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.gethostbyaddr",
+    "socket.gethostbyname_ex",
+    "resource.setrlimit",
+    "resource.prlimit",
+    "sys.remote_exec",
 }
-_PATH_WRITE_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
-                      "os.truncate", "os.utime", "os.link", "os.symlink", "os.rename",
-                      "shutil.rmtree", "shutil.chown"}
+_PATH_WRITE_EVENTS = {
+    "os.remove",
+    "os.rmdir",
+    "os.mkdir",
+    "os.chmod",
+    "os.chown",
+    "os.truncate",
+    "os.utime",
+    "os.link",
+    "os.symlink",
+    "os.rename",
+    "shutil.rmtree",
+    "shutil.chown",
+}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -162,7 +192,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "open":
         path, mode, flags = args
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(
-            (flags or 0) & _WRITE_FLAGS)
+            (flags or 0) & _WRITE_FLAGS
+        )
         if writing and not _inside(path):
             raise PermissionError(f"sandbox: writing {path!r} outside the working directory")
         if isinstance(path, str | bytes) and _ENVIRON_PATH.match(os.fsdecode(path)):
@@ -170,10 +201,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     elif event in _PATH_WRITE_EVENTS:
         for target in args[:2]:
             if isinstance(target, str | bytes | os.PathLike) and not _inside(target):
-                raise PermissionError(f"sandbox: {event} on {target!r} outside the working "
-                                      "directory")
-    elif event in ("os.kill", "os.killpg", "signal.pthread_kill") and args and args[0] not in (
-        0, os.getpid()
+                raise PermissionError(
+                    f"sandbox: {event} on {target!r} outside the working directory"
+                )
+    elif (
+        event in ("os.kill", "os.killpg", "signal.pthread_kill")
+        and args
+        and args[0] not in (0, os.getpid())
     ):
         raise PermissionError("sandbox: signalling other processes is not allowed")
 
