@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 #: Modules whose import registers optimizers. Append; do not reorder.
 BUILTIN_MODULES: list[str] = [
     "optimizers.numeric.torch_builtin",
+    "optimizers.numeric.zeroth_order",
+    "optimizers.numeric.frugal",
+    "optimizers.numeric.adadagrad",
 ]
 
 Factory = Callable[..., "torch.optim.Optimizer"]
@@ -136,6 +139,8 @@ def create(name: str, params: Iterable[Any], **kw: Any) -> torch.optim.Optimizer
             "installed; install the torch extra: pip install 'optoforge[torch]'"
         )
     policy = kw.pop("nonfinite", "raise")
+    if found.zeroth_order:  # no gradients to check: the optimizer checks its loss values
+        kw["nonfinite"] = policy
     optimizer = found.factory(_as_torch_params(params), **kw)
     return guard(optimizer, policy, zeroth_order=found.zeroth_order)
 
