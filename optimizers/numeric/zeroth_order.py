@@ -67,8 +67,15 @@ class ZerothOrderOptimizer(torch.optim.Optimizer):
     def _step_seed(self) -> int:
         return (self.seed * _SEED_STRIDE + self.zo_step) % (2**63 - 1)
 
-    def _directions(self, step_seed: int) -> Iterable[tuple[dict[str, Any], torch.Tensor, Any]]:
-        """Yield (group, param, z) with z regenerated from ``step_seed``, one tensor at a time."""
+    def _for_each_direction(
+        self, step_seed: int, apply: Callable[[dict[str, Any], torch.Tensor, torch.Tensor], None]
+    ) -> None:
+        """Call ``apply(group, param, z)`` with z regenerated from ``step_seed``.
+
+        One z exists at a time: it is dropped before the next one is drawn, which is what keeps
+        the peak overhead at one copy of the largest parameter (a generator yielding z would
+        hold two, since the caller keeps the previous z while the next is drawn).
+        """
         generators: dict[torch.device, torch.Generator] = {}
         for group in self.param_groups:
             for p in group["params"]:
@@ -79,11 +86,14 @@ class ZerothOrderOptimizer(torch.optim.Optimizer):
                     gen = generators[p.device] = torch.Generator(device=p.device)
                     gen.manual_seed(step_seed)
                 z = torch.randn(p.shape, generator=gen, device=p.device, dtype=p.dtype)
-                yield group, p, z
+                apply(group, p, z)
+                del z
 
     def _perturb(self, step_seed: int, scale: float) -> None:
-        for group, p, z in self._directions(step_seed):
+        def shift(group: dict[str, Any], p: torch.Tensor, z: torch.Tensor) -> None:
             p.add_(z, alpha=scale * group["eps"])
+
+        self._for_each_direction(step_seed, shift)
 
     @torch.no_grad()
     def step(self, closure: Closure | None = None) -> torch.Tensor:  # type: ignore[override]
@@ -165,10 +175,12 @@ class MeZO(ZerothOrderOptimizer):
         )
 
     def _update(self, step_seed: int, projected_grad: float) -> None:
-        for group, p, z in self._directions(step_seed):
+        def sgd(group: dict[str, Any], p: torch.Tensor, z: torch.Tensor) -> None:
             if group["weight_decay"]:
                 p.mul_(1 - group["lr"] * group["weight_decay"])
             p.add_(z, alpha=-group["lr"] * projected_grad)
+
+        self._for_each_direction(step_seed, sgd)
 
 
 class ZOAdam(ZerothOrderOptimizer):
@@ -206,22 +218,26 @@ class ZOAdam(ZerothOrderOptimizer):
         )
 
     def _update(self, step_seed: int, projected_grad: float) -> None:
-        for group, p, z in self._directions(step_seed):
-            beta1, beta2 = group["betas"]
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = torch.zeros_like(p)
-                state["exp_avg_sq"] = torch.zeros_like(p)
-            state["step"] += 1
-            t = state["step"]
-            grad = z.mul_(projected_grad)  # z is a fresh temporary: reuse its memory for ĝ
-            state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-            state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = (state["exp_avg_sq"] / (1 - beta2**t)).sqrt_().add_(group["adam_eps"])
-            if group["weight_decay"]:
-                p.mul_(1 - group["lr"] * group["weight_decay"])
-            p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - beta1**t))
+        self._for_each_direction(step_seed, lambda g, p, z: self._adam(g, p, z, projected_grad))
+
+    def _adam(
+        self, group: dict[str, Any], p: torch.Tensor, z: torch.Tensor, projected_grad: float
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        grad = z.mul_(projected_grad)  # z is a fresh temporary: reuse its memory for ĝ
+        state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
+        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = (state["exp_avg_sq"] / (1 - beta2**t)).sqrt_().add_(group["adam_eps"])
+        if group["weight_decay"]:
+            p.mul_(1 - group["lr"] * group["weight_decay"])
+        p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - beta1**t))
 
 
 register("mezo", MeZO, source="torch", zeroth_order=True)
