@@ -121,7 +121,7 @@ class AdAdaGrad(torch.optim.Optimizer):
         return self.controller.batch_size
 
     def observe(self, per_sample_grads: Sequence[torch.Tensor], *, set_grads: bool = True) -> int:
-        """Feed one batch's per-sample gradients (in parameter order); return the next batch size."""
+        """Feed one batch's per-sample gradients (parameter order); return the next batch size."""
         params = [p for group in self.param_groups for p in group["params"]]
         if len(per_sample_grads) != len(params):
             raise ValueError(
@@ -140,7 +140,9 @@ class AdAdaGrad(torch.optim.Optimizer):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         controller = state_dict.get("batch_size_controller")
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "batch_size_controller"})
+        super().load_state_dict(
+            {k: v for k, v in state_dict.items() if k != "batch_size_controller"}
+        )
         if controller is not None:
             self.controller.load_state_dict(controller)
 

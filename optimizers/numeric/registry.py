@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 #: Modules whose import registers optimizers. Append; do not reorder.
 BUILTIN_MODULES: list[str] = [
     "optimizers.numeric.torch_builtin",
+    "optimizers.numeric.library",
     "optimizers.numeric.zeroth_order",
     "optimizers.numeric.frugal",
     "optimizers.numeric.adadagrad",
@@ -156,7 +157,8 @@ def _as_torch_params(params: Iterable[Any]) -> list[Any]:
         if isinstance(data, torch.Tensor):
             return data
         raise TypeError(
-            f"numeric optimizers take torch tensors or tensor ParameterNodes, got {type(p).__name__}"
+            "numeric optimizers take torch tensors or tensor ParameterNodes, "
+            f"got {type(p).__name__}"
         )
 
     items = list(params)

@@ -134,7 +134,9 @@ class ZerothOrderOptimizer(torch.optim.Optimizer):
 def _as_float(loss: Any) -> float:
     if isinstance(loss, torch.Tensor):
         if loss.numel() != 1:
-            raise ValueError(f"the closure must return a scalar loss, got shape {tuple(loss.shape)}")
+            raise ValueError(
+                f"the closure must return a scalar loss, got shape {tuple(loss.shape)}"
+            )
         return float(loss.detach())
     return float(loss)
 

@@ -46,5 +46,5 @@ def run(optimizer: torch.optim.Optimizer, name: str, loss: Callable, steps: int)
             value = loss()
             value.backward()
             optimizer.step()
-        history.append(float(value))
+        history.append(float(value.detach()) if isinstance(value, torch.Tensor) else float(value))
     return history

@@ -36,8 +36,9 @@ CASES = [
     Case("adabelief", {"lr": 0.05}, 1000, 1e-2),
     Case("diffgrad", {"lr": 0.05}, 1000, 0.1),
     Case("adamp", {"lr": 0.05}, 1000, 1e-2),
-    Case("exadam", {"lr": 0.05}, 1000, 0.1),
-    Case("apollo", {"lr": 0.05}, 1000, 0.1),
+    Case("exadam", {"lr": 0.02}, 1000, 0.05),
+    Case("apollo", {"lr": 0.05}, 1000, 1e-2),
+    Case("apollo_mini", {"lr": 0.05}, 1000, 1e-2),
 ]
 
 
@@ -48,25 +49,29 @@ def _skip_unavailable(name: str) -> None:
 
 def test_every_registered_builtin_has_a_case() -> None:
     builtin = {"sgd", "adam", "adamw", "frugal", "adadagrad", "mezo", "zo_adam"}
-    library = {"lion", "adabelief", "diffgrad", "adamp", "exadam", "apollo"}
+    library = {"lion", "adabelief", "diffgrad", "adamp", "exadam", "apollo", "apollo_mini"}
     assert builtin | library <= {c.name for c in CASES}
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.name}-{'-'.join(map(str, c.kw.values()))}")
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: f"{c.name}-{'-'.join(map(str, c.kw.values()))}"
+)
 def test_decreases_convex_quadratic(case: Case) -> None:
     _skip_unavailable(case.name)
     torch.manual_seed(0)
     x, loss = quadratic()
-    start = float(loss())
+    start = float(loss().detach())
     history = run(numeric.create(case.name, [x], **case.kw), case.name, loss, 100)
-    assert float(loss()) < start - 1.0, history[-5:]
+    assert float(loss().detach()) < start - 1.0, history[-5:]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.name}-{'-'.join(map(str, c.kw.values()))}")
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: f"{c.name}-{'-'.join(map(str, c.kw.values()))}"
+)
 def test_reaches_rosenbrock_threshold(case: Case) -> None:
     _skip_unavailable(case.name)
     torch.manual_seed(0)
     xy, loss = rosenbrock((-1.2, 1.0))
     run(numeric.create(case.name, [xy], **case.kw), case.name, loss, case.steps)
-    final = float(loss())
+    final = float(loss().detach())
     assert final < case.threshold, f"{case.name}: {final:.3g} after {case.steps} steps"
