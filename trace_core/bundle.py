@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any, Literal, TypeVar, overload
 
 from trace_core.code_policy import compile_function, function_source, signature_key
-from trace_core.errors import ExecutionError, MissingInputsError
+from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
 from trace_core.nodes import (
     _READS,
     _TRACING,
@@ -200,6 +200,8 @@ class BundledFunction:
         error: Exception | None = None
         try:
             result = self._invoke(code, instance, call_args, call_kwargs)
+        except SandboxUnavailableError:
+            raise  # a set-up problem, not something an optimizer should learn from
         except Exception as exc:
             if not self.catch_execution_error:
                 raise

@@ -26,6 +26,7 @@ from trace_core.nodes import MessageNode, Node, ParameterNode
 
 _FALLBACK_VALUE_CHARS = (200, 80, 30)
 _SECTION_OVERHEAD_CHARS = 400
+_INLINE_CHARS = 30
 
 
 class Variable(BaseModel):
@@ -241,8 +242,15 @@ class _Builder:
         }
         self.priority = {op: min(depth.get(op, 10**9), to_out.get(op, 10**9)) for op in ops}
         self.depth = depth
-        self.op_set = set(ops)
-        self.names = _prompt_names(params, ops, outputs)
+        # Unnamed short constants (the 1 in ``y + 1``) are shown inline as literals.
+        self.inline: dict[Node, str] = {}
+        for op in ops:
+            for parent in op._parents:
+                if type(parent) is Node and parent._name is None and parent not in output_set:
+                    text = _safe_repr(parent._data)
+                    if len(text) <= _INLINE_CHARS:
+                        self.inline[parent] = text
+        self.names = _prompt_names(params, ops, outputs, self.inline)
 
     def build(
         self, messages: list[Any], budget_chars: int, limit: int | None, budget_tokens: int
@@ -288,7 +296,10 @@ class _Builder:
             new_inputs = [
                 p
                 for p in op._parents
-                if p not in self.depth and p not in shown_inputs and p not in output_set
+                if p not in self.depth
+                and p not in shown_inputs
+                and p not in output_set
+                and p not in self.inline
             ]
             cost += sum(len(_value_line(self._value(p, limit))) + 1 for p in new_inputs)
             if op not in output_set:
@@ -340,19 +351,26 @@ class _Builder:
 
     def _code_line(self, op: MessageNode) -> str:
         names = self.names
-        args = ", ".join(f"{k}={names.get(p) or p.label}" for k, p in op.inputs.items())
+        inline = self.inline
+        args = ", ".join(
+            f"{k}={inline.get(p) or names.get(p) or p.label}" for k, p in op.inputs.items()
+        )
         return f"{names.get(op) or op.label} = {op._op.name}({args})"
 
 
 def _prompt_names(
-    params: list[ParameterNode], ops: list[MessageNode], outputs: list[Node]
+    params: list[ParameterNode],
+    ops: list[MessageNode],
+    outputs: list[Node],
+    inline: dict[Node, str],
 ) -> dict[Node, str]:
     """Each shown node's name, or its label when another shown node has the same name."""
     shown: dict[Node, None] = dict.fromkeys(params)
     for op in ops:
         shown[op] = None
         for parent in op._parents:
-            shown[parent] = None
+            if parent not in inline:
+                shown[parent] = None
     for out in outputs:
         shown[out] = None
     counts: dict[str, int] = {}
