@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import trace_core as ours  # noqa: E402
+import trace_core as ours
 
 Row = tuple[str, str, str, str]
 
@@ -188,9 +188,9 @@ def backward_rows(opto: Opto, limit_s: float) -> list[Row]:
             predicted = t0 * (n / n0) ** 2
             if predicted > limit_s:
                 return None, f"skipped (predicted {predicted:,.0f} s > {limit_s:.0f} s)"
-        out = build()
-        t = timed(lambda: out.backward("fb"))
-        del out
+        out = [build()]
+        t = timed(lambda: out[0].backward("fb"))
+        out.clear()
         opto.clear()
         measured[kind] = (n, t)
         return t, fmt_time(t)

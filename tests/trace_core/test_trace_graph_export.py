@@ -39,7 +39,7 @@ def test_topological_order_puts_parents_first() -> None:
 
 
 def test_subgraph_keeps_only_nodes_between_parameters_and_output() -> None:
-    w, c, h, out = _small_graph()
+    w, _, h, out = _small_graph()
     assert subgraph(out) == [w, h, out]
 
 

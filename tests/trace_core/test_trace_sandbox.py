@@ -84,5 +84,5 @@ def test_sandbox_unavailable_is_a_setup_error_not_feedback(
     def ident(x: int) -> int:
         return x
 
-    with pytest.raises(SandboxUnavailableError, match="agents.sandbox"):
+    with pytest.raises(SandboxUnavailableError, match=r"agents\.sandbox"):
         ident(node(1))
