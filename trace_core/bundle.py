@@ -79,6 +79,9 @@ class BundledFunction:
     ) -> None:
         if isolation not in (None, "sandbox"):
             raise ValueError(f"isolation must be None or 'sandbox', got {isolation!r}")
+        self._is_async = inspect.iscoroutinefunction(fn)
+        if self._is_async and isolation == "sandbox":
+            raise ValueError("isolation='sandbox' supports plain functions, not async ones")
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.trainable = trainable
@@ -132,7 +135,7 @@ class BundledFunction:
 
     def _new_code_parameter(self) -> ParameterNode:
         name = self.fn.__name__
-        sig = inspect.signature(self.fn)
+        sig = _plain_signature(self.fn)
         return ParameterNode(
             self.source,
             name=f"__code_{name}",
@@ -173,31 +176,29 @@ class BundledFunction:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return functools.partial(self._call, instance)
+        return functools.partial(self._entry, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._is_method and args:
-            return self._call(args[0], *args[1:], **kwargs)
-        return self._call(None, *args, **kwargs)
+            return self._entry(args[0], *args[1:], **kwargs)
+        return self._entry(None, *args, **kwargs)
 
-    def _call(self, instance: Any, *args: Any, **kwargs: Any) -> Any:
+    def _entry(self, instance: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._is_async:
+            return self._acall(instance, args, kwargs)
+        return self._call(instance, args, kwargs)
+
+    def _call(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         code = self.code_parameter(instance) if self.trainable else None
         if not _TRACING.get():
-            plain_args = [_plain(a) for a in args]
-            plain_kwargs = {k: _plain(v) for k, v in kwargs.items()}
-            return self._invoke(code, instance, plain_args, plain_kwargs)
-        parents: list[Node] = []
-        keys: list[str] = []
-        call_args = [self._unwrap(a, self._key(i), parents, keys) for i, a in enumerate(args)]
-        call_kwargs = {k: self._unwrap(v, k, parents, keys) for k, v in kwargs.items()}
-        if code is not None:
-            parents.append(code)
-            keys.append("__code")
+            return self._invoke(code, instance, *_plain_arguments(args, kwargs))
+        parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
         # The body runs untraced (it is this one op) while .data reads are recorded.
         reads: list[Node] = []
         tracing_token = _TRACING.set(False)
         reads_token = _READS.set(reads)
         error: Exception | None = None
+        result = None
         try:
             result = self._invoke(code, instance, call_args, call_kwargs)
         except SandboxUnavailableError:
@@ -209,6 +210,51 @@ class BundledFunction:
         finally:
             _READS.reset(reads_token)
             _TRACING.reset(tracing_token)
+        return self._output(result, error, reads, parents, keys)
+
+    async def _acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        code = self.code_parameter(instance) if self.trainable else None
+        if not _TRACING.get():
+            return await self._invoke(code, instance, *_plain_arguments(args, kwargs))
+        parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
+        reads: list[Node] = []
+        # Context variables are per task, so other tasks keep tracing while this one awaits.
+        tracing_token = _TRACING.set(False)
+        reads_token = _READS.set(reads)
+        error: Exception | None = None
+        result = None
+        try:
+            result = await self._invoke(code, instance, call_args, call_kwargs)
+        except Exception as exc:
+            if not self.catch_execution_error:
+                raise
+            error = exc
+        finally:
+            _READS.reset(reads_token)
+            _TRACING.reset(tracing_token)
+        return self._output(result, error, reads, parents, keys)
+
+    def _inputs(
+        self, code: ParameterNode | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[Node], list[str], list[Any], dict[str, Any]]:
+        """Parents and argument names of one call, and the plain values the body receives."""
+        parents: list[Node] = []
+        keys: list[str] = []
+        call_args = [self._unwrap(a, self._key(i), parents, keys) for i, a in enumerate(args)]
+        call_kwargs = {k: self._unwrap(v, k, parents, keys) for k, v in kwargs.items()}
+        if code is not None:
+            parents.append(code)
+            keys.append("__code")
+        return parents, keys, call_args, call_kwargs
+
+    def _output(
+        self,
+        result: Any,
+        error: Exception | None,
+        reads: list[Node],
+        parents: list[Node],
+        keys: list[str],
+    ) -> MessageNode:
         if reads:
             self._add_hidden_inputs(reads, parents, keys)
         if error is not None:
@@ -279,6 +325,19 @@ class BundledFunction:
 
     def __repr__(self) -> str:
         return f"<bundle {self.fn.__qualname__}{' trainable' if self.trainable else ''}>"
+
+
+def _plain_signature(fn: Callable[..., Any]) -> str:
+    """``(a, b=2, *args)``: the signature without annotations, as a prompt can quote it."""
+    sig = inspect.signature(fn)
+    bare = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()]
+    return str(sig.replace(parameters=bare, return_annotation=inspect.Signature.empty))
+
+
+def _plain_arguments(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    return [_plain(a) for a in args], {k: _plain(v) for k, v in kwargs.items()}
 
 
 def _plain(value: Any) -> Any:

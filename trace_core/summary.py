@@ -119,7 +119,7 @@ class TraceSummary(BaseModel):
 
 def _variable_line(v: Variable) -> str:
     if v.is_code:
-        return f"(code) {v.name}:\n{v.value}"
+        return f"(code) {v.name}:\n{v.value.rstrip()}"
     return f"({v.type}) {v.name}={v.value}"
 
 
@@ -268,7 +268,7 @@ class _Builder:
             var = Variable(
                 name=names[param],
                 label=param.label,
-                type=type(param._data).__name__,
+                type="code" if param.is_code else type(param._data).__name__,
                 value=value,
                 constraint=param.constraint,
                 description=param.description,

@@ -225,3 +225,18 @@ def test_trainable_method_has_one_code_parameter_per_instance() -> None:
     code_a.set("def reply(self, greeting, user):\n    return greeting + '!! ' + user\n")
     assert a.reply(a.greeting, "Ann").data == "Hello!! Ann"
     assert b.reply(b.greeting, "Bob").data == "Hi, Bob"
+
+
+def test_async_bundle_records_a_message_node() -> None:
+    import asyncio
+
+    @bundle
+    async def shout(text: str) -> str:
+        await asyncio.sleep(0)
+        return text.upper()
+
+    text = node("hey", name="text", trainable=True)
+    out = asyncio.run(shout(text))
+    assert isinstance(out, MessageNode)
+    assert out.data == "HEY"
+    assert out.inputs["text"] is text
