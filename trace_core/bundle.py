@@ -10,6 +10,7 @@ reading any other node's ``.data`` inside the body is detected as a hidden depen
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import weakref
 from collections.abc import Callable, Iterator
@@ -323,8 +324,28 @@ class BundledFunction:
         fn = self._function_for(source) if code is not None else self.fn
         return fn(*args, **kwargs)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle and deepcopy by reference, like plain functions: a bundle is shared code.
+        if "<locals>" in self.fn.__qualname__:
+            raise TypeError(f"cannot pickle bundle {self.fn.__qualname__} defined in a function")
+        return (_resolve_bundle, (self.fn.__module__, self.fn.__qualname__))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BundledFunction:
+        return self
+
+    def __copy__(self) -> BundledFunction:
+        return self
+
     def __repr__(self) -> str:
         return f"<bundle {self.fn.__qualname__}{' trainable' if self.trainable else ''}>"
+
+
+def _resolve_bundle(module: str, qualname: str) -> Any:
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        # getattr_static: a class attribute must come back as the bundle, not bound.
+        target = inspect.getattr_static(target, part)
+    return target
 
 
 def _plain_signature(fn: Callable[..., Any]) -> str:

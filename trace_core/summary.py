@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field, PrivateAttr
 
 from trace_core.graph import topological_order
-from trace_core.nodes import MessageNode, Node, ParameterNode
+from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode
 
 _FALLBACK_VALUE_CHARS = (200, 80, 30)
 _SECTION_OVERHEAD_CHARS = 400
@@ -139,6 +139,13 @@ def render_value(value: Any, limit: int | None) -> tuple[str, bool]:
     text = value if isinstance(value, str) else _safe_repr(value)
     if limit is not None and len(text) > limit:
         return f"{text[:limit]}...[{len(text) - limit} chars cut]", True
+    return text, False
+
+
+def render_tail(text: str, limit: int | None) -> tuple[str, bool]:
+    """The last ``limit`` chars of ``text``, marked when the start is cut."""
+    if limit is not None and len(text) > limit:
+        return f"[{len(text) - limit} chars cut]...{text[-limit:]}", True
     return text, False
 
 
@@ -339,7 +346,11 @@ class _Builder:
         return summary
 
     def _value(self, node: Node, limit: int | None) -> Value:
-        value, truncated = render_value(node._data, limit)
+        if isinstance(node, ExceptionNode) and node.traceback_text:
+            # The traceback's end (failing line and message) is what helps fix the code.
+            value, truncated = render_tail(node.traceback_text, limit)
+        else:
+            value, truncated = render_value(node._data, limit)
         return Value(
             name=self.names.get(node) or node.label,
             label=node.label,

@@ -108,3 +108,21 @@ def test_tokenizer_is_used_for_budget() -> None:
     summary = summarize(y, [x], budget_tokens=300, feedback="fb", tokenizer=words)
     assert calls
     assert words(summary.to_text()) <= 300
+
+
+def test_exception_output_shows_the_traceback_tail() -> None:
+    import pytest
+
+    from trace_core import ExecutionError
+
+    @bundle(trainable=True)
+    def parse(text: str) -> int:
+        return int(text)
+
+    with pytest.raises(ExecutionError) as info:
+        parse(node("x1", name="text", trainable=True))
+    err = info.value.exception_node
+    err.backward("fix the parsing")
+    summary = summarize(err, max_value_chars=200)
+    assert "ValueError: invalid literal for int()" in summary.outputs[0].value
+    assert "return int(text)" in summary.outputs[0].value
