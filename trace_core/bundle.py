@@ -20,8 +20,7 @@ from typing import Any, Literal, TypeVar, overload
 from trace_core.code_policy import compile_function, function_source, signature_key
 from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
 from trace_core.nodes import (
-    _READS,
-    _TRACING,
+    _MODE,
     Constraint,
     ExceptionNode,
     MessageNode,
@@ -182,7 +181,9 @@ class BundledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._is_method and args:
             return self._entry(args[0], *args[1:], **kwargs)
-        return self._entry(None, *args, **kwargs)
+        if self._is_async:
+            return self._acall(None, args, kwargs)
+        return self._call(None, args, kwargs)
 
     def _entry(self, instance: Any, *args: Any, **kwargs: Any) -> Any:
         if self._is_async:
@@ -191,13 +192,12 @@ class BundledFunction:
 
     def _call(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         code = self.code_parameter(instance) if self.trainable else None
-        if not _TRACING.get():
+        if _MODE.get() is not True:
             return self._invoke(code, instance, *_plain_arguments(args, kwargs))
         parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
-        # The body runs untraced (it is this one op) while .data reads are recorded.
+        # The body runs untraced (it is this one op) while its .data reads are recorded.
         reads: list[Node] = []
-        tracing_token = _TRACING.set(False)
-        reads_token = _READS.set(reads)
+        token = _MODE.set(reads)
         error: Exception | None = None
         result = None
         try:
@@ -209,19 +209,17 @@ class BundledFunction:
                 raise
             error = exc
         finally:
-            _READS.reset(reads_token)
-            _TRACING.reset(tracing_token)
+            _MODE.reset(token)
         return self._output(result, error, reads, parents, keys)
 
     async def _acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         code = self.code_parameter(instance) if self.trainable else None
-        if not _TRACING.get():
+        if _MODE.get() is not True:
             return await self._invoke(code, instance, *_plain_arguments(args, kwargs))
         parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
         reads: list[Node] = []
         # Context variables are per task, so other tasks keep tracing while this one awaits.
-        tracing_token = _TRACING.set(False)
-        reads_token = _READS.set(reads)
+        token = _MODE.set(reads)
         error: Exception | None = None
         result = None
         try:
@@ -231,15 +229,32 @@ class BundledFunction:
                 raise
             error = exc
         finally:
-            _READS.reset(reads_token)
-            _TRACING.reset(tracing_token)
+            _MODE.reset(token)
         return self._output(result, error, reads, parents, keys)
 
     def _inputs(
         self, code: ParameterNode | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[list[Node], list[str], list[Any], dict[str, Any]]:
-        """Parents and argument names of one call, and the plain values the body receives."""
+    ) -> tuple[list[Node], list[str] | None, list[Any], dict[str, Any]]:
+        """Parents and argument names of one call, and the plain values the body receives.
+
+        Names are ``None`` when they are the op's own positional names (the common case),
+        so a MessageNode does not carry its own copy.
+        """
         parents: list[Node] = []
+        if not kwargs and code is None and len(args) <= len(self._positional):
+            values: list[Any] = []
+            for arg in args:
+                if isinstance(arg, Node):
+                    parents.append(arg)
+                    values.append(arg._data)
+                elif isinstance(arg, list | tuple):
+                    break  # may hold nodes: take the general path
+                else:
+                    parents.append(Node(arg))
+                    values.append(arg)
+            else:
+                return parents, None, values, {}
+            parents = []
         keys: list[str] = []
         call_args = [self._unwrap(a, self._key(i), parents, keys) for i, a in enumerate(args)]
         call_kwargs = {k: self._unwrap(v, k, parents, keys) for k, v in kwargs.items()}
@@ -254,16 +269,19 @@ class BundledFunction:
         error: Exception | None,
         reads: list[Node],
         parents: list[Node],
-        keys: list[str],
+        keys: list[str] | None,
     ) -> MessageNode:
         if reads:
+            if keys is None:
+                keys = list(self._positional[: len(parents)])
             self._add_hidden_inputs(reads, parents, keys)
+        key_tuple = None if keys is None else tuple(keys)
         if error is not None:
-            exc_node = ExceptionNode.from_exception(error, self.op, tuple(parents), tuple(keys))
+            exc_node = ExceptionNode.from_exception(error, self.op, tuple(parents), key_tuple)
             raise ExecutionError(exc_node) from error
         if isinstance(result, Node):
             result = result._data
-        return MessageNode(result, self.op, tuple(parents), tuple(keys))
+        return MessageNode(result, self.op, tuple(parents), key_tuple)
 
     def _key(self, index: int) -> str:
         if index < len(self._positional):

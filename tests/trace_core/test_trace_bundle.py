@@ -240,3 +240,21 @@ def test_async_bundle_records_a_message_node() -> None:
     assert isinstance(out, MessageNode)
     assert out.data == "HEY"
     assert out.inputs["text"] is text
+
+
+def test_hidden_read_inside_no_trace_within_a_body_is_still_detected() -> None:
+    secret = node(5, name="secret")
+
+    @bundle
+    def sneaky(x: int) -> int:
+        with no_trace():
+            return x + secret.data
+
+    with pytest.raises(MissingInputsError, match="secret"):
+        sneaky(node(1))
+
+
+def test_bundle_called_with_fewer_args_uses_defaults_and_names_inputs() -> None:
+    out = scale(node(2.0, name="x"))
+    assert out.data == 4.0
+    assert set(out.inputs) == {"x", "__code"}
