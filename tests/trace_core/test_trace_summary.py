@@ -126,3 +126,14 @@ def test_exception_output_shows_the_traceback_tail() -> None:
     summary = summarize(err, max_value_chars=200)
     assert "ValueError: invalid literal for int()" in summary.outputs[0].value
     assert "return int(text)" in summary.outputs[0].value
+
+
+def test_feedback_of_several_outputs_names_each_output() -> None:
+    w = node(2, name="w", trainable=True)
+    first = w * node(3, name="three")
+    second = w + node(1, name="one")
+    first.backward("first is too big")
+    second.backward("second is fine")
+    summary = summarize([first, second])
+    assert summary.feedback == "multiply: first is too big\nadd: second is fine"
+    assert [o.name for o in summary.outputs] == ["multiply", "add"]
