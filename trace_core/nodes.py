@@ -195,6 +195,13 @@ class Node(TracedOperators):
             return value
         return MessageNode(value, op, tuple(a if isinstance(a, Node) else Node(a) for a in args))
 
+    def __setstate__(self, state: Any) -> None:
+        # Used by copy, deepcopy and pickle: a copy is a new node, so it gets its own label.
+        slots = state[1] if isinstance(state, tuple) else state
+        for key, value in (slots or {}).items():
+            object.__setattr__(self, key, value)
+        self._id = next(_COUNTER)
+
     def __repr__(self) -> str:
         text = repr(self._data)
         if len(text) > 60:
