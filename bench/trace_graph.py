@@ -297,11 +297,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--opto-limit-s", type=float, default=60.0)
     args = parser.parse_args()
-    import opto
+    from importlib.metadata import version
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"# trace graph benchmark (Python {sys.version.split()[0]}, "
-        f"trace-opt {getattr(opto, '__version__', '?')}, {os.cpu_count()} CPUs)\n"
+        f"# trace graph benchmark (Python {sys.version.split()[0]}, trace-opt "
+        f"{version('trace-opt')}, {os.cpu_count()} CPUs, load average {load:.1f})\n"
     )
     handle = Opto()
     start = time.perf_counter()
