@@ -25,6 +25,7 @@ from trace_core.graph import topological_order
 from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode
 
 _FALLBACK_VALUE_CHARS = (200, 80, 30)
+_FALLBACK_VARIABLE_CHARS = (4000, 1000, 300, 100)
 _SECTION_OVERHEAD_CHARS = 400
 _INLINE_CHARS = 30
 _MAX_MISSES = 32
@@ -197,19 +198,23 @@ def summarize(
         ]
     count = tokenizer or (lambda text: math.ceil(len(text) / 4))
     budget_chars = budget_tokens * 4
-    limits: list[int | None] = [
-        max_value_chars,
-        *(c for c in _FALLBACK_VALUE_CHARS if c < max_value_chars),
-    ]
-    summary = builder.build(messages, budget_chars, limits[0], budget_tokens)
-    for attempt in range(8):
+    # Each retry cuts more optional ops and truncates harder: values first, then variables
+    # (never truncated on the first attempt: they are what the optimizer rewrites).
+    value_limits = [max_value_chars, *(c for c in _FALLBACK_VALUE_CHARS if c < max_value_chars)]
+    variable_limits: list[int | None] = [None, *_FALLBACK_VARIABLE_CHARS]
+    summary = builder.build(messages, budget_chars, value_limits[0], None, budget_tokens)
+    for attempt in range(1, 8):
         summary.tokens = count(summary.to_text())
         if summary.tokens <= budget_tokens:
             return summary
-        # Over budget: first shrink the char budget for optional ops, then truncate harder.
-        level = min(attempt + 1, len(limits) - 1)
         budget_chars = int(budget_chars * budget_tokens / summary.tokens * 0.95)
-        summary = builder.build(messages, budget_chars, limits[level], budget_tokens)
+        summary = builder.build(
+            messages,
+            budget_chars,
+            value_limits[min(attempt, len(value_limits) - 1)],
+            variable_limits[min(attempt, len(variable_limits) - 1)],
+            budget_tokens,
+        )
     summary.tokens = count(summary.to_text())
     summary.over_budget = summary.tokens > budget_tokens
     return summary
@@ -275,7 +280,12 @@ class _Builder:
         self.name_counts = _name_counts(params, ops, outputs, self.inline)
 
     def build(
-        self, messages: list[Any], budget_chars: int, limit: int | None, budget_tokens: int
+        self,
+        messages: list[Any],
+        budget_chars: int,
+        limit: int,
+        var_limit: int | None,
+        budget_tokens: int,
     ) -> TraceSummary:
         summary = TraceSummary(budget_tokens=budget_tokens)
         used = _SECTION_OVERHEAD_CHARS
@@ -283,7 +293,6 @@ class _Builder:
         if len(summary.feedback) > budget_chars // 4:
             summary.feedback, _ = render_value(summary.feedback, budget_chars // 4)
         used += len(summary.feedback)
-        var_limit = None if limit is not None and limit >= 500 else limit
         for param in self.params:
             value, truncated = render_value(param._data, var_limit)
             var = Variable(

@@ -137,3 +137,20 @@ def test_feedback_of_several_outputs_names_each_output() -> None:
     summary = summarize([first, second])
     assert summary.feedback == "multiply: first is too big\nadd: second is fine"
     assert [o.name for o in summary.outputs] == ["multiply", "add"]
+
+
+def test_code_variables_are_not_truncated_by_the_value_limit() -> None:
+    long_code = node("def f(x):\n" + "    x = x + 1\n" * 100 + "    return x\n", trainable=True)
+    out = long_code + ""
+    summary = summarize(out, [long_code], feedback="fb", max_value_chars=50)
+    assert not summary.variables[0].truncated
+    assert summary.outputs[0].truncated
+
+
+def test_many_parameters_beyond_budget_are_marked_over_budget() -> None:
+    params = [node("v" * 200, name=f"p{i}", trainable=True) for i in range(400)]
+    out = sum(params[1:], params[0])
+    summary = summarize(out, params, budget_tokens=2000, feedback="fb")
+    assert len(summary.variables) == 400  # every variable is kept...
+    assert summary.over_budget  # ...and the summary says it could not fit
+    assert summary.variables[0].truncated
