@@ -17,7 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar, overload
 
-from trace_core.code_policy import compile_function, function_source, signature_key
+from trace_core.code_policy import (
+    check_source,
+    compile_function,
+    function_source,
+    signature_key,
+)
 from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
 from trace_core.nodes import (
     _MODE,
@@ -148,7 +153,15 @@ class BundledFunction:
     def _validate_source(self, source: Any) -> str:
         if not isinstance(source, str):
             raise TypeError(f"code must be a str of Python source, got {type(source).__name__}")
-        self._function_for(source)
+        if self.isolation == "sandbox":
+            # Never execute sandboxed code in this process, not even its def statement.
+            check_source(
+                source,
+                expected_signature=self._signature,
+                check_policy=not self.allow_unsafe_code,
+            )
+        else:
+            self._function_for(source)
         return source
 
     def _function_for(self, source: str) -> Callable[..., Any]:

@@ -258,3 +258,20 @@ def test_bundle_called_with_fewer_args_uses_defaults_and_names_inputs() -> None:
     out = scale(node(2.0, name="x"))
     assert out.data == 4.0
     assert set(out.inputs) == {"x", "__code"}
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["(a, b=1, *rest, key, opt=2, **extra)", "(a, /, b)", "(self, x)", "()"],
+)
+def test_signature_is_read_from_the_syntax_tree_like_inspect(signature: str) -> None:
+    import ast
+
+    from trace_core.code_policy import _ast_signature_key, signature_key
+
+    namespace: dict[str, object] = {}
+    source = f"def f{signature}:\n    return None\n"
+    exec(source, namespace)
+    definition = ast.parse(source).body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    assert _ast_signature_key(definition) == signature_key(namespace["f"])  # type: ignore[arg-type]
