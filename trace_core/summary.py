@@ -173,7 +173,7 @@ def render_feedback(messages: Sequence[Any]) -> str:
 
 
 def summarize(
-    output: Node | Iterable[Node],
+    output: Node | Iterable[Node] | None,
     parameters: Iterable[ParameterNode] | None = None,
     budget_tokens: int = 8000,
     *,
@@ -184,9 +184,20 @@ def summarize(
     """Summarize the graph between ``parameters`` and ``output`` for an optimizer.
 
     ``parameters=None`` uses every trainable ancestor. ``feedback=None`` uses the feedback the
-    outputs received from ``backward()``.
+    outputs received from ``backward()``. ``output=None`` uses the outputs whose
+    ``backward()`` reached ``parameters`` (``ParameterNode.feedback_outputs``), which is what an
+    optimizer's ``step()`` needs after the user called ``output.backward(...)`` directly.
     """
-    outputs = [output] if isinstance(output, Node) else list(output)
+    if output is None:
+        if parameters is None:
+            raise ValueError("summarize(None, ...) needs the parameters whose feedback to read")
+        parameters = list(parameters)
+        found: dict[Node, None] = {}
+        for param in parameters:
+            found.update(dict.fromkeys(param.feedback_outputs))
+        outputs = list(found)
+    else:
+        outputs = [output] if isinstance(output, Node) else list(output)
     builder = _Builder(outputs, parameters)
     if feedback is not None:
         messages = [feedback]

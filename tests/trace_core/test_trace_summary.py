@@ -154,3 +154,16 @@ def test_many_parameters_beyond_budget_are_marked_over_budget() -> None:
     assert len(summary.variables) == 400  # every variable is kept...
     assert summary.over_budget  # ...and the summary says it could not fit
     assert summary.variables[0].truncated
+
+
+def test_summary_of_parameters_finds_the_outputs_that_gave_feedback() -> None:
+    a = node(1, name="a", trainable=True)
+    b = node(2, name="b", trainable=True)
+    out_a = a * 10
+    out_b = b + 5
+    out_a.backward("a is too small")
+    out_b.backward("b is fine")
+    summary = summarize(None, [a, b])
+    assert {o.label for o in summary.outputs} == {out_a.label, out_b.label}
+    assert "a is too small" in summary.feedback and "b is fine" in summary.feedback
+    assert summary.parameter("a") is a
