@@ -262,6 +262,17 @@ def _redact(text: str, secret: str | None) -> str:
     return text[:500]
 
 
+def _caused_by_bad_json(err: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, json.JSONDecodeError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def map_provider_error(err: Exception, model_id: str, secret: str | None = None) -> LLMError:
     """Translate an openai-SDK-shaped (or httpx) exception into the `LLMError` tree.
 
@@ -271,6 +282,14 @@ def map_provider_error(err: Exception, model_id: str, secret: str | None = None)
 
     openai = _import_openai()
     detail = _redact(str(err), secret)
+    if _caused_by_bad_json(err):
+        # litellm reports an unreadable body as a 500; it is a malformed reply, not an outage.
+        return LLMOutputError(
+            f"{model_id}: the server's reply is not valid JSON ({detail}); check the server "
+            "or proxy.",
+            raw_text=detail,
+            reason="malformed response envelope",
+        )
     if isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
         return LLMTransientError(f"{model_id}: the request timed out; it will be retried")
     if isinstance(err, openai.APIConnectionError | httpx.TransportError):
