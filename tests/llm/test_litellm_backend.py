@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from typing import Any
 
 import pytest
@@ -14,8 +15,9 @@ from trace_core.llm import LLMAuthError, LLMOutputError, LLMRequestError, get_ll
 from trace_core.llm.litellm_backend import LiteLLMBackend
 from trace_core.llm.retry import RetryPolicy
 
-pytest.importorskip("litellm")
 pytestmark = [
+    # find_spec, not importorskip: litellm takes seconds to import; pay that only when run.
+    pytest.mark.skipif(importlib.util.find_spec("litellm") is None, reason="litellm missing"),
     pytest.mark.llm,
     # litellm's own pydantic models warn on import; not ours to fix.
     pytest.mark.filterwarnings("ignore::UserWarning"),
@@ -32,7 +34,11 @@ class Answer(BaseModel):
 def make(server: ChatServer, retry: RetryPolicy, **kw: Any) -> LiteLLMBackend:
     kw.setdefault("timeout", 5.0)
     return LiteLLMBackend(
-        "openai/test-model", api_base=server.url, api_key="sk-local", retry=retry, cache=False,
+        "openai/test-model",
+        api_base=server.url,
+        api_key="sk-local",
+        retry=retry,
+        cache=False,
         **kw,
     )
 
@@ -110,3 +116,9 @@ def test_get_llm_builds_litellm_ids(chat_server: ChatServer, fast_retry: RetryPo
         "litellm:openai/x", api_base=chat_server.url, api_key="k", retry=fast_retry, cache=False
     )
     assert llm.complete(USER).text == "echo: ping"
+
+
+def test_stream_cut_mid_reply_is_retried(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
+    chat_server.script(Reply.cut_stream(), Reply.text("whole"))
+    result = make(chat_server, fast_retry).complete(USER, stream=True)
+    assert (result.text, result.attempts) == ("whole", 2)

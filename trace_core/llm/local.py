@@ -141,8 +141,7 @@ class LocalLLM(ChatBackend):
                 out = model.create_chat_completion(messages=messages, **params)
         except ValueError as err:  # e.g. the prompt does not fit the context window
             raise LLMRequestError(
-                f"{self.model_id}: {err}. Shorten the prompt or raise n_ctx "
-                f"(now {self.n_ctx})."
+                f"{self.model_id}: {err}. Shorten the prompt or raise n_ctx (now {self.n_ctx})."
             ) from err
         choice = out["choices"][0]
         raw_usage = out.get("usage") or {}
