@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -122,3 +125,30 @@ def test_stream_cut_mid_reply_is_retried(chat_server: ChatServer, fast_retry: Re
     chat_server.script(Reply.cut_stream(), Reply.text("whole"))
     result = make(chat_server, fast_retry).complete(USER, stream=True)
     assert (result.text, result.attempts) == ("whole", 2)
+
+
+_NO_FETCH_PROBE = """
+import socket
+attempts = []
+real = socket.getaddrinfo
+def record(host, *args, **kwargs):
+    attempts.append(host)
+    raise socket.gaierror("offline")
+socket.getaddrinfo = record
+from trace_core.llm.litellm_backend import _import_litellm
+_import_litellm()
+print(attempts)
+"""
+
+
+@pytest.mark.slow
+def test_importing_litellm_through_the_backend_fetches_nothing() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM")}
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_FETCH_PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"
