@@ -89,22 +89,27 @@ def run(
     try:
         root = os.path.realpath(workdir)
         _write_inputs(root, code, files or {})
-        config = {
-            "root": root,
-            "program_name": _PROGRAM,
-            "report_name": _REPORT,
-            "guards_name": _GUARDS,
-            "seccomp": True,
-            "audit": True,
-            "limits": {
-                "RLIMIT_CPU": math.ceil(timeout_s) + 1,
-                "RLIMIT_AS": memory_mb * 1024 * 1024,
-                "RLIMIT_FSIZE": 256 * 1024 * 1024,
-                "RLIMIT_NPROC": max_processes,
-                "RLIMIT_CORE": 0,
-            },
+        settings = {
+            "seccomp": 1,
+            "audit": 1,
+            "RLIMIT_CPU": math.ceil(timeout_s) + 1,
+            "RLIMIT_AS": memory_mb * 1024 * 1024,
+            "RLIMIT_FSIZE": 256 * 1024 * 1024,
+            "RLIMIT_NPROC": max_processes,
+            "RLIMIT_CORE": 0,
         }
-        cmd = [*prefix(layer, root), sys.executable, "-I", "-B", _BOOTSTRAP, json.dumps(config)]
+        cmd = [
+            *prefix(layer, root),
+            sys.executable,
+            "-I",
+            "-B",
+            _BOOTSTRAP,
+            root,
+            _PROGRAM,
+            _REPORT,
+            _GUARDS,
+            *(f"{k}={v}" for k, v in settings.items()),
+        ]
         out, err, returncode, timed_out = _execute(cmd, root, timeout_s, output_limit)
         result = RunResult(
             stdout=out.text(),
