@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.sandbox import available_isolation, run  # noqa: E402
+from agents.sandbox import available_isolation, run
 
 TRIVIAL = "report(1.0)\n"
 MILP = """
@@ -57,7 +57,7 @@ def _in_process(code: str) -> Callable[[], object]:
 
     def go() -> object:
         box: dict[str, float] = {}
-        exec(compiled, {"report": lambda obj, *a, **k: box.setdefault("obj", obj)})  # noqa: S102
+        exec(compiled, {"report": lambda obj, *a, **k: box.setdefault("obj", obj)})
         return box
 
     return go
@@ -67,8 +67,9 @@ def _bare_child(code: str) -> Callable[[], object]:
     prelude = "def report(obj, *a, **k):\n    pass\n"
 
     def go() -> object:
-        return subprocess.run([sys.executable, "-c", prelude + code], check=True,
-                              capture_output=True)
+        return subprocess.run(
+            [sys.executable, "-c", prelude + code], check=True, capture_output=True
+        )
 
     return go
 
@@ -107,19 +108,29 @@ def main() -> None:
         f"{platform.python_version()}; medians of {args.repeats} runs; default layer: "
         f"{layers[0]}.",
         "",
-        "| program | mode | ms per run | x in-process |",
-        "|---|---|---:|---:|",
+        "| program | mode | ms per run | x in-process | ms over bare child |",
+        "|---|---|---:|---:|---:|",
     ]
     for label, code in programs.items():
         base = _median_time(_in_process(code), args.repeats)
-        rows = [("in-process (exec, warm)", base),
-                ("bare child `python -c`", _median_time(_bare_child(code), args.repeats))]
-        rows += [(f"sandbox `{layer}`", _median_time(_sandboxed(code, layer), args.repeats))
-                 for layer in layers]
+        bare = _median_time(_bare_child(code), args.repeats)
+        rows = [("in-process (exec, warm)", base), ("bare child `python -c`", bare)]
+        rows += [
+            (f"sandbox `{layer}`", _median_time(_sandboxed(code, layer), args.repeats))
+            for layer in layers
+        ]
         for mode, seconds in rows:
-            lines.append(f"| {label} | {mode} | {seconds * 1000:.1f} | {seconds / base:.0f} |")
-    lines += ["", f"Throughput through `run()` (default layer `{layers[0]}`):", "",
-              "| program | parallel runs | runs/s | x serial |", "|---|---:|---:|---:|"]
+            extra = f"{(seconds - bare) * 1000:+.1f}" if mode.startswith("sandbox") else ""
+            lines.append(
+                f"| {label} | {mode} | {seconds * 1000:.3f} | {seconds / base:,.0f} | {extra} |"
+            )
+    lines += [
+        "",
+        f"Throughput through `run()` (default layer `{layers[0]}`):",
+        "",
+        "| program | parallel runs | runs/s | x serial |",
+        "|---|---:|---:|---:|",
+    ]
     for label, code in programs.items():
         serial = _throughput(code, 1, 6)
         for workers in (1, 2, 8):
@@ -128,8 +139,9 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.markdown:
-        args.markdown.write_text("# Sandbox overhead\n\nMeasured by `python bench/sandbox.py`."
-                                 "\n\n" + text + "\n")
+        args.markdown.write_text(
+            "# Sandbox overhead\n\nMeasured by `python bench/sandbox.py`.\n\n" + text + "\n"
+        )
 
 
 if __name__ == "__main__":
