@@ -213,7 +213,7 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
     if event == "open":
         path, mode, flags = args
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(
-            (flags or 0) & _WRITE_FLAGS
+            (flags if isinstance(flags, int) else 0) & _WRITE_FLAGS
         )
         if writing and not _inside(path):
             raise PermissionError(f"sandbox: writing {path!r} outside the working directory")

@@ -78,7 +78,11 @@ def model_to_highs(model: Model, h: Any, *, names: bool = True) -> None:
         kinds = [highspy.HighsVarType.kInteger] * len(integral)
         h.changeColsIntegrality(len(integral), integral, kinds)
     if model.constraints:
-        row_lo, row_up, starts, cols, vals = [], [], [], [], []
+        row_lo: list[float] = []
+        row_up: list[float] = []
+        starts: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
         for con in model.constraints:
             lo, up = _row_bounds(con.sense, con.rhs, inf)
             row_lo.append(lo)

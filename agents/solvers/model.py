@@ -355,9 +355,9 @@ class Model(BaseModel):
         self._check_known(known, self.objective, self.objective_quadratic, "the objective")
         if not math.isfinite(self.objective_constant):
             raise ModelError(f"objective constant must be finite, got {self.objective_constant}")
-        for var, coef in self.objective.items():
+        for name, coef in self.objective.items():
             if not math.isfinite(coef):
-                raise ModelError(f"objective coefficient of {var!r} is {coef}; it must be finite")
+                raise ModelError(f"objective coefficient of {name!r} is {coef}; it must be finite")
 
     def _check_known(
         self,
