@@ -106,7 +106,7 @@ def main() -> None:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; medians of {args.repeats} runs; default layer: "
-        f"{layers[0]}.",
+        f"{layers[0]}; 1-minute load average at start: {os.getloadavg()[0]:.1f}.",
         "",
         "| program | mode | ms per run | x in-process | ms over bare child |",
         "|---|---|---:|---:|---:|",

@@ -29,13 +29,15 @@ _ALLOWED_WRITE_PREFIXES = (_ROOT + os.sep, "/dev/null", "/dev/shm/")
 
 
 def _set_limits() -> None:
-    """Soft == hard, so the program cannot raise them again (it also lacks the privilege)."""
+    """Hard limits at (or just above) the soft ones, so the program cannot raise them."""
     for name, value in _SETTINGS.items():
         if not name.startswith("RLIMIT_"):
             continue
         res = getattr(resource, name)
+        # CPU: the soft limit sends SIGXCPU (reported as a timeout); hard kills a second later.
+        hard = value + 1 if name == "RLIMIT_CPU" else value
         try:
-            resource.setrlimit(res, (value, value))
+            resource.setrlimit(res, (value, hard))
         except (ValueError, OSError) as err:
             sys.stderr.write(f"[sandbox] could not set {name}={value}: {err}\n")
 
