@@ -183,6 +183,8 @@ def test_socket_via_ctypes_is_refused_by_namespace_or_kernel_filter(layer: str) 
             "report(rc, values={'errno': ctypes.get_errno()})\n"
         )
         result = run(code, isolation=layer)
+        if layer == Isolation.RLIMITS.value and "seccomp" not in result.guards:
+            pytest.skip("without namespaces only seccomp stops ctypes, and it is unavailable")
         listener.settimeout(0.2)
         with pytest.raises(TimeoutError):
             listener.accept()
