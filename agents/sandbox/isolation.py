@@ -160,4 +160,4 @@ def choose(requested: Isolation | str | None = None) -> Isolation:
                 + ", ".join(x.value for x in available_isolation())
             )
         return layer
-    return available_isolation()[0]
+    return next(layer for layer in _ORDER if works(layer))  # probes only as far as needed
