@@ -1,7 +1,7 @@
 """Bootstrap that runs *inside* the sandbox child, before the generated program.
 
-Executed as a script (``python -I -B _child.py CONFIG_JSON``) so it imports nothing from the
-project; it uses the standard library only. In order it: sets resource limits, installs a
+Executed as a script (``python -I -B _child.py ROOT PROGRAM REPORT GUARDS NAME=INT ...``) so
+it imports nothing from the project; it uses the standard library only. In order it: sets resource limits, installs a
 seccomp filter that refuses new processes and network sockets (kernel-enforced, so ctypes
 cannot get around it), defines the injected ``report()``, installs an audit hook (sockets,
 subprocesses, writes outside the sandbox directory, other processes' environments), then runs
@@ -227,11 +227,7 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
                 raise PermissionError(
                     f"sandbox: {event} on {target!r} outside the working directory"
                 )
-    elif (
-        event in ("os.kill", "os.killpg", "signal.pthread_kill")
-        and args
-        and args[0] not in (0, os.getpid())
-    ):
+    elif event in ("os.kill", "os.killpg") and args and args[0] not in (0, os.getpid()):
         raise PermissionError("sandbox: signalling other processes is not allowed")
 
 
