@@ -1,11 +1,11 @@
 """Bootstrap that runs *inside* the sandbox child, before the generated program.
 
 Executed as a script (``python -I -B _child.py ROOT PROGRAM REPORT GUARDS NAME=INT ...``) so
-it imports nothing from the project; it uses the standard library only. In order it: sets resource limits, installs a
-seccomp filter that refuses new processes and network sockets (kernel-enforced, so ctypes
-cannot get around it), defines the injected ``report()``, installs an audit hook (sockets,
-subprocesses, writes outside the sandbox directory, other processes' environments), then runs
-the program.
+it imports nothing from the project; it uses the standard library only. In order it: sets
+resource limits, installs a seccomp filter that refuses new processes and network sockets
+(kernel-enforced, so ctypes cannot get around it), defines the injected ``report()``,
+installs an audit hook (sockets, subprocesses, writes outside the sandbox directory, other
+processes' environments), then runs the program.
 """
 
 from __future__ import annotations
