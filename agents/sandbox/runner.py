@@ -39,6 +39,7 @@ _RESERVED = {_PROGRAM, _REPORT, _REPORT + ".tmp", _GUARDS}
 _THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _DRAIN_AFTER_EXIT_S = 2.0
 _MAX_REPORT_BYTES = 64 * 1024 * 1024
+_WORKDIR_PREFIX = "optoforge-sandbox-"
 
 
 class RunResult(BaseModel):
@@ -86,7 +87,8 @@ def run(
     _check_args(timeout_s, memory_mb, output_limit)
     layer = choose(isolation)
     start = time.perf_counter()
-    workdir = tempfile.mkdtemp(prefix="optoforge-sandbox-")
+    _sweep_stale_workdirs()
+    workdir = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-")
     try:
         root = os.path.realpath(workdir)
         _write_inputs(root, code, files or {})
@@ -131,6 +133,28 @@ def run(
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _sweep_stale_workdirs() -> None:
+    """Remove run directories left by parents that died before cleaning up (e.g. SIGKILL).
+
+    Directories are named after the parent's pid; one whose parent is gone is stale.
+    """
+    base = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(_WORKDIR_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid_text = name[len(_WORKDIR_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        except PermissionError:
+            pass  # alive, owned by someone else
 
 
 def _check_args(timeout_s: float, memory_mb: int, output_limit: int) -> None:

@@ -163,3 +163,15 @@ def test_forged_report_file_cannot_smuggle_wrong_types() -> None:
     result = run(code)
     assert result.result_source == "report"
     assert (result.objective, result.values) == (None, {"a": None, "b": 2.0})
+
+
+def test_run_directory_of_a_dead_parent_is_swept() -> None:
+    import tempfile
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    stale = Path(tempfile.gettempdir(), f"optoforge-sandbox-{child.pid}-abc")
+    stale.mkdir()
+    (stale / "program.py").write_text("pass")
+    run("pass")
+    assert not stale.exists()
