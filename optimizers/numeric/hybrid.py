@@ -146,11 +146,16 @@ class HybridOptimizer:
     zero_grad = zero_feedback
 
     def backward(self, output: Any, feedback: Any = None, **kw: Any) -> None:
-        """Send ``feedback`` on ``output`` back through the graph (and torch's, for a loss)."""
-        if self.llm_optimizer is not None:
-            self.llm_optimizer.backward(output, feedback, **kw)
-        else:
+        """Send ``feedback`` on ``output`` back through the graph (and torch's, for a loss).
+
+        With ``feedback=None`` only torch's backward runs (the output must hold a scalar loss
+        tensor): the next ``step()`` then moves the tensors and leaves the LLM side alone, so a
+        loop can take many cheap gradient steps per LLM call.
+        """
+        if feedback is None or self.llm_optimizer is None:
             output.backward(feedback)
+        else:
+            self.llm_optimizer.backward(output, feedback, **kw)
 
     # -- the update ------------------------------------------------------------------------
     def step(self, closure: Callable[[], Any] | None = None) -> HybridStepResult:
