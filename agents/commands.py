@@ -1,11 +1,32 @@
-"""``optoforge viz``: draw a traced graph as DOT (and SVG/PNG when graphviz is installed)."""
+"""``optoforge viz``: draw a traced graph as DOT, and as SVG/PNG/PDF when graphviz is installed.
+
+The graph is either a small demo workflow traced on the spot or a JSON file written by
+``trace_core.save_graph``. Live graphs go through :func:`trace_core.visualize`; a saved graph
+is only a JSON description (its nodes cannot be rebuilt), so it is drawn from that description
+with the same shapes and colours.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+_STYLE = {
+    "parameter": 'shape=box, style="filled", fillcolor="#ffe9a8"',
+    "constant": 'shape=ellipse, style="filled", fillcolor="#eeeeee"',
+    "message": 'shape=ellipse, style="filled", fillcolor="#d6e9ff"',
+    "exception": 'shape=octagon, style="filled", fillcolor="#ff9c9c", color=red',
+}
+_RENDERED = {"svg", "png", "pdf"}
+
+
+class GraphFileError(ValueError):
+    """A file is not a graph saved by ``trace_core.save_graph``."""
 
 
 def demo_graph() -> Any:
@@ -26,44 +47,89 @@ def demo_graph() -> Any:
     return revenue(price, units_sold(price, demand))
 
 
-def load_graph(path: Path) -> Any:
-    """The output node of a graph saved as JSON by ``trace_core.serialize``."""
-    from trace_core import serialize
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
-    return serialize.load_graph(path)
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = value["__repr__"] if isinstance(value, dict) and "__repr__" in value else None
+    text = text if text is not None else json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def dot_from_saved_graph(document: Any, source: str = "graph") -> str:
+    """DOT text for a graph document written by ``trace_core.save_graph``."""
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(nodes, list):
+        raise GraphFileError(f"{source}: no 'nodes' list; save graphs with trace_core.save_graph")
+    lines = ["digraph trace {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=10];']
+    for number, entry in enumerate(nodes):
+        try:
+            label, kind = str(entry["label"]), str(entry.get("kind", "constant"))
+        except (KeyError, TypeError, AttributeError) as err:
+            raise GraphFileError(f"{source}: node #{number} has no 'label'") from err
+        title = label + (f"\n[{entry['op']}]" if entry.get("op") else "")
+        style = _STYLE.get(kind, _STYLE["constant"])
+        text = _quote(title + "\n" + _short(entry.get("value")))
+        lines.append(f"  {_quote(label)} [label={text}, {style}];")
+        for arg, parent in (entry.get("inputs") or {}).items():
+            lines.append(f"  {_quote(str(parent))} -> {_quote(label)} [label={_quote(arg)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _render(dot: str, target: Path) -> bool:
+    """Render DOT into ``target`` with graphviz; False when ``dot`` is not installed."""
+    exe = shutil.which("dot")
+    if exe is None:
+        return False
+    fmt = target.suffix.lower().lstrip(".")
+    subprocess.run(
+        [exe, f"-T{fmt}", "-o", str(target)],
+        input=dot.encode(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return True
 
 
 def viz(
     graph: Annotated[
         Path | None,
-        typer.Argument(help="Graph JSON saved by trace_core (default: a small demo graph)."),
+        typer.Argument(help="Graph JSON written by trace_core.save_graph (default: a demo)."),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Write here; .svg/.png render with graphviz, else DOT text."),
+        typer.Option(help="Write here: .dot text, or .svg/.png/.pdf rendered with graphviz."),
     ] = None,
 ) -> None:
     """Print a traced graph as DOT, or write it to --out (rendered when graphviz is installed)."""
-    from trace_core import visualize
-
     from agents.formulation.commands import fail
 
-    if graph is not None and not graph.is_file():
-        raise fail(f"graph file not found: {graph}")
-    try:
-        output = load_graph(graph) if graph is not None else demo_graph()
-    except (ValueError, KeyError, TypeError) as err:
-        raise fail(f"{graph}: not a saved trace_core graph ({err})") from None
-    if out is None:
-        typer.echo(visualize(output))
-        return
-    dot = visualize(output, path=str(out))
-    if not out.exists():  # no graphviz to render with: keep the DOT so nothing is lost
-        fallback = out.with_suffix(".dot")
-        fallback.write_text(dot, encoding="utf-8")
-        typer.echo(f"graphviz 'dot' not found; wrote DOT text to {fallback}", err=True)
+    if graph is not None:
+        try:
+            document = json.loads(graph.read_text(encoding="utf-8"))
+            dot = dot_from_saved_graph(document, str(graph))
+        except FileNotFoundError:
+            raise fail(f"graph file not found: {graph}") from None
+        except (json.JSONDecodeError, GraphFileError) as err:
+            raise fail(f"{graph}: not a saved trace_core graph ({err})") from None
     else:
-        typer.echo(f"wrote {out}", err=True)
+        from trace_core import visualize
+
+        dot = visualize(demo_graph())
+    if out is None:
+        typer.echo(dot, nl=False)
+        return
+    if out.suffix.lower().lstrip(".") in _RENDERED:
+        if _render(dot, out):
+            typer.echo(f"wrote {out}", err=True)
+            return
+        out = out.with_suffix(".dot")
+        typer.echo("graphviz 'dot' is not installed; writing DOT text instead", err=True)
+    out.write_text(dot, encoding="utf-8")
+    typer.echo(f"wrote {out}", err=True)
 
 
 def register(app: typer.Typer) -> None:

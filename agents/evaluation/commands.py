@@ -48,6 +48,12 @@ def evaluate(
     abs_tol: Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")] = 1e-6,
     timeout: Annotated[float, typer.Option(help="Seconds each program may run.")] = 60.0,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
+    max_cost: Annotated[
+        float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
+    ] = None,
+    max_calls: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many LLM calls.")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
@@ -64,14 +70,21 @@ def evaluate(
     if resume and overwrite:
         raise fail("--resume and --overwrite exclude each other")
     spec = AgentSpec(
-        llm=llm, solver=solver, max_repairs=max_repairs, describe=describe, timeout_s=timeout
+        llm=llm,
+        solver=solver,
+        max_repairs=max_repairs,
+        describe=describe,
+        timeout_s=timeout,
+        max_cost=max_cost,
+        max_calls=max_calls,
     )
+    budget_exceeded = _budget_exceeded()
+    target_dir = run_dir or default_run_dir(dataset, llm, solver)
     try:
         resolve_target(solver)
         items = load_dataset(dataset, limit=limit)
         agent = spec()  # fail fast on a missing LLM configuration, before any work
         factory = spec if executor == "ray" else (lambda: agent)
-        target_dir = run_dir or default_run_dir(dataset, llm, solver)
         with stdout_to_stderr():
             report = run_evaluation(
                 items,
@@ -87,6 +100,12 @@ def evaluate(
                 model=llm or _default_model_name(agent),
                 solver=spec.solver,
             )
+    except budget_exceeded as err:
+        raise fail(
+            f"{err}. Results so far are in {target_dir}; run again with --resume "
+            "(and a larger --max-cost) to finish.",
+            code=3,
+        ) from None
     except user_errors() as err:
         raise fail(str(err)) from None
     if json_output:
@@ -97,6 +116,17 @@ def evaluate(
             f"\nresults: {target_dir / 'results.jsonl'}\nreport: "
             f"{target_dir / 'report.json'}\nplot: {target_dir / 'report.png'}"
         )
+
+
+def _budget_exceeded() -> type[BaseException]:
+    try:
+        from trace_core.llm import BudgetExceeded
+    except ImportError:  # pragma: no cover - the LLM layer ships with optoforge
+
+        class BudgetExceeded(Exception):  # type: ignore[no-redef]
+            pass
+
+    return BudgetExceeded
 
 
 def _default_model_name(agent: object) -> str | None:

@@ -247,13 +247,30 @@ def evaluate(
     task = ItemTask(agent_factory, tolerance)
     results = dict(kept)
     correct = sum(record.correct for record in kept.values())
-    with _progress(progress, len(items), len(kept)) as bar:
-        task_id = bar.add_task("evaluate", total=len(items), completed=len(kept), correct=correct)
-        for record in runner.map_unordered(task, todo):
-            run_log.append(record)
-            results[record.id] = record
-            correct += record.correct
-            bar.update(task_id, advance=1, correct=correct)
+    try:
+        with _progress(progress, len(items), len(kept)) as bar:
+            task_id = bar.add_task(
+                "evaluate", total=len(items), completed=len(kept), correct=correct
+            )
+            for record in runner.map_unordered(task, todo):
+                run_log.append(record)
+                results[record.id] = record
+                correct += record.correct
+                bar.update(task_id, advance=1, correct=correct)
+    except BaseException:
+        # Budget exhausted, Ctrl-C, a missing key: leave a partial report next to the results.
+        if results:
+            partial = build_report(
+                results.values(),
+                tolerance=tolerance,
+                dataset=dataset,
+                total=len(items),
+                run_dir=str(run_path),
+                model=model,
+                solver=solver,
+            )
+            _write_json(run_path / REPORT_FILE, partial.model_dump(mode="json"))
+        raise
     report = build_report(
         results.values(),
         tolerance=tolerance,

@@ -18,8 +18,12 @@ class LLMSpecError(ValueError):
     """A ``py:module:factory`` LLM id cannot be resolved."""
 
 
-def resolve_llm(llm_id: str | None) -> Any:
-    """The LLM named by ``llm_id`` (None: the ``OPTOFORGE_LLM`` default of the LLM layer)."""
+def resolve_llm(llm_id: str | None, budget: Any = None) -> Any:
+    """The LLM named by ``llm_id`` (None: the ``OPTOFORGE_LLM`` default of the LLM layer).
+
+    ``budget`` (a ``trace_core.llm.Budget``) caps its calls and cost; custom ``py:`` factories
+    take no arguments, so they manage their own.
+    """
     if llm_id and llm_id.startswith("py:"):
         module_name, _, attr = llm_id[3:].partition(":")
         if not module_name or not attr:
@@ -33,7 +37,7 @@ def resolve_llm(llm_id: str | None) -> Any:
         return factory()
     from trace_core.llm import get_llm
 
-    return get_llm(llm_id)
+    return get_llm(llm_id) if budget is None else get_llm(llm_id, budget=budget)
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,18 @@ class AgentSpec:
     max_repairs: int = 3
     describe: bool = False
     timeout_s: float = 60.0
+    max_cost: float | None = None  # dollars, per process (each Ray worker has its own budget)
+    max_calls: int | None = None
     llm_options: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self) -> FormulationAgent:
+        budget = None
+        if self.max_cost is not None or self.max_calls is not None:
+            from trace_core.llm import Budget
+
+            budget = Budget(max_calls=self.max_calls, max_cost=self.max_cost)
         return FormulationAgent(
-            resolve_llm(self.llm),
+            resolve_llm(self.llm, budget),
             solver=self.solver,
             max_repairs=self.max_repairs,
             describe=self.describe,

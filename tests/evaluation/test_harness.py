@@ -90,3 +90,23 @@ def test_thread_count_does_not_change_results(tmp_path: Path) -> None:
     one = evaluate(ITEMS, FakeAgent, run_dir=tmp_path / "one", workers=1, progress=False)
     four = evaluate(ITEMS, FakeAgent, run_dir=tmp_path / "four", workers=4, progress=False)
     assert one.model_dump(exclude={"run_dir"}) == four.model_dump(exclude={"run_dir"})
+
+
+def test_exhausted_budget_keeps_finished_results_and_a_partial_report(tmp_path: Path) -> None:
+    try:
+        from trace_core.llm import BudgetExceeded as budget_exceeded
+    except ImportError:
+        pytest.skip("needs the LLM layer")
+
+    class StopsAfterTwo(FakeAgent):
+        def solve(self, question: str):  # type: ignore[no-untyped-def]
+            if len(self.asked) >= 2:
+                raise budget_exceeded("max_calls=2 reached", limit="max_calls", spent=2, maximum=2)
+            return super().solve(question)
+
+    with pytest.raises(budget_exceeded):
+        _run(tmp_path, StopsAfterTwo(), workers=1)
+    partial = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert (partial["n"], partial["complete"]) == (2, False)
+    agent = FakeAgent()
+    assert _run(tmp_path, agent, resume=True).n == 5 and len(agent.asked) == 3

@@ -168,3 +168,26 @@ def test_evaluate_killed_then_resumed_finishes_every_item_once(
     assert report["n"] == 7 and report["correct"] == 4 and report["complete"]
     ids = [json.loads(line)["id"] for line in results.read_text().splitlines()]
     assert sorted(ids) == sorted(GOLD_OUTCOME)  # every item once, no duplicates
+
+
+@pytest.mark.solver
+@pytest.mark.usefixtures("sandbox_ready")
+def test_budget_stop_exits_3_with_results_saved(
+    oracle_items: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oracle: object
+) -> None:
+    from agents.formulation import factory
+    from tests.formulation.oracle import oracle_reply
+    from trace_core.llm import ScriptedLLM
+
+    monkeypatch.setattr(
+        factory, "resolve_llm", lambda llm_id, budget=None: ScriptedLLM(oracle_reply, budget=budget)
+    )
+    run = tmp_path / "run"
+    args = ["evaluate", str(oracle_items), "--llm", "scripted", "--workers", "1"]
+    result = _invoke(*args, "--max-repairs", "1", "--max-calls", "3", "--run-dir", str(run))
+    assert result.exit_code == 3
+    assert "--resume" in result.stderr
+    # F004 and F028 take one call each; F043's repair would be call 4.
+    done = [json.loads(line)["id"] for line in (run / "results.jsonl").open()]
+    assert done == ["nl4opt-F004", "nl4opt-F028"]
+    assert json.loads((run / "report.json").read_text())["complete"] is False
