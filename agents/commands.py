@@ -31,7 +31,7 @@ class GraphFileError(ValueError):
 
 def demo_graph() -> Any:
     """A small traced workflow (price -> units sold -> revenue) to show what viz draws."""
-    from trace_core import bundle, node
+    from trace_core.bundle import bundle, node
 
     price = node(12.0, name="price", trainable=True, description="unit price in dollars")
     demand = node(100.0, name="demand", description="customers at price 0")
@@ -116,7 +116,7 @@ def viz(
         except (json.JSONDecodeError, GraphFileError) as err:
             raise fail(f"{graph}: not a saved trace_core graph ({err})") from None
     else:
-        from trace_core import visualize
+        from trace_core.visualize import visualize
 
         dot = visualize(demo_graph())
     if out is None:

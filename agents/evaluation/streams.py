@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 def _fileno(stream: object) -> int | None:
     try:
-        return stream.fileno()  # type: ignore[attr-defined, no-any-return]
+        return stream.fileno()  # type: ignore[attr-defined]
     except (AttributeError, OSError, io.UnsupportedOperation, ValueError):
         return None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,6 @@ class FormulationAgent:
         memory_mb: int = 2048,
         prompt_dir: str | Path | None = None,
         llm_options: dict[str, Any] | None = None,
-        runner: Callable[..., Any] | None = None,
     ):
         if max_repairs < 0:
             raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
@@ -72,7 +70,6 @@ class FormulationAgent:
         self.memory_mb = memory_mb
         self.prompt_dir = prompt_dir
         self.llm_options = dict(llm_options or {})
-        self._runner = runner
 
     @property
     def solver(self) -> str:
@@ -94,8 +91,6 @@ class FormulationAgent:
         return self.llm.complete(messages, **self.llm_options)
 
     def _run(self, program: str) -> Any:
-        if self._runner is not None:
-            return self._runner(program, timeout_s=self.timeout_s, memory_mb=self.memory_mb)
         from agents import sandbox
 
         return sandbox.run(program, timeout_s=self.timeout_s, memory_mb=self.memory_mb)

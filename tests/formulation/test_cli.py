@@ -135,9 +135,14 @@ def test_evaluate_killed_then_resumed_finishes_every_item_once(
     oracle_items: Path, tmp_path: Path
 ) -> None:
     run = tmp_path / "run"
+    keep = {"nl4opt-F004", "nl4opt-F028", "nlp4lp-A071", "optibench-184"}
+    dataset = tmp_path / "four.jsonl"
+    dataset.write_text(
+        "".join(line for line in oracle_items.open() if json.loads(line)["id"] in keep)
+    )
     args = [
         "evaluate",
-        str(oracle_items),
+        str(dataset),
         "--llm",
         ORACLE,
         "--workers",
@@ -152,22 +157,22 @@ def test_evaluate_killed_then_resumed_finishes_every_item_once(
     results = run / "results.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and first.poll() is None:
-        if results.exists() and results.read_text().count("\n") >= 2:
+        if results.exists() and results.read_text().count("\n") >= 1:
             break
         time.sleep(0.05)
     assert first.poll() is None, "the first run ended before it could be killed"
     os.killpg(first.pid, signal.SIGKILL)
     first.communicate()
     done_before = results.read_text().count("\n")
-    assert 2 <= done_before < 7
+    assert 1 <= done_before < 4
 
     second = _cli(*args, "--resume")
     stdout, stderr = second.communicate(timeout=120)
     assert second.returncode == 0, stderr
     report = json.loads(stdout)  # stdout is exactly one JSON object: no banners, no progress
-    assert report["n"] == 7 and report["correct"] == 4 and report["complete"]
+    assert report["n"] == 4 and report["correct"] == 3 and report["complete"]
     ids = [json.loads(line)["id"] for line in results.read_text().splitlines()]
-    assert sorted(ids) == sorted(GOLD_OUTCOME)  # every item once, no duplicates
+    assert sorted(ids) == sorted(keep)  # every item once, no duplicates
 
 
 @pytest.mark.solver
@@ -191,3 +196,9 @@ def test_budget_stop_exits_3_with_results_saved(
     done = [json.loads(line)["id"] for line in (run / "results.jsonl").open()]
     assert done == ["nl4opt-F004", "nl4opt-F028"]
     assert json.loads((run / "report.json").read_text())["complete"] is False
+
+
+def test_unimportable_custom_llm_factory_is_a_clear_error(oracle_items: Path) -> None:
+    result = _invoke("evaluate", str(oracle_items), "--llm", "py:no_such_module:factory")
+    assert result.exit_code == 2
+    assert "cannot import no_such_module.factory" in result.stderr
