@@ -27,6 +27,9 @@ def evaluate(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N items.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Items solved concurrently.")] = 4,
     resume: Annotated[bool, typer.Option(help="Skip items already in the run dir.")] = False,
+    retry_errors: Annotated[
+        bool, typer.Option(help="With --resume, rerun items that ended in an error.")
+    ] = False,
     overwrite: Annotated[
         bool, typer.Option(help="Discard earlier results in the run dir.")
     ] = False,
@@ -94,6 +97,7 @@ def evaluate(
                 executor=executor,
                 resume=resume,
                 overwrite=overwrite,
+                retry_errors=retry_errors,
                 progress=progress,
                 tolerance=Tolerance(rel=rel_tol, abs=abs_tol),
                 dataset=str(dataset),

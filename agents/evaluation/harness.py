@@ -196,6 +196,7 @@ def evaluate(
     executor: str | Executor = "thread",
     resume: bool = False,
     overwrite: bool = False,
+    retry_errors: bool = False,
     tolerance: Tolerance | None = None,
     progress: bool = True,
     plot: bool = True,
@@ -208,6 +209,8 @@ def evaluate(
     With ``resume=True`` items already in ``run_dir/results.jsonl`` are skipped and their stored
     results count in the report (re-scored with ``tolerance``). Without it, a run directory that
     already has results is refused (pass ``overwrite=True`` to discard them).
+    ``retry_errors=True`` also reruns resumed items whose outcome was ``error`` (a rate limit or
+    a crash); their new record supersedes the old line.
     """
     tolerance = tolerance or Tolerance()
     run_path = Path(run_dir)
@@ -225,7 +228,7 @@ def evaluate(
     kept = {
         record.id: rescore(record, by_id[record.id], tolerance)
         for record in previous
-        if record.id in by_id
+        if record.id in by_id and not (retry_errors and record.outcome is Outcome.ERROR)
     }
     todo = [item for item in items if item.id not in kept]
     run_path.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from tests.evaluation.fakes import ITEMS, FakeAgent
 
 def _run(tmp_path: Path, agent: FakeAgent, **kw: object):  # type: ignore[no-untyped-def]
     kw.setdefault("progress", False)
+    kw.setdefault("plot", False)  # one test draws the PNG; matplotlib is slow to import
     return evaluate(ITEMS, lambda: agent, run_dir=tmp_path / "run", **kw)  # type: ignore[arg-type]
 
 
@@ -37,7 +38,7 @@ def test_report_counts_accuracy_execution_repairs_tokens_and_groups(tmp_path: Pa
 
 
 def test_run_dir_holds_results_report_and_png(tmp_path: Path) -> None:
-    report = _run(tmp_path, FakeAgent())
+    report = _run(tmp_path, FakeAgent(), plot=True)
     run = tmp_path / "run"
     lines = (run / "results.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["id"] for line in lines) == ["a", "b", "c", "d", "e"]
@@ -87,8 +88,12 @@ def test_keyboard_interrupt_stops_the_run_and_keeps_nothing_false(tmp_path: Path
 
 
 def test_thread_count_does_not_change_results(tmp_path: Path) -> None:
-    one = evaluate(ITEMS, FakeAgent, run_dir=tmp_path / "one", workers=1, progress=False)
-    four = evaluate(ITEMS, FakeAgent, run_dir=tmp_path / "four", workers=4, progress=False)
+    one = evaluate(
+        ITEMS, FakeAgent, run_dir=tmp_path / "one", workers=1, progress=False, plot=False
+    )
+    four = evaluate(
+        ITEMS, FakeAgent, run_dir=tmp_path / "four", workers=4, progress=False, plot=False
+    )
     assert one.model_dump(exclude={"run_dir"}) == four.model_dump(exclude={"run_dir"})
 
 
@@ -110,3 +115,12 @@ def test_exhausted_budget_keeps_finished_results_and_a_partial_report(tmp_path: 
     assert (partial["n"], partial["complete"]) == (2, False)
     agent = FakeAgent()
     assert _run(tmp_path, agent, resume=True).n == 5 and len(agent.asked) == 3
+
+
+def test_retry_errors_reruns_only_failed_items(tmp_path: Path) -> None:
+    _run(tmp_path, FakeAgent(fail_on="qa"))
+    agent = FakeAgent()
+    report = _run(tmp_path, agent, resume=True, retry_errors=True)
+    assert sorted(agent.asked) == ["qa", "qe"]  # qe crashed every time: outcome error too
+    assert report.correct == 2 and report.n == 5
+    assert {r.id: r.outcome for r in RunLog(tmp_path / "run").load()}["a"] == "correct"
