@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -82,7 +83,7 @@ def evaluate(
         max_calls=max_calls,
     )
     budget_exceeded = _budget_exceeded()
-    target_dir = run_dir or default_run_dir(dataset, llm, solver)
+    target_dir = run_dir or default_run_dir(dataset, llm or os.environ.get("OPTOFORGE_LLM"), solver)
     try:
         resolve_target(solver)
         items = load_dataset(dataset, limit=limit)

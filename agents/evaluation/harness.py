@@ -231,6 +231,8 @@ def evaluate(
         if record.id in by_id and not (retry_errors and record.outcome is Outcome.ERROR)
     }
     todo = [item for item in items if item.id not in kept]
+    if kept:
+        _warn_if_settings_changed(run_path / CONFIG_FILE, model=model, solver=solver)
     run_path.mkdir(parents=True, exist_ok=True)
     _write_json(
         run_path / CONFIG_FILE,
@@ -289,6 +291,22 @@ def evaluate(
 
         plot_report(report, run_path / PLOT_FILE)
     return report
+
+
+def _warn_if_settings_changed(config: Path, **now: str | None) -> None:
+    """A resumed run mixing two models or solvers gives a meaningless report: say so."""
+    try:
+        before = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    for key, value in now.items():
+        if before.get(key) != value:
+            log.warning(
+                "resuming a run made with %s=%r, now %r: results mix both",
+                key,
+                before.get(key),
+                value,
+            )
 
 
 def _write_json(path: Path, data: Any) -> None:

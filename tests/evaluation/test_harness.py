@@ -124,3 +124,11 @@ def test_retry_errors_reruns_only_failed_items(tmp_path: Path) -> None:
     assert sorted(agent.asked) == ["qa", "qe"]  # qe crashed every time: outcome error too
     assert report.correct == 2 and report.n == 5
     assert {r.id: r.outcome for r in RunLog(tmp_path / "run").load()}["a"] == "correct"
+
+
+def test_resuming_with_another_model_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _run(tmp_path, FakeAgent(), model="openai:a")
+    _run(tmp_path, FakeAgent(), model="openai:b", resume=True)
+    assert "model='openai:a', now 'openai:b'" in caplog.text
