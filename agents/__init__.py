@@ -12,6 +12,14 @@ _EXPORTS: dict[str, str] = {
     "SolveResult": "agents.solvers.base",
     "SolveStatus": "agents.solvers.base",
     "RunResult": "agents.sandbox.runner",
+    "FormulationAgent": "agents.formulation.agent",
+    "FormulationResult": "agents.formulation.result",
+    "Item": "agents.evaluation.dataset",
+    "load_dataset": "agents.evaluation.dataset",
+    "DatasetError": "agents.evaluation.dataset",
+    "Tolerance": "agents.evaluation.scoring",
+    "evaluate": "agents.evaluation.harness",
+    "Report": "agents.evaluation.report",
 }
 
 __all__ = sorted(_EXPORTS)
