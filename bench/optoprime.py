@@ -41,8 +41,27 @@ def _time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 
 # -- optoforge -----------------------------------------------------------------------------------
-def ours_step(n_ops: int) -> tuple[float, int]:
-    """Build the chain in trace_core, backward, time one OptoPrime step; return (s, chars)."""
+class _BareLLM:
+    """Implements the LLM protocol with no pipeline at all: isolates the optimizer's own cost."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.calls: list[list[dict[str, Any]]] = []
+
+    def complete(self, messages: list[dict[str, Any]], *, response_format: Any = None) -> Any:
+        from trace_core.llm import Completion
+
+        self.calls.append(messages)
+        parsed = response_format.model_validate_json(self.text) if response_format else None
+        return Completion(text=self.text, parsed=parsed)
+
+
+def ours_step(n_ops: int, bare: bool = False) -> tuple[float, int]:
+    """Build the chain in trace_core, backward, time one OptoPrime step; return (s, chars).
+
+    ``bare=False`` answers through ScriptedLLM (the real pipeline: structured output, retry,
+    budget and usage bookkeeping); ``bare=True`` through a protocol-only stub like trace-opt's.
+    """
     from optimizers import OptoPrime
     from trace_core import node
     from trace_core.llm import ScriptedLLM
@@ -57,7 +76,7 @@ def ours_step(n_ops: int) -> tuple[float, int]:
         else:
             x = x + 1
     reply = json.dumps({"reasoning": "raise p0", "suggestion": {"p0": 11}})
-    llm = ScriptedLLM(lambda messages: reply)
+    llm: Any = _BareLLM(reply) if bare else ScriptedLLM(lambda messages: reply)
     # budget large enough that nothing is cut: same information as trace-opt's prompt
     opt = OptoPrime(params, llm=llm, budget_tokens=10**7)
     opt.backward(x, FEEDBACK)
@@ -131,15 +150,21 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     for n in args.sizes:
+        ours_step(n)  # warm up imports and caches on both sides
         ours_s, ours_chars = _time(lambda n=n: ours_step(n), args.repeats)
+        bare_s, _ = _time(lambda n=n: ours_step(n, bare=True), args.repeats)
         row: dict[str, Any] = {"ops": n, "params": -(-n // PARAM_EVERY)}
-        row.update(ours_step_ms=ours_s * 1e3, ours_prompt_chars=ours_chars)
+        row.update(
+            ours_step_ms=ours_s * 1e3, ours_bare_step_ms=bare_s * 1e3, ours_prompt_chars=ours_chars
+        )
         if have_theirs:
+            theirs_step(n)
             theirs_s, theirs_chars = _time(lambda n=n: theirs_step(n), args.repeats)
             row.update(
                 theirs_step_ms=theirs_s * 1e3,
                 theirs_prompt_chars=theirs_chars,
                 step_ratio=ours_s / theirs_s,
+                bare_step_ratio=bare_s / theirs_s,
                 prompt_ratio=ours_chars / theirs_chars,
             )
         rows.append(row)
@@ -147,17 +172,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    header = "| ops | params | ours step ms | trace-opt step ms | step ratio | ours prompt chars "
-    header += "| trace-opt prompt chars | prompt ratio |"
-    print(header)
-    print("|" + "---|" * 8)
+    nan = float("nan")
+    print(
+        "| ops | params | ours step ms (ScriptedLLM) | ours step ms (bare LLM) "
+        "| trace-opt step ms (stub) | step ratio | bare step ratio "
+        "| ours prompt chars | trace-opt prompt chars | prompt ratio |"
+    )
+    print("|" + "---|" * 10)
     for r in rows:
         print(
-            f"| {r['ops']} | {r['params']} | {r['ours_step_ms']:.2f} | "
-            f"{r.get('theirs_step_ms', float('nan')):.2f} | "
-            f"{r.get('step_ratio', float('nan')):.3f} "
-            f"| {r['ours_prompt_chars']} | {r.get('theirs_prompt_chars', '-')} | "
-            f"{r.get('prompt_ratio', float('nan')):.3f} |"
+            f"| {r['ops']} | {r['params']} | {r['ours_step_ms']:.2f} "
+            f"| {r['ours_bare_step_ms']:.2f} | {r.get('theirs_step_ms', nan):.2f} "
+            f"| {r.get('step_ratio', nan):.3f} | {r.get('bare_step_ratio', nan):.3f} "
+            f"| {r['ours_prompt_chars']} | {r.get('theirs_prompt_chars', '-')} "
+            f"| {r.get('prompt_ratio', nan):.3f} |"
         )
     return 0
 

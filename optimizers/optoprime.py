@@ -73,7 +73,10 @@ class OptoPrime(Optimizer):
             self.parameters,
             budget_tokens=self.budget_tokens,
         )
-        text, relabel = stable_labels(summary.to_text(), outputs)
+        shown = [*summary.variables, *summary.inputs, *summary.others, *summary.outputs]
+        # Ops cut for the budget can still be named in code lines: then look at the whole graph.
+        labels = None if summary.cut else {entry.label for entry in shown}
+        text, relabel = stable_labels(summary.to_text(), outputs, labels)
         # The summary names nodes among everything it shows; replies use those names.
         self._prompt_names = {relabel.get(n, n): p for n, p in summary.parameters.items()}
         return text
@@ -119,16 +122,20 @@ class OptoPrime(Optimizer):
         self.memory = deque(state.get("memory", []), maxlen=self.memory_size or None)
 
 
-def stable_labels(text: str, outputs: list[Node]) -> tuple[str, dict[str, str]]:
+def stable_labels(
+    text: str, outputs: list[Node], labels: set[str] | None = None
+) -> tuple[str, dict[str, str]]:
     """Renumber the graph's node labels in ``text`` as ``name:1``, ``name:2``... by appearance.
 
     Labels carry a process-wide counter, so the same program yields different prompts in
     different processes; renumbered, a resumed run sends the very same prompts (and hits the
-    LLM cache). Returns the new text and the old -> new label map.
+    LLM cache). ``labels`` limits the renumbering to those labels (default: every node of the
+    outputs' graph). Returns the new text and the old -> new label map.
     """
-    from trace_core.graph import topological_order
+    if labels is None:
+        from trace_core.graph import topological_order
 
-    labels = {node.label for node in topological_order(outputs)}
+        labels = {node.label for node in topological_order(outputs)}
     mapping: dict[str, str] = {}
     counters: dict[str, int] = {}
 

@@ -8,6 +8,7 @@ diffed and reviewed without touching code. An optimizer may be given another fol
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -23,13 +24,20 @@ def load_prompt(name: str, prompt_dir: str | Path | None = None) -> str:
         override = Path(prompt_dir) / f"{name}.md"
         if override.is_file():
             return override.read_text(encoding="utf-8")
-    packaged = resources.files(__name__).joinpath(f"{name}.md")
-    if not packaged.is_file():
+    text = _packaged(name)
+    if text is None:
         raise PromptNotFound(
             f"no prompt template {name!r}: expected {name}.md in optimizers/prompts/"
             + (f" or in {prompt_dir}" if prompt_dir is not None else "")
         )
-    return packaged.read_text(encoding="utf-8")
+    return text
+
+
+@lru_cache(maxsize=64)
+def _packaged(name: str) -> str | None:
+    """A packaged template's text (read once: packaged files do not change while running)."""
+    packaged = resources.files(__name__).joinpath(f"{name}.md")
+    return packaged.read_text(encoding="utf-8") if packaged.is_file() else None
 
 
 def render_prompt(name: str, prompt_dir: str | Path | None = None, **fields: object) -> str:
