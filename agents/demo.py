@@ -25,6 +25,8 @@ EXAMPLES = {
     "workflow": "agent_workflow",
 }
 
+LIVE_STEPS = 5
+
 HOW_TO_USE_A_REAL_MODEL = (
     "To use a real model: pass --llm provider:model (e.g. --llm openai:gpt-4o-mini with "
     "OPENAI_API_KEY set, or any OpenAI-compatible server via OPENAI_BASE_URL), or export "
@@ -56,24 +58,29 @@ def load_example(name: str) -> ModuleType:
 
 
 def choose_llm(llm_id: str | None) -> tuple[Any, str]:
-    """The model to use and a sentence saying which one it is and why."""
-    from trace_core.llm import get_llm
+    """The model to use (None: the example's scripted stand-in) and a sentence saying why."""
+    from trace_core.llm import LLMError, get_llm
 
     if llm_id:
         return get_llm(llm_id), f"Using {llm_id} (from --llm)."
     env_id = os.environ.get("OPTOFORGE_LLM")
     if env_id:
         return get_llm(env_id), f"Using {env_id} (from OPTOFORGE_LLM)."
-    local = _local_llm()
+    try:
+        local = _local_llm()
+    except (LLMError, ImportError) as err:
+        local, why = None, f"the embedded local model is installed but failed to load ({err})"
+    else:
+        why = "the embedded local model is not installed"
     if local is not None:
         return local, (
             "Using the embedded local model (SmolLM2-135M): it proves the plumbing offline but "
             "is too small to optimize well. " + HOW_TO_USE_A_REAL_MODEL
         )
     return None, (
-        "No LLM configured (OPTOFORGE_LLM is unset and the local model is not installed): "
-        "using the example's scripted stand-in model, which answers like a sensible optimizer "
-        "without calling any model. " + HOW_TO_USE_A_REAL_MODEL
+        f"No LLM configured (OPTOFORGE_LLM is unset and {why}): using the example's scripted "
+        "stand-in model, which answers like a sensible optimizer without calling any model. "
+        + HOW_TO_USE_A_REAL_MODEL
     )
 
 
@@ -98,14 +105,21 @@ def register(app: typer.Typer) -> None:
         run_dir: Path | None = typer.Option(
             None, "--run-dir", help="where trainer examples write history and checkpoints"
         ),
+        steps: int | None = typer.Option(
+            None, "--steps", help="optimizer steps for the numeric and code examples"
+        ),
     ) -> None:
         """Run one optimization example end to end and print its result as JSON."""
         module = load_example(example)
         model, note = choose_llm(llm)
         typer.echo(note, err=True)
+        accepts = inspect.signature(module.run).parameters
         kwargs: dict[str, Any] = {}
-        if run_dir is not None and "run_dir" in inspect.signature(module.run).parameters:
+        if run_dir is not None and "run_dir" in accepts:
             kwargs["run_dir"] = str(run_dir)
+        if "steps" in accepts and (steps is not None or model is not None):
+            # A real model is slow and costs money: a few steps show the loop working.
+            kwargs["steps"] = steps if steps is not None else LIVE_STEPS
         # Examples print their progress; keep stdout for the JSON result.
         stdout, sys.stdout = sys.stdout, sys.stderr
         try:

@@ -218,6 +218,13 @@ class Optimizer(ABC):
             self._llm = get_llm(self._llm)
         return self._llm
 
+    @property
+    def budget(self) -> Any | None:
+        """The model's ``Budget`` when it was built with one (None while the model is unset)."""
+        if self._llm is None or isinstance(self._llm, str):
+            return None
+        return getattr(self._llm, "budget", None)
+
     def _complete(
         self, messages: list[dict[str, Any]], usage: StepUsage, response_format: Any = None
     ) -> Completion:

@@ -307,6 +307,7 @@ class Trainer:
             "run": self._fingerprint(),
             "optimizer": self.optimizer.state_dict(),
             "best": {"score": best.score, "step": best.step, "parameters": best.parameters},
+            "budget": budget.state_dict() if (budget := self.optimizer.budget) else None,
         }
         atomic_write_text(self.run_dir / "checkpoint.json", json.dumps(state, indent=1))
 
@@ -329,6 +330,12 @@ class Trainer:
         lines = lines[:done]
         atomic_write_text(history_path, "".join(line + "\n" for line in lines))
         history = [StepRecord.model_validate_json(line) for line in lines]
+        budget, spent = self.optimizer.budget, state.get("budget")
+        if budget is not None and spent:
+            # Keep this run's limits (so a run stopped by its budget can resume with a larger
+            # one) and carry over what was already spent.
+            limits = {k: getattr(budget, k) for k in ("max_calls", "max_tokens", "max_cost")}
+            budget.load_state_dict({**spent, **limits})
         b = state["best"]
         return done, _Best(b["score"], b["step"], b["parameters"]), history
 

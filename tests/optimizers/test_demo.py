@@ -54,3 +54,18 @@ def test_demo_rejects_an_unknown_example(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["demo", "--example", "nope"])
     assert result.exit_code != 0
     assert "numeric" in result.output
+
+
+def test_demo_falls_back_to_the_stand_in_when_the_local_model_fails_to_load(
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trace_core.llm import LLMConfigError
+
+    def broken() -> None:
+        raise LLMConfigError("weights missing")
+
+    monkeypatch.setattr(demo_module, "_local_llm", broken)
+    result = CliRunner().invoke(app, ["demo", "--example", "code"])
+    assert result.exit_code == 0, result.output
+    assert "failed to load (weights missing)" in result.stderr
+    assert json.loads(result.stdout)["passed"] == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -186,6 +187,33 @@ def test_same_named_parameters_get_stable_numbered_names() -> None:
     assert first.label not in prompt and second.label not in prompt
     assert "w:1" in prompt and "w:2" in prompt
     assert (first.data, second.data) == (1, 30)  # the true label is accepted too
+
+
+def _chain_prompt(n_ops: int, budget_tokens: int) -> str:
+    p = node(1, name="p", trainable=True)
+    x = p
+    for _ in range(n_ops):
+        x = x + 1
+    llm = ScriptedLLM([reply({})])
+    opt = OptoPrime([p], llm=llm, budget_tokens=budget_tokens)
+    opt.backward(x, "too small")
+    opt.step()
+    return user_prompt(llm, 0)
+
+
+def test_same_program_built_twice_sends_identical_prompts() -> None:
+    first, second = _chain_prompt(40, 8000), _chain_prompt(40, 8000)
+    assert "too small" in first
+    assert first == second  # node labels are process-unique; the prompt must not depend on them
+
+
+def test_labels_are_renumbered_even_for_ops_cut_for_the_budget() -> None:
+    _chain_prompt(300, 600)  # push the process-wide node counter well past the shown numbers
+    prompt = _chain_prompt(300, 600)
+    assert "cut to fit" in prompt
+    for name in ("add", "int"):
+        numbers = {int(k) for k in re.findall(rf"\b{name}:(\d+)\b", prompt)}
+        assert numbers == set(range(1, len(numbers) + 1)), f"{name} labels leaked: {numbers}"
 
 
 def test_memory_of_last_attempts_appears_in_the_next_prompt() -> None:

@@ -15,7 +15,7 @@ import pytest
 from optimizers import OptoPrime, Trainer
 from optimizers.trainer import RunDirInUse, load_history
 from trace_core import bundle, node
-from trace_core.llm import ScriptedLLM
+from trace_core.llm import Budget, ScriptedLLM
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,6 +103,24 @@ def test_existing_run_dir_needs_resume(tmp_path: Path) -> None:
     trainer.fit()
     with pytest.raises(RunDirInUse, match="resume=True"):
         trainer.fit()
+
+
+def test_budget_stops_the_run_cleanly_and_resume_carries_the_spending(tmp_path: Path) -> None:
+    w, trainer = make(
+        ScriptedLLM([reply({"w": 2})], budget=Budget(max_calls=1)), tmp_path, shuffle=False
+    )
+    report = trainer.fit()
+    assert report.steps == 1 and report.stopped is not None and "budget" in report.stopped
+    assert w.data == 2
+    state = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert state["steps_done"] == 1 and state["budget"]["calls"] == 1
+
+    budget = Budget(max_calls=10)
+    w2, resumed = make(ScriptedLLM([reply({"w": 3})] * 3, budget=budget), tmp_path, shuffle=False)
+    report = resumed.fit(resume=True)
+    assert report.start_step == 1 and report.steps == 4 and report.stopped is None
+    assert budget.calls == 4  # 1 spent before the stop + 3 after the resume
+    assert w2.data == 3
 
 
 def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
