@@ -11,6 +11,7 @@ import importlib.util
 import inspect
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -84,11 +85,36 @@ def choose_llm(llm_id: str | None) -> tuple[Any, str]:
     )
 
 
-def _local_llm() -> Any | None:
-    """The embedded local model when its extra is installed, else None."""
-    from trace_core.llm import get_llm, local_model_available
+_PROBE = (
+    "from trace_core.llm import get_llm; "
+    "get_llm('local:smollm2', cache=False).complete([{'role': 'user', 'content': 'hi'}], "
+    "max_tokens=1)"
+)
 
-    return get_llm("local:smollm2") if local_model_available() else None
+
+def _local_llm() -> Any | None:
+    """The embedded local model when its extra is installed and runs here, else None.
+
+    A llama.cpp build made for another CPU dies with SIGILL, which no ``except`` can catch, so
+    the model first answers one token in a child process.
+    """
+    from trace_core.llm import LLMConfigError, get_llm, local_model_available
+
+    if not local_model_available():
+        return None
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=300
+        )
+    except subprocess.TimeoutExpired as err:
+        raise LLMConfigError("the local model did not answer within 300 s") from err
+    if probe.returncode != 0:
+        raise LLMConfigError(
+            f"llama-cpp-python cannot generate on this machine (exit {probe.returncode}); "
+            "rebuild it with CMAKE_ARGS=-DGGML_NATIVE=OFF pip install --no-cache-dir "
+            "--force-reinstall llama-cpp-python"
+        )
+    return get_llm("local:smollm2")
 
 
 def register(app: typer.Typer) -> None:
