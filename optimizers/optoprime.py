@@ -68,10 +68,12 @@ class OptoPrime(Optimizer):
 
         items = self._require_feedback()
         outputs = [item.output for item in items]
+        # With a minibatch, number the feedback so item [i] pairs with the i-th output.
         summary = summarize(
             outputs[0] if len(outputs) == 1 else outputs,
             self.parameters,
             budget_tokens=self.budget_tokens,
+            feedback=self.feedback_text() if len(outputs) > 1 else None,
         )
         shown = [*summary.variables, *summary.inputs, *summary.others, *summary.outputs]
         # Ops cut for the budget can still be named in code lines: then look at the whole graph.

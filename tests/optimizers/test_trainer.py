@@ -50,7 +50,10 @@ def test_each_step_sees_the_whole_minibatch_feedback(tmp_path: Path) -> None:
     report = trainer.fit()
     assert report.steps == 2 and len(llm.calls) == 2
     first = llm.calls[0][-1]["content"]
-    assert "got 1, expected 3" in first and "got 2, expected 6" in first
+    # numbered so that feedback [i] pairs with the i-th output of the batch
+    assert "[1] got 1, expected 3\n[2] got 2, expected 6" in first
+    outputs = first.split("#Outputs")[1].split("#Feedback")[0]
+    assert outputs.index("=1") < outputs.index("=2")
     assert report.history[0].batch == [0, 1]
     assert report.history[0].feedback == ["got 1, expected 3", "got 2, expected 6"]
 
