@@ -24,6 +24,7 @@ _COMMAND_MODULES: list[str] = [
     "agents.evaluation.commands",
     "agents.commands",
     "agents.demo",
+    "agents.prompt_commands",
 ]
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from optimizers.prompting.evaluation import Candidate, Search, SearchResult, SearchStep
+from optimizers.prompting.evaluation import Search, SearchResult, SearchStep
 from optimizers.prompting.exemplars import bootstrap, diverse_search, greedy_search, random_search
 from optimizers.prompting.metrics import Metric, load_metric
 
