@@ -32,7 +32,7 @@ _EXPORTS: dict[str, str] = {
     "random_search": "optimizers.prompting.exemplars",
     "greedy_search": "optimizers.prompting.exemplars",
     "diverse_search": "optimizers.prompting.exemplars",
-    "bootstrap": "optimizers.prompting.exemplars",
+    "bootstrap_exemplars": "optimizers.prompting.exemplars",
     "STRATEGIES": "optimizers.prompting.schedule",
     "UnknownStrategy": "optimizers.prompting.schedule",
     "run_strategy": "optimizers.prompting.schedule",

@@ -131,15 +131,14 @@ def plot_scores(results: Sequence[SearchResult], path: str | Path) -> Path:
     fig = Figure(figsize=(7, 4))
     ax = fig.subplots()
     for result in results:
-        steps = [s for s in result.history if s.val_score is not None]
-        if not steps:
+        scored = [
+            (s.step, s.val_score, s.best_score) for s in result.history if s.val_score is not None
+        ]
+        if not scored:
             continue
-        (line,) = ax.plot(
-            [s.step for s in steps], [s.best_score for s in steps], label=result.strategy
-        )
-        ax.scatter(
-            [s.step for s in steps], [s.val_score for s in steps], s=10, color=line.get_color()
-        )
+        steps = [step for step, _, _ in scored]
+        (line,) = ax.plot(steps, [best for _, _, best in scored], label=result.strategy)
+        ax.scatter(steps, [value for _, value, _ in scored], s=10, color=line.get_color())
     ax.set_xlabel("step (scored prompt)")
     ax.set_ylabel("validation score")
     ax.set_ylim(-0.05, 1.05)

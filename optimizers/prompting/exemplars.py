@@ -181,7 +181,7 @@ def diverse_search(
     return scored
 
 
-def bootstrap(
+def bootstrap_exemplars(
     search: Search,
     *,
     max_calls: int | None = None,

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TEMPLATE = "prompt_program"
 _SECTION = re.compile(r"^=== *([a-z_]+) *===[ \t]*$", re.MULTILINE)
-_REQUIRED = {"system": ("instruction",), "user": ("input",)}
-_OPTIONAL = {"examples": ("examples",), "example": ("input", "output")}
+_REQUIRED: dict[str, tuple[str, ...]] = {"system": ("instruction",), "user": ("input",)}
+_OPTIONAL: dict[str, tuple[str, ...]] = {"examples": ("examples",), "example": ("input", "output")}
 
 
 class TemplateError(ValueError):
@@ -285,10 +285,8 @@ class PromptProgram(Module):
         )
         if exemplars:
             self.exemplars.set(list(exemplars))
-        self._render_op = bundle(description="[render_prompt] Fill the prompt template.")(
-            self._render_fn()
-        )
-        self._generate_op = bundle(description="[generate] Ask the model; return its answer.")(
+        self._render_op = bundle(description="Fill the prompt template.")(self._render_fn())
+        self._generate_op = bundle(description="Ask the model; return its answer.")(
             self._generate_fn()
         )
 
@@ -320,13 +318,13 @@ class PromptProgram(Module):
         out = []
         for item in value:
             found = self.pool.find(item)
-            if found is None:
-                x, y = _split_pair(item) if not isinstance(item, str) else (item, None)
-                if isinstance(item, str):
-                    raise ExemplarError(f"{item!r} is not a pool id")
-                out.append({"input": x, "output": y})
-            else:
+            if found is not None:
                 out.append(found.pair())
+            elif isinstance(item, str):
+                raise ExemplarError(f"{item!r} is not a pool id; ids look like e1 or b2")
+            else:  # a well-formed pair outside the pool: the pool constraint rejects it by name
+                x, y = _split_pair(item)
+                out.append({"input": x, "output": y})
         return out
 
     def _in_pool(self, value: list[dict[str, Any]]) -> bool:

@@ -26,7 +26,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from optimizers.prompting.evaluation import Search, SearchResult, SearchStep
-from optimizers.prompting.exemplars import bootstrap, diverse_search, greedy_search, random_search
+from optimizers.prompting.exemplars import (
+    bootstrap_exemplars,
+    diverse_search,
+    greedy_search,
+    random_search,
+)
 from optimizers.prompting.metrics import Metric, load_metric
 
 if TYPE_CHECKING:
@@ -212,7 +217,7 @@ def _dispatch(strategy: str, search: Search, optimizer: str, batch_size: int) ->
     elif strategy == "diverse":
         diverse_search(search, source="task")
     elif strategy == "bootstrap":
-        bootstrap(search)
+        bootstrap_exemplars(search)
         random_search(search, source="bootstrap")
     elif strategy == "alternate":
         alternate(search, make_optimizer(optimizer, search), batch_size=batch_size, source="task")
@@ -224,7 +229,7 @@ def _dispatch(strategy: str, search: Search, optimizer: str, batch_size: int) ->
             kind="joint",
         )
     elif strategy == "combined":
-        bootstrap(search, max_calls=search.budget.remaining // 3)
+        bootstrap_exemplars(search, max_calls=search.budget.remaining // 3)
         alternate(
             search, make_optimizer(optimizer, search), batch_size=batch_size, source="bootstrap"
         )

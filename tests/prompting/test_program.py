@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizers.prompting import ExemplarError, PromptProgram, PromptTemplate, TemplateError
+from optimizers.prompting import PromptProgram, PromptTemplate, TemplateError
 from trace_core import InvalidUpdate
 from trace_core.llm import ScriptedLLM
 
@@ -44,7 +44,7 @@ def test_exemplar_parameter_accepts_pool_ids_and_pairs_and_stores_pairs() -> Non
 )
 def test_exemplar_parameter_rejects_values_outside_its_constraint(value: object) -> None:
     program = PromptProgram("x", PAIRS, max_exemplars=2, exemplars=["e3"])
-    with pytest.raises((InvalidUpdate, ExemplarError)):
+    with pytest.raises(InvalidUpdate):
         program.exemplars.set(value)
     assert program.exemplars.data == [{"input": "double: bee", "output": "beebee"}]
 
