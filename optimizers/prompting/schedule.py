@@ -119,7 +119,7 @@ def instruction_steps(
             break
         optimizer.zero_feedback()
         for x, y in batch:
-            out = program(x)
+            out = _traced_answer(program, x)
             score = search.metric(out.data, y)
             optimizer.backward(out, _feedback(out.data, y, score), score=score)
         result = optimizer.step()
@@ -132,6 +132,16 @@ def instruction_steps(
             search.evaluate(candidate, kind, note=note)
         search.apply(search.best)
     return done
+
+
+def _traced_answer(program: PromptProgram, x: Any) -> Any:
+    """Run the program traced; a model error surfaces as itself, not as a graph error."""
+    from trace_core.errors import ExecutionError
+
+    try:
+        return program(x)
+    except ExecutionError as err:
+        raise err.exception_node.exception from None
 
 
 def alternate(

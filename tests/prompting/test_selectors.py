@@ -77,6 +77,30 @@ def test_exemplars_only_beats_instruction_only_and_combined_beats_both() -> None
     assert KEY in combined.best.instruction and _rules(combined) == {"upper", "reverse"}
 
 
+def test_alternating_schedule_reaches_the_best_prompt() -> None:
+    result, llm = _run("alternate", budget=150)
+    assert result.best_score == pytest.approx(BEST_OVERALL)
+    kinds = [s.kind for s in result.history]
+    assert "instruction" in kinds and "exemplars" in kinds
+    assert result.calls == len(llm.calls) <= 150
+
+
+def test_model_errors_reach_the_caller_as_llm_errors() -> None:
+    from trace_core.llm import LLMError, ScriptedLLM
+
+    calls = {"n": 0}
+
+    def reply(messages: list[dict[str, Any]]) -> str:
+        calls["n"] += 1
+        if calls["n"] > 10:  # the seed scoring works, then the provider fails
+            raise LLMError("provider down")
+        return "x"
+
+    program = PromptProgram(SEED, TRAIN, llm=ScriptedLLM(reply), max_exemplars=2)
+    with pytest.raises(LLMError, match="provider down"):
+        run_strategy("instruction", program, TRAIN, VAL, "exact", budget=50)
+
+
 def test_joint_optimizer_sets_instruction_and_exemplars_in_one_step() -> None:
     # e1 = upper, e3 = reverse in the pool built from TRAIN
     result, _ = _run("joint", budget=40, joint_ids=["e1", "e3"])
