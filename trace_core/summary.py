@@ -27,6 +27,16 @@ from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode
 _FALLBACK_VALUE_CHARS = (200, 80, 30)
 _FALLBACK_VARIABLE_CHARS = (4000, 1000, 300, 100)
 _SECTION_OVERHEAD_CHARS = 400
+SECTIONS = (
+    "Code",
+    "Documentation",
+    "Variables",
+    "Constraints",
+    "Inputs",
+    "Others",
+    "Outputs",
+    "Feedback",
+)
 _INLINE_CHARS = 30
 _MAX_MISSES = 32
 
@@ -114,9 +124,18 @@ class TraceSummary(BaseModel):
             "Feedback": self.feedback,
         }
 
-    def to_text(self) -> str:
-        """The summary as ``#Section`` blocks, within ``budget_tokens`` unless ``over_budget``."""
-        return "\n\n".join(f"#{title}\n{body}" for title, body in self.sections().items())
+    def to_text(self, exclude: Iterable[str] = ()) -> str:
+        """The summary as ``#Section`` blocks, within ``budget_tokens`` unless ``over_budget``.
+
+        ``exclude`` names sections to leave out (e.g. ``{"Documentation", "Others"}``).
+        """
+        skip = set(exclude)
+        unknown = skip - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown sections {sorted(unknown)}; known: {list(SECTIONS)}")
+        return "\n\n".join(
+            f"#{title}\n{body}" for title, body in self.sections().items() if title not in skip
+        )
 
 
 def _variable_line(v: Variable) -> str:

@@ -167,3 +167,15 @@ def test_summary_of_parameters_finds_the_outputs_that_gave_feedback() -> None:
     assert {o.label for o in summary.outputs} == {out_a.label, out_b.label}
     assert "a is too small" in summary.feedback and "b is fine" in summary.feedback
     assert summary.parameter("a") is a
+
+
+def test_to_text_can_leave_sections_out() -> None:
+    import pytest
+
+    x, y = _chain(3)
+    summary = summarize(y, [x], feedback="fb")
+    text = summary.to_text(exclude={"Documentation", "Others"})
+    assert "#Documentation" not in text and "#Others" not in text
+    assert "#Code" in text and "#Feedback" in text
+    with pytest.raises(ValueError, match="unknown sections"):
+        summary.to_text(exclude={"Nope"})
