@@ -179,3 +179,21 @@ def test_to_text_can_leave_sections_out() -> None:
     assert "#Code" in text and "#Feedback" in text
     with pytest.raises(ValueError, match="unknown sections"):
         summary.to_text(exclude={"Nope"})
+
+
+def test_local_labels_render_the_same_text_for_the_same_program() -> None:
+    def build() -> tuple[Any, Any, Any]:
+        a = node(1, name="w", trainable=True)
+        b = node(2, name="w", trainable=True)
+        return a, b, (a + b) * (a + 1)
+
+    texts = []
+    for _ in range(2):
+        a, b, out = build()
+        summary = summarize(out, [a, b], feedback="fb", labels="local")
+        texts.append(summary.to_text())
+        assert {v.name for v in summary.variables} == {"w:1", "w:2"}
+        assert summary.parameter("w:1") is a
+        assert summary.parameter(b.label) is b
+    assert texts[0] == texts[1]
+    assert "add:1" in texts[0] and "add:2" in texts[0]
