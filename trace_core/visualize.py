@@ -2,8 +2,7 @@
 
 Parameters are drawn as boxes, exceptions in red, ops as ellipses labelled with the op name.
 DOT text needs no library; rendering shells out to the graphviz ``dot`` program. Graphs saved
-with :func:`trace_core.save_graph` can be drawn later with :func:`dot_from_graph_json`
-(``optoforge viz graph.json``).
+with :func:`trace_core.save_graph` can be drawn later with :func:`dot_from_graph_json`.
 """
 
 from __future__ import annotations
