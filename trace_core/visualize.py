@@ -67,11 +67,18 @@ def dot_from_graph_json(document: Mapping[str, Any], *, max_value_chars: int = 4
             str(entry["label"]),
             str(entry.get("kind", "constant")),
             entry.get("op"),
-            render_value(entry.get("value"), max_value_chars)[0],
-            entry.get("inputs", {}),
+            render_value(_saved_value(entry.get("value")), max_value_chars)[0],
+            entry.get("inputs") or {},
         )
         for entry in nodes
     )
+
+
+def _saved_value(value: Any) -> Any:
+    """A saved value, with non-JSON values (saved as ``{"__repr__": text}``) as their text."""
+    if isinstance(value, dict) and set(value) == {"__repr__"}:
+        return value["__repr__"]
+    return value
 
 
 def write_dot(dot_text: str, path: str | Path) -> Path:
