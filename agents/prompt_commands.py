@@ -109,7 +109,7 @@ def optimize(
         batch_size,
         progress,
     )
-    _finish(report, out or _default_out(task), json_output, ablation=False)
+    _finish(report, out or _default_out(task), json_output, ablation=False, template=template)
 
 
 @prompt_app.command("ablate")
@@ -152,7 +152,7 @@ def ablate(
         batch_size,
         progress,
     )
-    _finish(report, out or _default_out(task), json_output, ablation=True)
+    _finish(report, out or _default_out(task), json_output, ablation=True, template=template)
 
 
 def _default_out(task: Path) -> Path:
@@ -302,7 +302,15 @@ def _progress(enabled: bool, budget: int) -> Iterator[_Bar]:
         yield _Bar(progress, budget)
 
 
-def _finish(report: AblationReport, run_dir: Path, json_output: bool, *, ablation: bool) -> None:
+def _finish(
+    report: AblationReport,
+    run_dir: Path,
+    json_output: bool,
+    *,
+    ablation: bool,
+    template: str | None,
+) -> None:
+    from optimizers.prompting import PromptTemplate
     from optimizers.prompting.ablation import plot_scores
 
     best = max(report.results, key=lambda r: r.best_score)
@@ -316,6 +324,7 @@ def _finish(report: AblationReport, run_dir: Path, json_output: bool, *, ablatio
         "bootstrapped": [
             e.model_dump() for e in best.bootstrapped if e.id in best.best_exemplar_ids
         ],
+        "template": PromptTemplate.load(template).text,
     }
     (run_dir / "best_prompt.json").write_text(json.dumps(prompt, indent=2), encoding="utf-8")
     (run_dir / "results.json").write_text(report.model_dump_json(indent=1), encoding="utf-8")

@@ -84,3 +84,19 @@ def test_fork_has_its_own_pool() -> None:
     fork = program.fork()
     fork.pool.add(Exemplar(id="b1", input="upper: dog", output="DOG", source="bootstrap"))
     assert len(fork.pool) == 4 and len(program.pool) == 3
+
+
+def test_save_and_load_round_trip_the_instruction_and_exemplars(tmp_path: Path) -> None:
+    program = PromptProgram("Apply the rule.", PAIRS, exemplars=["e3", "e1"])
+    program.save(tmp_path / "prompt.json")
+    other = PromptProgram("seed", PAIRS)
+    other.load(tmp_path / "prompt.json")
+    assert other.instruction.data == "Apply the rule."
+    assert other.messages("upper: dog") == program.messages("upper: dog")
+
+
+def test_saved_template_text_parses_back_to_the_same_messages() -> None:
+    template = PromptTemplate.load()
+    again = PromptTemplate.parse(template.text)
+    pairs = [{"input": "a", "output": "A"}]
+    assert again.render("i", pairs, "b") == template.render("i", pairs, "b")

@@ -56,6 +56,7 @@ def test_optimize_writes_history_best_prompt_and_plot_per_strategy(
     assert all(r["calls"] <= 50 for r in report["rows"])
     best = json.loads((out / "best_prompt.json").read_text())
     assert best["strategy"] == "random" and len(best["exemplars"]) == 2
+    assert "=== user ===" in best["template"]
     assert best["val_score"] == max(r["val"] for r in report["rows"])
     steps = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     assert {s["strategy"] for s in steps} == {"random", "instruction"}
