@@ -25,7 +25,13 @@ from optimizers.prompting.program import Exemplar, as_text
 _MAX_REPEATS = 200
 
 
-def _entries(search: Search, source: str | None) -> list[Exemplar]:
+def _entries(
+    search: Search, source: str | None, given: Sequence[Exemplar] | None = None
+) -> list[Exemplar]:
+    """The entries to choose from: ``given`` when non-empty, else the pool's ``source``
+    entries, else the whole pool."""
+    if given:
+        return list(given)
     entries = search.program.pool.select(source)
     return entries or search.program.pool.select()
 
@@ -39,14 +45,16 @@ def random_search(
     *,
     size: int | None = None,
     source: str | None = None,
+    entries: Sequence[Exemplar] | None = None,
     max_candidates: int | None = None,
 ) -> int:
-    """Score random ``size``-subsets of the pool (``source`` entries only, when given).
+    """Score random ``size``-subsets of ``entries`` (default: the pool's ``source`` entries,
+    or the whole pool).
 
     Returns the number of candidates scored. Stops when the budget cannot pay for the next
     one, after ``max_candidates``, or when draws keep repeating scored sets.
     """
-    entries = _entries(search, source)
+    entries = _entries(search, source, entries)
     k = _size(search, size, len(entries))
     if k == 0:
         return 0
@@ -102,6 +110,7 @@ def greedy_search(
     *,
     size: int | None = None,
     source: str | None = None,
+    entries: Sequence[Exemplar] | None = None,
     per_slot: int | None = None,
 ) -> list[Exemplar]:
     """Forward selection: fill slots one by one with the entry that scores best.
@@ -110,7 +119,7 @@ def greedy_search(
     the chosen inputs first, so a tight budget still tries varied exemplars. Stops adding
     when no entry improves the score or the budget runs out. Returns the chosen entries.
     """
-    entries = _entries(search, source)
+    entries = _entries(search, source, entries)
     k = _size(search, size, len(entries))
     instruction = search.best.instruction
     shuffled = list(entries)
@@ -152,10 +161,11 @@ def diverse_search(
     *,
     size: int | None = None,
     source: str | None = None,
+    entries: Sequence[Exemplar] | None = None,
     restarts: int | None = None,
 ) -> int:
     """Score farthest-point exemplar sets, each grown from a random start; return how many."""
-    entries = _entries(search, source)
+    entries = _entries(search, source, entries)
     k = _size(search, size, len(entries))
     if k == 0:
         return 0
@@ -193,8 +203,10 @@ def bootstrap_exemplars(
     Items are visited in a seeded random order until ``max_items`` are answered or
     ``max_calls`` (default: half the remaining budget) are spent. An answer whose metric is at
     least ``threshold`` joins the pool as ``source="bootstrap"`` with its provenance (the train
-    item, the expected output, the prompt that produced it and its score). Returns the entries
-    added.
+    item, the expected output, the prompt that produced it and its score). When the answer is
+    exactly a labelled pair already in the pool (common with an exact-match metric), that
+    entry is reused. Returns every entry the model answered correctly, new or reused, in the
+    order found: the pool of the model's own correct input-output pairs.
     """
     pool = search.program.pool
     allowance = search.budget.remaining // 2 if max_calls is None else max_calls
@@ -203,8 +215,8 @@ def bootstrap_exemplars(
     candidate = search.best
     order = list(range(len(search.train)))
     search.rng.shuffle(order)
-    added: list[Exemplar] = []
-    tried = correct = 0
+    correct: list[Exemplar] = []
+    tried = added = 0
     for index in order[:max_items]:
         x, y = search.train[index]
         spent = search.budget.used - spent_before
@@ -215,7 +227,6 @@ def bootstrap_exemplars(
         value = search.metric(answer, y)
         if value < threshold:
             continue
-        correct += 1
         before = len(pool)
         entry = pool.add(
             Exemplar(
@@ -232,12 +243,16 @@ def bootstrap_exemplars(
                 },
             )
         )
-        if len(pool) > before:
-            added.append(entry)
+        added += len(pool) - before
+        if entry not in correct:
+            correct.append(entry)
     search.record(
         "bootstrap",
         None,
         candidate,
-        note=f"{correct} of {tried} training answers correct; {len(added)} added to the pool",
+        note=(
+            f"{len(correct)} of {tried} training answers correct; {added} new pool entries, "
+            f"{len(correct) - added} equal to labelled ones"
+        ),
     )
-    return added
+    return correct

@@ -9,7 +9,7 @@ LLM calls (the program's answers and the optimizer's proposals) come out of one 
 ``random``      random exemplar subsets of the labelled pool
 ``greedy``      greedy forward selection of exemplars, diverse candidates first
 ``diverse``     farthest-point exemplar sets
-``bootstrap``   bootstrap the model's own correct answers, then random search over them
+``bootstrap``   collect the model's own correct answers, then random search over them
 ``alternate``   instruction steps and exemplar random search, taking turns
 ``joint``       one optimizer proposes the instruction and the exemplars together
 ``combined``    bootstrap first, then ``alternate`` (the paper's best shape)
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from optimizers.base import Optimizer
-    from optimizers.prompting.program import PromptProgram
+    from optimizers.prompting.program import Exemplar, PromptProgram
     from optimizers.prompting.task import TaskItem
     from trace_core.llm import LLM
 
@@ -152,6 +152,7 @@ def alternate(
     exemplar_candidates_per_round: int = 4,
     batch_size: int = 3,
     source: str | None = None,
+    entries: Sequence[Exemplar] | None = None,
 ) -> int:
     """Take turns: instruction steps, then exemplar random search with the best instruction,
     until neither can be paid for. Returns the number of rounds."""
@@ -160,7 +161,9 @@ def alternate(
         steps = instruction_steps(
             search, optimizer, batch_size=batch_size, max_steps=instruction_steps_per_round
         )
-        scored = random_search(search, source=source, max_candidates=exemplar_candidates_per_round)
+        scored = random_search(
+            search, source=source, entries=entries, max_candidates=exemplar_candidates_per_round
+        )
         rounds += 1
         if steps == 0 and scored == 0:
             return rounds
@@ -227,8 +230,8 @@ def _dispatch(strategy: str, search: Search, optimizer: str, batch_size: int) ->
     elif strategy == "diverse":
         diverse_search(search, source="task")
     elif strategy == "bootstrap":
-        bootstrap_exemplars(search)
-        random_search(search, source="bootstrap")
+        # With no correct answer to reuse, search falls back to the labelled pool.
+        random_search(search, source="task", entries=bootstrap_exemplars(search))
     elif strategy == "alternate":
         alternate(search, make_optimizer(optimizer, search), batch_size=batch_size, source="task")
     elif strategy == "joint":
@@ -239,7 +242,11 @@ def _dispatch(strategy: str, search: Search, optimizer: str, batch_size: int) ->
             kind="joint",
         )
     elif strategy == "combined":
-        bootstrap_exemplars(search, max_calls=search.budget.remaining // 3)
+        found = bootstrap_exemplars(search, max_calls=search.budget.remaining // 3)
         alternate(
-            search, make_optimizer(optimizer, search), batch_size=batch_size, source="bootstrap"
+            search,
+            make_optimizer(optimizer, search),
+            batch_size=batch_size,
+            source="task",
+            entries=found,
         )

@@ -123,6 +123,22 @@ def test_bootstrapped_exemplars_beat_labelled_ones_when_the_model_needs_its_own_
     assert all(i.startswith("b") for i in boot.best_exemplar_ids)
 
 
+def test_bootstrap_with_exact_metric_reuses_the_labelled_pairs_the_model_gets_right() -> None:
+    from optimizers.prompting import Search, bootstrap_exemplars, load_metric
+
+    # With KEY in the seed instruction the model answers 'first' items right on its own; its
+    # answers equal the labels, so the pool's own entries e7 and e8 are what it can reuse.
+    program = PromptProgram(f"{SEED} {KEY}.", TRAIN, llm=world_llm(), max_exemplars=2)
+    search = Search(program, TRAIN, VAL, load_metric("exact"), budget=100, seed=0)
+    with search:
+        search.start()
+        found = bootstrap_exemplars(search)
+    assert sorted(e.id for e in found) == ["e7", "e8"]
+    assert len(program.pool) == len(TRAIN)  # nothing duplicated
+    assert search.budget.used == 10 + len(TRAIN)  # seed scoring + one answer per train item
+    assert "2 of 8 training answers correct" in search.history[-1].note
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("budget", [10, 37, 95])
 def test_every_strategy_spends_at_most_its_budget_counted_on_the_model(
