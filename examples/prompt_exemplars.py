@@ -3,7 +3,8 @@
 Each input names a rule and a word (``"reverse: owl"``); the output applies the rule. The
 ablation compares, under the same LLM-call budget, the seed instruction, instruction-only
 optimization (OptoPrime), random exemplar search, bootstrapped exemplars (the model's own
-correct answers) and the combination, and prints the table.
+correct answers, reasoning included) and the combination, and prints the table. Answers are
+scored by :func:`final_answer` (the text after the last "answer is"), a custom metric.
 
     python examples/prompt_exemplars.py                      # scripted stand-in model
     python examples/prompt_exemplars.py --llm openai:gpt-4o-mini --budget 200 --out runs/ex
@@ -46,16 +47,22 @@ def make_split() -> TaskSplit:
 
     mix = {"upper": 4, "reverse": 3, "double": 2, "first": 1}
     return TaskSplit(
-        train=items({rule: 2 for rule in RULES}, 0),
-        val=items(mix, 3),
-        test=items(mix, 6),
+        train=items({rule: 2 for rule in RULES}, 0),  # short words: the model solves some alone
+        val=items(mix, 4),
+        test=items(mix, 5),
     )
 
 
+def final_answer(prediction: str, expected: object) -> bool:
+    """Correct when the text after the last 'answer is' (or the whole reply) is the output."""
+    return prediction.rsplit("answer is", 1)[-1].strip(" .") == str(expected)
+
+
 def stand_in_llm() -> ScriptedLLM:
-    """A scripted model that applies a rule only when the prompt teaches it: an exemplar of
-    that rule, or (for 'first') an instruction that says to mind the rule. As optimizer it
-    proposes that instruction."""
+    """A scripted model that applies a rule when the prompt teaches it (an exemplar of that
+    rule, or for 'first' an instruction that says to mind the rule) and, untaught, only to
+    words of three letters; it explains its answers. As optimizer it proposes that
+    instruction."""
     example = re.compile(r"Input: (\w+): (\w+)\nOutput: (.*)")
     query = re.compile(r"Input: (\w+): (\w+)\nOutput:\s*$")
 
@@ -70,9 +77,9 @@ def stand_in_llm() -> ScriptedLLM:
             return "?"
         rule, word = found.groups()
         taught = {r for r, _, _ in example.findall(user[: found.start()])}
-        if rule in taught or (rule == "first" and "Mind the rule" in system):
-            return RULES[rule](word)
-        return word
+        if rule in taught or (rule == "first" and "Mind the rule" in system) or len(word) <= 3:
+            return f"The rule is {rule}, so the answer is {RULES[rule](word)}."
+        return f"The answer is {word}."
 
     return ScriptedLLM(reply, model="stand-in")
 
@@ -89,7 +96,7 @@ def run(
         llm=llm,
         max_exemplars=2,
     )
-    report = run_ablation(program, split, "exact", budget=budget, seed=seed)
+    report = run_ablation(program, split, final_answer, budget=budget, seed=seed)
     out = out or tempfile.mkdtemp(prefix="optoforge-exemplars-")
     plot = plot_scores(report.results, f"{out}/scores.png")
     return {

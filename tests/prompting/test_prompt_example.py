@@ -12,8 +12,8 @@ from examples import prompt_exemplars
 def test_example_ablation_orders_strategies_like_the_paper(tmp_path: Path) -> None:
     result = prompt_exemplars.run(budget=100, seed=0, out=str(tmp_path))
     val = {name: row["val"] for name, row in result["rows"].items()}
-    assert val["seed"] < val["instruction"] < val["random"] < val["combined"]
-    assert val["bootstrap"] <= val["combined"]
+    assert val["seed"] < val["instruction"] < val["random"] <= val["bootstrap"]
+    assert val["combined"] == max(val.values()) == 0.8  # exemplars + the instruction's phrase
     assert all(row["calls"] <= 100 for row in result["rows"].values())
     assert Path(result["plot"]).exists()
 
