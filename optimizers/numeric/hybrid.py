@@ -117,6 +117,13 @@ class HybridOptimizer:
         builder = isinstance(llm_optimizer, type) or not hasattr(llm_optimizer, "step")
         if llm_optimizer is not None and builder:
             llm_optimizer = llm_optimizer(self.other_parameters) if self.other_parameters else None
+        overlap = [p.name for p in getattr(llm_optimizer, "parameters", []) or []
+                   if is_tensor_parameter(p)]  # fmt: skip
+        if overlap:
+            raise ValueError(
+                f"the llm_optimizer also holds tensor parameters {overlap}; build it over the "
+                "non-tensor parameters only, or pass its class and let HybridOptimizer do it"
+            )
         if llm_optimizer is None and self.other_parameters:
             raise ValueError(
                 f"{len(self.other_parameters)} non-tensor parameters need an llm_optimizer "

@@ -160,3 +160,16 @@ def test_text_parameters_without_llm_optimizer_are_refused() -> None:
     w, code, _ = _workflow()
     with pytest.raises(ValueError, match="need an llm_optimizer"):
         HybridOptimizer([w, code], None)
+
+
+def test_llm_optimizer_over_tensor_parameters_is_refused() -> None:
+    w, code, _ = _workflow()
+    with pytest.raises(ValueError, match="also holds tensor parameters"):
+        HybridOptimizer([w, code], ScriptedTextOptimizer([w, code]))
+
+
+def test_package_exports_resolve() -> None:
+    from optimizers import numeric
+
+    for name in numeric.__all__:
+        assert getattr(numeric, name) is not None
