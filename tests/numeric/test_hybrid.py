@@ -66,7 +66,7 @@ def _workflow(differentiable: bool = True) -> tuple[Any, Any, Any]:
     @bundle()
     def predict(w, feats):
         """Weighted sum of the features."""
-        weights = w if differentiable else [float(v) for v in w]  # float(): no gradient path
+        weights = w if differentiable else w.detach().tolist()  # no gradient path
         return sum(wi * f for wi, f in zip(weights, feats, strict=True))
 
     @bundle()
