@@ -66,6 +66,10 @@ class HybridStepResult:
     def usage(self) -> Any:
         return getattr(self.llm, "usage", None)
 
+    @property
+    def error(self) -> str | None:
+        return getattr(self.llm, "error", None)
+
 
 def is_tensor_parameter(param: Any) -> bool:
     """True for a node whose value is a torch tensor (a tensor ``ParameterNode``)."""
@@ -139,6 +143,20 @@ class HybridOptimizer:
         self._zo_kw = dict(zeroth_order_kw or {})
         self.zeroth_order: torch.optim.Optimizer | None = None
         self.step_count = 0
+
+    # -- what optimizers.Trainer reads (the LLM side; tensors live in state_dict) ---------
+    @property
+    def names(self) -> dict[str, Any]:
+        """Prompt name -> non-tensor parameter (the values a Trainer snapshots as JSON)."""
+        return dict(getattr(self.llm_optimizer, "names", {}) or {})
+
+    @property
+    def usage(self) -> Any:
+        return getattr(self.llm_optimizer, "usage", None)
+
+    @property
+    def budget(self) -> Any:
+        return getattr(self.llm_optimizer, "budget", None)
 
     # -- feedback --------------------------------------------------------------------------
     def zero_feedback(self) -> None:
