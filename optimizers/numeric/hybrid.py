@@ -266,9 +266,8 @@ class HybridOptimizer:
                 f"tensor parameters differ: saved {sorted(state['tensors'])}, "
                 f"here {sorted(names)}; build the optimizer over the same workflow"
             )
-        with torch.no_grad():
-            for n, p in names.items():
-                p.data.copy_(from_json(state["tensors"][n]))
+        for n, p in names.items():  # set() validates and copies in place (same tensor object)
+            p.set(from_json(state["tensors"][n], device=p.data.device))
         if self.numeric is not None and state["numeric"] is not None:
             self.numeric.load_state_dict(from_json(state["numeric"]))
         zo = state.get("zeroth_order")
