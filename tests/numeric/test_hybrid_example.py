@@ -37,3 +37,21 @@ def test_example_trains_tensor_and_code_together() -> None:
     assert linear_features_floor > 0.3
     assert report.losses[-1] < 0.01
     assert report.weights == pytest.approx([3.0, 1.0], abs=0.1)
+
+
+def test_example_recovers_when_the_llm_writes_failing_code() -> None:
+    example = importlib.import_module("examples.hybrid_feature_regression")
+    three_features = BETTER.replace("[x**2, x * 0 + 1.0]", "[x**2, x, x * 0 + 1.0]")
+    replies = [three_features, BETTER]
+
+    def reply(messages: list[dict]) -> str:
+        if not replies:
+            return json.dumps({"reasoning": "keep", "suggestion": {}})
+        return json.dumps({"reasoning": "try", "suggestion": {"__code_features": replies.pop(0)}})
+
+    llm = ScriptedLLM(reply)
+    report = example.main(llm=llm, rounds=3, steps_per_round=60)
+    error_prompt = "\n".join(str(m.get("content", "")) for m in llm.calls[1])
+    assert "ValueError" in error_prompt  # the second prompt carried the runtime error
+    assert report.features_source == BETTER
+    assert report.losses[-1] < 0.05
