@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "greedy_search": "optimizers.prompting.exemplars",
     "diverse_search": "optimizers.prompting.exemplars",
     "bootstrap_exemplars": "optimizers.prompting.exemplars",
+    "HybridOptimizer": "optimizers.numeric.hybrid",
+    "HybridStepResult": "optimizers.numeric.hybrid",
 }
 
 __all__ = sorted(_EXPORTS)
