@@ -6,11 +6,18 @@ the exemplar pool (and feed bootstrapping and minibatches), validation scores gu
 and the test split reports the best prompt. Each strategy gets ``--budget`` LLM calls, counted
 exactly. The run directory gets ``history.jsonl`` (one scored prompt per line),
 ``best_prompt.json``, ``results.json`` and ``scores.png``; ``ablate`` adds ``ablation.md``.
+
+Runs resume: ``run.json`` records the configuration, ``strategies/`` the finished strategies and
+``calls/`` every LLM answer, so the same command with ``--resume`` continues a killed run without
+paying again for the calls it already made (see ``optimizers.prompting.rundir``). A directory
+that already holds files is refused unless ``--resume`` or ``--overwrite`` says what to do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +28,6 @@ import typer
 
 if TYPE_CHECKING:
     from optimizers.prompting.ablation import AblationReport
-    from optimizers.prompting.evaluation import SearchStep
 
 DEFAULT_INSTRUCTION = "Give the output for the input."
 
@@ -39,7 +45,10 @@ MetricOpt = Annotated[
 ]
 LlmOpt = Annotated[
     str | None,
-    typer.Option(help="LLM id that answers, e.g. openai:gpt-4o-mini (default: $OPTOFORGE_LLM)."),
+    typer.Option(
+        help="LLM id that answers, e.g. openai:gpt-4o-mini, or py:module:factory for a custom "
+        "LLM object (default: $OPTOFORGE_LLM)."
+    ),
 ]
 OptimizerLlmOpt = Annotated[
     str | None, typer.Option(help="LLM id of the instruction optimizer (default: --llm).")
@@ -61,6 +70,17 @@ TestOpt = Annotated[float, typer.Option(help="Fraction of items for the test rep
 BatchOpt = Annotated[int, typer.Option(min=1, help="Training items per instruction step.")]
 ProgressOpt = Annotated[bool, typer.Option(help="Progress bar on stderr.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the run in --out: finished strategies are kept and recorded LLM answers "
+        "are replayed, so no call is paid for twice. The other options must match the run.",
+    ),
+]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Delete the results already in --out and start over.")
+]
 
 
 @prompt_app.command("optimize")
@@ -88,10 +108,14 @@ def optimize(
     batch_size: BatchOpt = 3,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Search prompts for TASK with each --strategy; save the best prompt, history and plot."""
-    strategies = [s.strip() for value in strategy for s in value.split(",") if s.strip()]
+    names = [s.strip() for value in strategy for s in value.split(",") if s.strip()]
+    strategies = list(dict.fromkeys(names))  # a repeated strategy would only redo the same run
     report = _run(
+        "optimize",
         task,
         strategies,
         metric,
@@ -108,6 +132,8 @@ def optimize(
         test_fraction,
         batch_size,
         progress,
+        resume,
+        overwrite,
     )
     _finish(report, out or _default_out(task), json_output, ablation=False, template=template)
 
@@ -130,11 +156,14 @@ def ablate(
     batch_size: BatchOpt = 3,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
+    resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Compare seed, instruction-only, exemplars-only (random, bootstrapped) and combined."""
     from optimizers.prompting.ablation import ABLATION
 
     report = _run(
+        "ablate",
         task,
         list(ABLATION),
         metric,
@@ -151,6 +180,8 @@ def ablate(
         test_fraction,
         batch_size,
         progress,
+        resume,
+        overwrite,
     )
     _finish(report, out or _default_out(task), json_output, ablation=True, template=template)
 
@@ -166,6 +197,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from agents.formulation.factory import LLMSpecError
     from optimizers.prompting import (
         BudgetTooSmall,
         ExemplarError,
@@ -174,9 +206,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         TemplateError,
         UnknownStrategy,
     )
+    from optimizers.prompting.journal import JournalError
+    from optimizers.prompting.rundir import RunDirError
     from trace_core.llm import LLMError
 
     return (
+        LLMSpecError,
+        JournalError,
+        RunDirError,
         BudgetTooSmall,
         ExemplarError,
         MetricError,
@@ -189,6 +226,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _run(
+    command: str,
     task: Path,
     strategies: list[str],
     metric: str,
@@ -205,14 +243,15 @@ def _run(
     test_fraction: float,
     batch_size: int,
     progress: bool,
+    resume: bool,
+    overwrite: bool,
 ) -> AblationReport:
     from optimizers.prompting import PromptProgram, load_metric, load_task, split_task
     from optimizers.prompting.ablation import run_ablation
+    from optimizers.prompting.rundir import PromptRun
     from optimizers.prompting.schedule import STRATEGIES, UnknownStrategy
-    from trace_core.llm import default_llm
 
     run_dir = out or _default_out(task)
-    history_path = run_dir / "history.jsonl"
     try:
         unknown = [s for s in strategies if s not in STRATEGIES]
         if unknown or not strategies:
@@ -222,7 +261,7 @@ def _run(
         split = split_task(load_task(task), seed=seed, val=val_fraction, test=test_fraction)
         score = load_metric(metric)
         seed_text = _text_or_file(instruction)
-        worker = default_llm(llm)
+        worker = _resolve_llm(llm)
         program = PromptProgram(
             seed_text,
             [(item.input, item.output) for item in split.train],
@@ -230,14 +269,26 @@ def _run(
             max_exemplars=max_exemplars,
             template=template,
         )
-        opt_llm = default_llm(optimizer_llm) if optimizer_llm else None
-        run_dir.mkdir(parents=True, exist_ok=True)
-        history_path.write_text("", encoding="utf-8")
-
-        def on_step(step: SearchStep) -> None:
-            with open(history_path, "a", encoding="utf-8") as fh:
-                fh.write(step.model_dump_json() + "\n")
-
+        opt_llm = _resolve_llm(optimizer_llm) if optimizer_llm else None
+        config = {
+            "command": command,
+            "task_sha256": hashlib.sha256(task.read_bytes()).hexdigest(),
+            "metric": metric,
+            "strategies": strategies,
+            "seed": seed,
+            "budget": budget,
+            "llm": llm or os.environ.get("OPTOFORGE_LLM") or "(default)",
+            "llm_model": str(getattr(worker, "model", "")),
+            "optimizer_llm": optimizer_llm,
+            "optimizer": optimizer,
+            "instruction": seed_text,
+            "template": program.template.text,
+            "max_exemplars": max_exemplars,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+            "batch_size": batch_size,
+        }
+        run = PromptRun(run_dir, config, resume=resume, overwrite=overwrite)
         with _progress(progress, budget) as bar:
             return run_ablation(
                 program,
@@ -251,10 +302,22 @@ def _run(
                 batch_size=batch_size,
                 on_start=bar.start,
                 on_call=bar.advance,
-                on_step=on_step,
+                on_step=run.record,
+                run=run,
             )
     except _user_errors() as err:
         raise _fail(str(err)) from None
+
+
+def _resolve_llm(llm_id: str | None) -> Any:
+    """``py:module:factory`` (a custom LLM object), else a ``provider:model`` id or the default."""
+    if llm_id and llm_id.startswith("py:"):
+        from agents.formulation.factory import resolve_llm
+
+        return resolve_llm(llm_id)
+    from trace_core.llm import default_llm
+
+    return default_llm(llm_id)
 
 
 def _text_or_file(value: str) -> str:

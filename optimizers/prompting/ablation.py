@@ -4,6 +4,10 @@
 Every strategy starts from a fork of the same program (same seed prompt, its own copy of the
 pool) with the same seed, so rows differ only by strategy. The held-out test score of each
 best prompt is measured outside the search budget (``test_calls`` says how many calls it took).
+
+With a :class:`~optimizers.prompting.rundir.PromptRun`, strategies an earlier (killed) run
+finished are read back instead of run, and the others record every LLM answer so a later
+resume replays them (see ``rundir`` and ``journal``).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from optimizers.prompting.evaluation import SearchResult, SearchStep, score_prompt
+from optimizers.prompting.journal import JournaledLLM
 from optimizers.prompting.metrics import Metric, load_metric
 from optimizers.prompting.schedule import run_strategy
 
 if TYPE_CHECKING:
     from optimizers.prompting.program import PromptProgram
+    from optimizers.prompting.rundir import PromptRun
     from optimizers.prompting.task import TaskSplit
     from trace_core.llm import LLM
 
@@ -84,29 +90,47 @@ def run_ablation(
     on_start: Callable[[str], None] | None = None,
     on_call: Callable[[], None] | None = None,
     on_step: Callable[[SearchStep], None] | None = None,
+    run: PromptRun | None = None,
 ) -> AblationReport:
-    """Run each strategy on a fork of ``program`` with ``budget`` calls; score the test split."""
+    """Run each strategy on a fork of ``program`` with ``budget`` calls; score the test split.
+
+    With ``run``, finished strategies are read back from it and the rest are journaled to it.
+    """
     score = load_metric(metric)
     rows, results = [], []
     for strategy in strategies:
         if on_start is not None:
             on_start(strategy)
-        fork = program.fork()
-        result = run_strategy(
-            strategy,
-            fork,
-            split.train,
-            split.val,
-            score,
-            budget=budget,
-            seed=seed,
-            optimizer=optimizer,
-            optimizer_llm=optimizer_llm,
-            batch_size=batch_size,
-            on_call=on_call,
-            on_step=on_step,
-        )
-        evaluate_on_test(fork, result, split.test, score)
+        result = run.finished(strategy) if run is not None else None
+        if result is not None:
+            for _ in range(result.calls):  # keep a progress bar's count honest
+                if on_call is not None:
+                    on_call()
+        else:
+            fork = program.fork()
+            opt_llm = optimizer_llm
+            if run is not None:
+                journal = run.journal(strategy)
+                fork.llm = JournaledLLM(fork.llm, journal, role="worker")
+                if optimizer_llm is not None:
+                    opt_llm = JournaledLLM(optimizer_llm, journal, role="optimizer")
+            result = run_strategy(
+                strategy,
+                fork,
+                split.train,
+                split.val,
+                score,
+                budget=budget,
+                seed=seed,
+                optimizer=optimizer,
+                optimizer_llm=opt_llm,
+                batch_size=batch_size,
+                on_call=on_call,
+                on_step=on_step,
+            )
+            evaluate_on_test(fork, result, split.test, score)
+            if run is not None:
+                run.save(result)
         results.append(result)
         rows.append(
             AblationRow(
