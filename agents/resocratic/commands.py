@@ -45,6 +45,12 @@ def synthesize(
     ] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds each program may run.")] = 10.0,
     sample_seed: Annotated[int, typer.Option(help="Seed of the sampling plan.")] = 0,
+    min_constraints: Annotated[
+        int, typer.Option(min=1, max=5, help="Fewest constraints a demonstration asks for.")
+    ] = 1,
+    max_constraints: Annotated[
+        int, typer.Option(min=1, max=5, help="Most constraints a demonstration asks for.")
+    ] = 5,
     prefixes: Annotated[
         bool, typer.Option(help="Expand each demonstration into its prefix levels 3-7.")
     ] = True,
@@ -68,6 +74,8 @@ def synthesize(
             _resolve_llm(llm, max_cost),
             seeds=pool,
             expand_prefixes=prefixes,
+            min_constraints=min_constraints,
+            max_constraints=max_constraints,
             timeout_s=timeout,
             sample_seed=sample_seed,
         )
