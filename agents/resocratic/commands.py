@@ -68,6 +68,11 @@ def synthesize(
 
     try:
         pool = (shipped() if builtin_seeds else []) + (load_seeds(seeds) if seeds else [])
+        clash = sorted({s.id for s in pool if sum(t.id == s.id for t in pool) > 1})
+        if clash:
+            raise SeedFileError(
+                seeds or "--seeds", None, f"seed ids clash with shipped ones: {clash}"
+            )
         if not pool:
             raise SeedFileError("--seeds", None, "no seeds: pass --seeds FILE or --builtin-seeds")
         synthesizer = Synthesizer(

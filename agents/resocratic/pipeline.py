@@ -173,7 +173,8 @@ class Synthesizer:
             result = self.formulator.solve(question)
             stats.usage.add_totals(getattr(result, "usage", None))
             if not getattr(result, "ok", False):
-                stats.drop("round trip: no optimal solve")
+                outcome_name = str(getattr(result, "outcome", "failed"))
+                stats.drop(f"round trip: formulation {outcome_name}")
                 continue
             got = getattr(result, "objective", None)
             if not objectives_match(

@@ -123,27 +123,10 @@ def _strip_fences(reply: str) -> str:
     return max(blocks, key=len) if blocks else reply
 
 
-def extract_program(reply: str) -> str | None:
-    """The last fenced Python block of ``reply`` (else the whole reply if it compiles)."""
-    blocks = [(m.group("lang").lower(), m.group("body")) for m in _FENCE.finditer(reply)]
-    python = [b for lang, b in blocks if lang in ("python", "py", "python3")] or [
-        b for _, b in blocks
-    ]
-    for body in reversed(python):
-        if body.strip():
-            return body.strip("\n") + "\n"
-    text = reply.strip()
-    if not text or "\n" not in text:
-        return None
-    try:
-        compile(text, "<reply>", "exec")
-    except SyntaxError:
-        return None
-    return text + "\n"
-
-
 def write_program(ctx: StepContext, demo: Demonstration) -> str | None:
     """Ask for the pyscipopt program of ``demo`` (T=0); None when the reply holds no program."""
+    from agents.formulation.program import extract_program
+
     reply = ctx.ask("program", creative=False, demonstration=demo.render())
     return extract_program(reply)
 

@@ -9,13 +9,8 @@ scratch; the item is kept only if that independent solve reaches the same optimu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Protocol
-
-from agents.resocratic.ledger import Ledger
-from agents.resocratic.steps import extract_program
-from agents.resocratic.templates import render
 
 
 @dataclass
@@ -56,64 +51,23 @@ class Formulator(Protocol):
         ...
 
 
-@dataclass
-class Formulation:
-    """What :class:`QuestionSolver` returns; shaped like ``FormulationResult``."""
+def default_formulator(llm: Any, *, timeout_s: float = 10.0, max_repairs: int = 1) -> Formulator:
+    """The round-trip formulator: the project's FormulationAgent on the same LLM (pyscipopt).
 
-    question: str
-    program: str | None
-    objective: float | None
-    status: str | None
-    reason: str
-    usage: Ledger = field(default_factory=Ledger)
-
-    @property
-    def ok(self) -> bool:
-        return not self.reason
-
-
-class QuestionSolver:
-    """A minimal formulate step: one LLM call writes a program, the sandbox runs it.
-
-    It stands in for ``agents.formulation.FormulationAgent`` until that lands on main; both
-    expose ``solve(question)`` with ``ok`` / ``objective`` / ``usage`` on the result.
+    One repair round gives a crashed re-formulation a fair chance; it is never shown the answer.
     """
+    from agents.formulation import FormulationAgent
 
-    def __init__(
-        self, llm: Any, *, timeout_s: float = 10.0, prompt_dir: str | Path | None = None
-    ) -> None:
-        self.llm = llm
-        self.timeout_s = timeout_s
-        self.prompt_dir = prompt_dir
-
-    def solve(self, question: str) -> Formulation:
-        messages = [
-            {"role": "user", "content": render("formulate", self.prompt_dir, question=question)}
-        ]
-        usage = Ledger()
-        completion = self.llm.complete(messages, temperature=0.0)
-        usage.add(completion)
-        program = extract_program(str(completion.text or ""))
-        if program is None:
-            return Formulation(question, None, None, None, "no program in reply", usage)
-        outcome = solve_program(program, timeout_s=self.timeout_s)
-        return Formulation(
-            question, program, outcome.objective, outcome.status, outcome.reason, usage
-        )
-
-
-def default_formulator(llm: Any, *, timeout_s: float = 10.0) -> Formulator:
-    """The round-trip formulator. To use the full agent (repairs, insights), swap in:
-    ``return FormulationAgent(llm, solver="scip", max_repairs=1, timeout_s=timeout_s)``."""
-    return QuestionSolver(llm, timeout_s=timeout_s)
+    return FormulationAgent(llm, solver="scip", max_repairs=max_repairs, timeout_s=timeout_s)
 
 
 def objectives_match(
     expected: float, got: Any, *, rel_tol: float = 1e-4, abs_tol: float = 1e-6
 ) -> bool:
-    """True when ``got`` is a finite number within tolerance of ``expected``."""
-    try:
-        value = float(got)
-    except (TypeError, ValueError):
+    """True when ``got`` is a finite number within the evaluation tolerance of ``expected``."""
+    from agents.evaluation.scoring import Tolerance, as_number
+
+    value = as_number(got)
+    if value is None or not math.isfinite(value):
         return False
-    return math.isfinite(value) and math.isclose(expected, value, rel_tol=rel_tol, abs_tol=abs_tol)
+    return Tolerance(rel=rel_tol, abs=abs_tol).accepts(value, expected)

@@ -38,7 +38,17 @@ def test_round_trip_mismatch_is_dropped_and_match_is_kept(tmp_path: Path) -> Non
     assert "report(" in row["program"] and row["provenance"]["seeds"] == ["bakery-mix"]
     assert row["provenance"]["round_trip_objective"] == pytest.approx(100.0)
     assert store.stats.dropped == {"round trip: objective mismatch": 1}
+    _assert_dataset_item(row)
     assert store.stats.count("back_translated") == 2 and store.stats.count("verified") == 1
+
+
+def _assert_dataset_item(row: dict) -> None:
+    """The row parses as the shared dataset's Item (program/provenance once Item declares them)."""
+    from agents.evaluation.dataset import Item, parse_item
+
+    undeclared = {"program", "provenance"} - set(Item.model_fields)
+    item = parse_item(json.dumps({k: v for k, v in row.items() if k not in undeclared}))
+    assert item.answer == row["answer"] and item.tags == row["tags"]
 
 
 def test_only_programs_solving_to_optimal_are_kept(tmp_path: Path) -> None:
