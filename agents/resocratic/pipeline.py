@@ -93,6 +93,18 @@ class Synthesizer:
             getattr(self.llm, "model_id", getattr(self.llm, "model", type(self.llm).__name__))
         )
 
+    def settings(self) -> dict[str, Any]:
+        """What decides the items of a run (recorded so a resume can spot a changed setup)."""
+        return {
+            "llm": self.model_id,
+            "seeds": [seed.id for seed in self.seeds],
+            "sample_seed": self.sample_seed,
+            "constraints": [self.min_constraints, self.max_constraints],
+            "prefixes": self.expand_prefixes,
+            "variants": list(self.variants),
+            "dedup_threshold": self.dedup_threshold,
+        }
+
     # -- one sample ------------------------------------------------------------------------------
 
     def synthesize_sample(
@@ -242,6 +254,9 @@ class Synthesizer:
         if n < 1 or workers < 1:
             raise ValueError("n and workers must be at least 1")
         store = RunStore(out, limit=n)
+        changed = store.check_config(self.settings())
+        if changed:
+            log.warning("%s", changed)
         dedup = DedupIndex(self.dedup_threshold)
         for row in store.rows:
             text = _variables_objective(row)

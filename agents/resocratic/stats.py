@@ -57,12 +57,14 @@ class SynthesisStats(BaseModel):
 
     def report(self) -> dict[str, object]:
         """The JSON report of ``optoforge synthesize --json``."""
+        written = self.count("written")
         return {
             "samples": self.samples,
-            "written": self.count("written"),
+            "written": written,
             "stages": self.rows(),
             "dropped": dict(sorted(self.dropped.items(), key=lambda kv: -kv[1])),
             "calls": self.usage.calls,
             "tokens": self.usage.total_tokens,
             "cost": round(self.usage.cost, 6),
+            "cost_per_item": round(self.usage.cost / written, 6) if written else None,
         }

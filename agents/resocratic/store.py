@@ -39,6 +39,7 @@ class RunStore:
         self.done: set[int] = set()
         self.stats = SynthesisStats()
         self.stopped: str | None = None  # why a run ended early (budget), None otherwise
+        self.config: dict[str, Any] | None = None  # settings of the first run on this output
         self._lock = threading.Lock()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._load()
@@ -68,6 +69,22 @@ class RunStore:
             self.done.add(task)
             self.stats.merge(stats)
 
+    def check_config(self, config: dict[str, Any]) -> str | None:
+        """Record the run's settings; say how they differ from the run being resumed, if so."""
+        with self._lock:
+            earlier = self.config
+            if earlier is None:
+                _append(self.state, {"config": config})
+                self.config = config
+                return None
+        changed = sorted(k for k in set(earlier) | set(config) if earlier.get(k) != config.get(k))
+        if not changed:
+            return None
+        return (
+            f"resuming {self.out} with different settings ({', '.join(changed)}); items and "
+            "sample numbers continue from the earlier run"
+        )
+
     def _load(self) -> None:
         for number, row in _read_lines(self.out):
             if not isinstance(row, dict) or not isinstance(row.get("id"), str):
@@ -79,6 +96,9 @@ class RunStore:
                 self.ids.add(row["id"])
                 self.rows.append(row)
         for number, entry in _read_lines(self.state):
+            if isinstance(entry, dict) and "config" in entry and self.config is None:
+                self.config = entry["config"]
+                continue
             try:
                 task = int(entry["task"])
                 stats = SynthesisStats.model_validate(entry["stats"])

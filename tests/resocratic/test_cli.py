@@ -88,9 +88,8 @@ def test_sigkilled_run_resumes_without_duplicating_items(tmp_path: Path) -> None
         [90.0, 100.0, 100.0, 125.0],
         [100.0, 100.0, 120.0, 170.0],
     )
-    tasks = [
-        json.loads(line)["task"] for line in Path(f"{out}.state.jsonl").read_text().splitlines()
-    ]
+    state = [json.loads(line) for line in Path(f"{out}.state.jsonl").read_text().splitlines()]
+    tasks = [entry["task"] for entry in state if "task" in entry]
     assert len(tasks) == len(set(tasks))  # no sample was finished twice
     report = json.loads(done.stdout)
     assert report["items_in_file"] == 4
