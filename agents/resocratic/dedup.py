@@ -26,6 +26,9 @@ class DedupIndex:
     def __len__(self) -> int:
         return len(self._texts)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._texts
+
     def similarity(self, text: str) -> float:
         """Highest cosine similarity of ``text`` to an admitted text (0.0 when empty)."""
         with self._lock:

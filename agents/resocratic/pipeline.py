@@ -108,9 +108,17 @@ class Synthesizer:
     # -- one sample ------------------------------------------------------------------------------
 
     def synthesize_sample(
-        self, task: int, dedup: DedupIndex, emit: Callable[[dict[str, Any]], bool]
+        self,
+        task: int,
+        dedup: DedupIndex,
+        emit: Callable[[dict[str, Any]], bool],
+        stop: Callable[[], bool] = lambda: False,
     ) -> SynthesisStats:
-        """Run every stage for sample ``task``; ``emit(row)`` writes a verified item."""
+        """Run every stage for sample ``task``; ``emit(row)`` writes a verified item.
+
+        ``stop()`` is checked between prefix levels, so samples still running when the run
+        has its ``n`` items end without spending more LLM calls.
+        """
         stats = SynthesisStats(samples=1)
         ctx = StepContext(
             self.llm,
@@ -125,6 +133,8 @@ class Synthesizer:
         from trace_core.llm import BudgetExceeded, LLMError
 
         key = f"task-{task}"
+        # A sample resumed after a kill already has items (and its dedup entry) on file.
+        resumed = key in dedup
         admitted = kept = False
         try:
             demo, problem = generate_demonstration(ctx, examples, n_constraints)
@@ -142,6 +152,8 @@ class Synthesizer:
             stats.bump("deduped")
             levels = demo.prefixes() if self.expand_prefixes else [demo]
             for level_demo in levels:
+                if stop():
+                    break
                 kept |= self._synthesize_level(task, examples, level_demo, ctx, stats, emit)
         except BudgetExceeded:
             raise
@@ -149,7 +161,7 @@ class Synthesizer:
             stats.drop(f"llm error: {type(err).__name__}")
             log.warning("sample %d: LLM error: %s", task, err)
         finally:
-            if admitted and not kept:
+            if admitted and not kept and not resumed:
                 dedup.remove(key)
         return stats
 
@@ -268,6 +280,9 @@ class Synthesizer:
             on_progress(store)
         from trace_core.llm import BudgetExceeded
 
+        def stop() -> bool:
+            return store.full or store.stopped is not None
+
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resocratic") as pool:
             running: dict[Future[SynthesisStats], int] = {}
             while True:
@@ -275,7 +290,8 @@ class Synthesizer:
                     task = next(pending, None)
                     if task is None:
                         break
-                    running[pool.submit(self.synthesize_sample, task, dedup, store.write)] = task
+                    future = pool.submit(self.synthesize_sample, task, dedup, store.write, stop)
+                    running[future] = task
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -53,9 +53,16 @@ class RunStore:
         return self.limit is not None and self.written >= self.limit
 
     def write(self, row: dict[str, Any]) -> bool:
-        """Append ``row`` unless its id is already written or the limit is reached."""
+        """Append ``row``; True when its id is in the output afterwards.
+
+        A row whose id is already written (by a run that was killed before it could mark its
+        sample finished) is not written again but counts as present; False means the limit
+        refused it.
+        """
         with self._lock:
-            if row["id"] in self.ids or self.full:
+            if row["id"] in self.ids:
+                return True
+            if self.full:
                 return False
             _append(self.out, row)
             self.ids.add(row["id"])

@@ -16,7 +16,7 @@ def test_torn_last_line_from_a_kill_is_cut_and_ids_stay_unique(tmp_path: Path) -
     out.write_text(json.dumps({"id": "a", "question": "q"}) + '\n{"id": "b", "quest', "utf-8")
     store = RunStore(out, limit=3)
     assert store.ids == {"a"}
-    assert not store.write({"id": "a", "question": "again"})
+    assert store.write({"id": "a", "question": "again"})  # present already: not rewritten
     assert store.write({"id": "b", "question": "q"})
     assert [json.loads(x)["id"] for x in out.read_text("utf-8").splitlines()] == ["a", "b"]
 
