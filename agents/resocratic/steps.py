@@ -31,6 +31,7 @@ VARIANTS: tuple[Variant, ...] = ("table", "no-table")
 _FENCE = re.compile(r"```[ \t]*(?P<lang>[A-Za-z0-9_+-]*)[^\n]*\n(?P<body>.*?)(?:```|\Z)", re.DOTALL)
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$", re.MULTILINE)
 _NUMBER = re.compile(r"(?<![A-Za-z_])\d[\d,]*(?:\.\d+)?")
+_EXPONENT = re.compile(r"(\^|\*\*)\s*\d+(\.\d+)?")
 _SYMBOL_TRACE = re.compile(r"^\s*//", re.MULTILINE)
 
 
@@ -141,8 +142,9 @@ def check_question(question: str, demo: Demonstration, variant: Variant) -> str:
     """Why ``question`` is not a faithful back-translation of ``demo`` ("" when it is).
 
     It must be long enough to state the problem, hide the formal lines, match the table
-    variant, and keep all the data: every number of the formal lines other than 0 and 1 must
-    appear (as written, or as a percentage).
+    variant, and keep all the data: every number that the formal lines use and the
+    demonstration states in words (other than 0 and 1) must appear, as written or as a
+    percentage.
     """
     if len(question.split()) < 15:
         return "question too short"
@@ -153,18 +155,29 @@ def check_question(question: str, demo: Demonstration, variant: Variant) -> str:
         return "table variant has no markdown table"
     if variant == "no-table" and has_table:
         return "no-table variant holds a table"
-    stated = {_as_number(n) for n in _NUMBER.findall(question)}
-    stated.discard(None)
+    # Data = numbers the formal lines use that the demonstration also states in words; this
+    # skips notation (exponents, "4 walls" as 4*s*h, "a third" as /3).
+    words = _numbers(" ".join(line for s in demo.sections for line in s.text))
+    stated = _numbers(question)
     missing = []
-    for raw in _NUMBER.findall(demo.formal_text()):
+    for raw in _NUMBER.findall(_EXPONENT.sub("", demo.formal_text())):
         value = _as_number(raw)
-        if value is None or value in (0.0, 1.0):
+        if value is None or value in (0.0, 1.0) or not _mentioned(value, words):
             continue
-        if not any(_close(value, s) or _close(value * 100, s) for s in stated):  # type: ignore[arg-type]
+        if not _mentioned(value, stated):
             missing.append(raw)
     if missing:
         return f"question drops data: {', '.join(sorted(set(missing)))}"
     return ""
+
+
+def _numbers(text: str) -> list[float]:
+    return [v for v in map(_as_number, _NUMBER.findall(text)) if v is not None]
+
+
+def _mentioned(value: float, numbers: list[float]) -> bool:
+    """``value`` is among ``numbers``, as written or as a percentage (0.15 and 15%)."""
+    return any(_close(value, n) or _close(value * 100, n) for n in numbers)
 
 
 def _as_number(text: str) -> float | None:

@@ -72,3 +72,10 @@ def test_question_checks() -> None:
     assert check_question(text.replace("40", "forty"), demo, "no-table").endswith("drops data: 40")
     leaked = text + "\n// 2*M + 4*B <= 40"
     assert check_question(leaked, demo, "no-table") == "question shows '//' formal lines"
+
+
+def test_exponents_are_not_data_a_question_must_repeat() -> None:
+    case = pottery_case(BAKERY)
+    case.sections[2] = case.sections[2].replace("5*M + 8*B", "5*M^2 + 8*B")
+    demo, _ = validate("\n\n".join(case.sections))
+    assert check_question(case.questions[(3, "no-table")], demo, "no-table") == ""
