@@ -83,3 +83,18 @@ def test_every_shipped_seed_is_a_valid_demonstration_of_its_type() -> None:
         demo, problem = validate(seed.demonstration)
         assert problem == ""
         assert demo.tags()[0] == seed.type, seed.id
+
+
+@pytest.mark.solver
+def test_every_shipped_seed_solves_to_optimal() -> None:
+    pytest.importorskip("pyscipopt")
+    from agents import sandbox
+    from tests.resocratic.formal import program
+
+    demos = {seed.id: validate(seed.demonstration)[0] for seed in builtin_seeds()}
+    run = sandbox.run(program(demos), timeout_s=60)
+    assert run.returncode == 0, run.stderr
+    assert set(run.values) == set(demos)
+    assert [k for k, v in run.values.items() if v is None] == []
+    assert run.values["fence-garden"] == pytest.approx(450.0)  # 30 m x 15 m
+    assert run.values["tank-design"] == pytest.approx(48.0, rel=1e-4)  # 4 x 4 x 2

@@ -89,3 +89,15 @@ def test_nonsense_llm_writes_nothing(tmp_path: Path) -> None:
     assert list(store.stats.dropped) == [
         "format: step 'Scenario': reply has no '## Scenario' header"
     ]
+
+
+def test_budget_stop_leaves_the_sample_unfinished_for_a_rerun(tmp_path: Path) -> None:
+    from trace_core.llm import Budget, ScriptedLLM
+
+    world = World([pottery_case(BAKERY)], SEED_PHRASES)
+    llm = ScriptedLLM(world.reply, budget=Budget(max_calls=2))
+    synth = Synthesizer(llm, seeds=_seeds(), max_constraints=1)
+    store = synth.run(2, tmp_path / "out.jsonl", max_samples=3)
+    assert store.stopped is not None and "budget" in store.stopped
+    assert store.done == set() and store.written == 0
+    assert len(llm.calls) == 2  # no call past the budget
