@@ -74,6 +74,8 @@ class Synthesizer:
         self.llm = llm
         self.solver = solver
         self.seeds = list(seeds) if seeds is not None else builtin_seeds()
+        if not self.seeds:
+            raise ValueError("no seed scenarios: pass seeds=[...] or leave it None for the pool")
         self.formulator = formulator or default_formulator(llm, timeout_s=timeout_s)
         self.variants = variants
         self.expand_prefixes = expand_prefixes
