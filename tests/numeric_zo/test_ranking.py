@@ -23,6 +23,8 @@ from optimizers.numeric.ranking import (  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
+ScriptedLLM = pytest.importorskip("trace_core.llm").ScriptedLLM
+
 TARGET = torch.tensor([1.0, -2.0, 0.5, 3.0, -1.0, 2.0])
 
 
@@ -67,29 +69,6 @@ def test_converges_on_quadratic_with_only_a_ranking_oracle(
     assert _quadratic(x.detach()) < 0.02 * start
 
 
-class _StandInLLM:
-    """Same call shape as ``trace_core.llm``'s LLM: complete(messages, response_format=...)."""
-
-    def __init__(self, reply: Any) -> None:
-        self.reply = reply
-        self.calls: list[list[dict[str, Any]]] = []
-
-    def complete(self, messages: list[dict[str, Any]], *, response_format: Any = None) -> Any:
-        self.calls.append(messages)
-        text = self.reply(messages)
-        parsed = response_format.model_validate_json(text) if response_format else None
-        return type("Completion", (), {"text": text, "parsed": parsed, "usage": None})()
-
-
-def _scripted_llm(reply: Any) -> Any:
-    """The LLM layer's ScriptedLLM when it has landed, else a stand-in with the same method."""
-    try:
-        from trace_core.llm import ScriptedLLM
-    except ImportError:
-        return _StandInLLM(reply)
-    return ScriptedLLM(reply)
-
-
 def _judge_by_distance_to_target(messages: list[dict[str, Any]]) -> str:
     """A judge that reads the rendered candidates ("Candidate 3: point (x, y, ...)") only."""
     text = messages[-1]["content"]
@@ -106,7 +85,7 @@ def _render_point(v: torch.Tensor) -> str:
 
 
 def test_converges_with_a_scripted_llm_judge() -> None:
-    llm = _scripted_llm(_judge_by_distance_to_target)
+    llm = ScriptedLLM(_judge_by_distance_to_target)
     judge = LLMRankingJudge(llm, "the point closest to the target", render=_render_point)
     x = torch.nn.Parameter(torch.zeros(6))
     opt = ZORankSGD([x], judge, lr=0.1, mu=0.05, num_candidates=5, line_search=3, seed=1)
@@ -120,7 +99,7 @@ def test_converges_with_a_scripted_llm_judge() -> None:
 
 
 def test_llm_judge_naming_a_candidate_twice_is_an_error() -> None:
-    llm = _scripted_llm(lambda messages: json.dumps({"ranking": [1, 1], "reason": ""}))
+    llm = ScriptedLLM(lambda messages: json.dumps({"ranking": [1, 1], "reason": ""}))
     judge = LLMRankingJudge(llm, "anything")
     with pytest.raises(RankingError, match="twice"):
         judge([torch.zeros(2), torch.ones(2)])
@@ -130,11 +109,11 @@ def test_llm_judge_can_show_images_as_content_parts() -> None:
     seen: list[Any] = []
 
     def reply(messages: list[dict[str, Any]]) -> str:
-        seen.append(messages[-1]["content"])
+        seen.extend(m["content"] for m in messages if isinstance(m["content"], list))
         return json.dumps({"ranking": [2, 1]})
 
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-    judge = LLMRankingJudge(_StandInLLM(reply), "the nicer picture", render=lambda v: image)
+    judge = LLMRankingJudge(ScriptedLLM(reply), "the nicer picture", render=lambda v: image)
     assert judge([torch.zeros(2), torch.ones(2)]) == [1, 0]
     assert isinstance(seen[0], list) and seen[0].count(image) == 2
 
