@@ -1,1 +1,46 @@
-"""Solver backends (filled in by the solvers/sandbox issue)."""
+"""Solver backends behind one contract, and the solver-neutral `Model` they all solve.
+
+    from agents.solvers import Model, get
+    result = get("highs").solve(model, time_limit=10)
+
+Names load lazily: importing ``agents.solvers`` loads no solver library; a backend imports
+its library only when it is asked whether it is available or to solve.
+"""
+
+from __future__ import annotations
+
+from trace_core._lazy import lazy_getattr
+
+_EXPORTS: dict[str, str] = {
+    # the neutral model
+    "Model": "agents.solvers.model",
+    "Variable": "agents.solvers.model",
+    "Constraint": "agents.solvers.model",
+    "QuadraticTerm": "agents.solvers.model",
+    "VarType": "agents.solvers.model",
+    "ConstraintSense": "agents.solvers.model",
+    "ObjectiveSense": "agents.solvers.model",
+    "Capability": "agents.solvers.model",
+    # results and the backend contract
+    "SolveStatus": "agents.solvers.base",
+    "SolveResult": "agents.solvers.base",
+    "SolverBackend": "agents.solvers.base",
+    # errors
+    "SolverError": "agents.solvers.errors",
+    "ModelError": "agents.solvers.errors",
+    "UnknownSolverError": "agents.solvers.errors",
+    "SolverUnavailableError": "agents.solvers.errors",
+    "ModelFormatError": "agents.solvers.errors",
+    # registry
+    "get": "agents.solvers.registry",
+    "register": "agents.solvers.registry",
+    "names": "agents.solvers.registry",
+    "available_backends": "agents.solvers.registry",
+    "solve": "agents.solvers.registry",
+    # files
+    "read_model": "agents.solvers.files",
+    "write_model": "agents.solvers.files",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

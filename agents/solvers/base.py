@@ -1,0 +1,172 @@
+"""`SolverBackend` contract: one result type, one status enum, no library exceptions leak.
+
+Each backend declares which problem classes it handles (`capabilities`), whether its library
+is importable and licensed right now (`available()`), and implements `_solve`. The base class
+owns the bookkeeping every backend needs: capability checks, validation, timing, and turning
+any library exception into a ``SolveResult(status=error)`` so callers never catch a
+backend's own exception types.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from agents.solvers.errors import ModelError
+from agents.solvers.model import Capability, Model
+
+LOG_TAIL_CHARS = 4000
+
+
+class SolveStatus(StrEnum):
+    """Outcome of a solve, the same vocabulary for every backend."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # a solution, optimality not proven (e.g. a local NLP optimum)
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    TIME_LIMIT = "time_limit"  # stopped by the time limit; `values` hold the incumbent, if any
+    ITERATION_LIMIT = "iteration_limit"
+    LICENSE_LIMIT = "license_limit"  # the solver's license refuses a model this large
+    UNSUPPORTED = "unsupported"  # the backend cannot solve this problem class
+    UNAVAILABLE = "unavailable"  # the backend's library is not installed / licensed
+    ERROR = "error"
+
+
+class SolveResult(BaseModel):
+    """What a backend returns: status, objective (constant included), values, time, log tail."""
+
+    status: SolveStatus
+    objective: float | None = None
+    values: dict[str, float] = Field(default_factory=dict)
+    time: float = 0.0
+    log_tail: str = ""
+    message: str = ""
+    solver: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        """True when `values` hold a primal solution (optimal or an incumbent)."""
+        return bool(self.values) and self.objective is not None
+
+    @property
+    def is_optimal(self) -> bool:
+        return self.status is SolveStatus.OPTIMAL
+
+
+class SolverBackend(ABC):
+    """Base of every backend: subclasses set `name`, `capabilities` and implement `_solve`."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+
+    @classmethod
+    @abstractmethod
+    def available(cls) -> bool:
+        """True when the backend's library imports (and is licensed) on this machine."""
+
+    def supports(self, model: Model) -> bool:
+        """True when this backend can solve ``model``'s problem class."""
+        return model.problem_class in self.capabilities
+
+    def solve(self, model: Model, time_limit: float | None = None) -> SolveResult:
+        """Solve ``model``; never raises a library exception (status ``error`` instead).
+
+        ``time_limit`` is in seconds of wall time; ``None`` means no limit.
+        """
+        start = time.perf_counter()
+        if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
+            raise ModelError(f"time_limit must be a positive number of seconds, got {time_limit}")
+        model.validate_model()
+        if not self.available():
+            return self._failure(
+                SolveStatus.UNAVAILABLE,
+                start,
+                f"backend {self.name!r} is not installed or not licensed here",
+            )
+        if not self.supports(model):
+            caps = ", ".join(sorted(c.value for c in self.capabilities))
+            return self._failure(
+                SolveStatus.UNSUPPORTED,
+                start,
+                f"backend {self.name!r} cannot solve {model.problem_class.value} models "
+                f"(it supports: {caps}); pick a backend that lists "
+                f"{model.problem_class.value!r}",
+            )
+        try:
+            result = self._solve(model, time_limit)
+        except Exception as err:
+            return self._failure(
+                SolveStatus.ERROR, start, f"{self.name} failed: {type(err).__name__}: {err}"
+            )
+        result.solver = self.name
+        if not result.time:
+            result.time = time.perf_counter() - start
+        return result
+
+    @abstractmethod
+    def _solve(self, model: Model, time_limit: float | None) -> SolveResult:
+        """Build the library model, run it and map the outcome (exceptions are caught above)."""
+
+    def _failure(self, status: SolveStatus, start: float, message: str) -> SolveResult:
+        return SolveResult(
+            status=status, message=message, solver=self.name, time=time.perf_counter() - start
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+_FD_LOCK = threading.Lock()
+
+
+@contextmanager
+def stdout_fd_silenced() -> Iterator[None]:
+    """Point file descriptor 1 at /dev/null for the block (C libraries print past `sys.stdout`).
+
+    Process-wide, so it is meant for short calls that print unconditionally (a library banner
+    printed on first use), not for whole solves; solves log to files instead.
+    """
+    with _FD_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+
+
+@contextmanager
+def solver_log_file() -> Iterator[Path]:
+    """A private log file path for a solver's output (so banners never reach stdout)."""
+    with TemporaryDirectory(prefix="optoforge-solver-") as tmp:
+        path = Path(tmp) / "solver.log"
+        path.touch()
+        yield path
+
+
+def read_log_tail(path: Path, limit: int = LOG_TAIL_CHARS) -> str:
+    """The last ``limit`` characters of a solver log (empty if unreadable)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return text[-limit:]
