@@ -29,6 +29,9 @@ from typing import Any, Protocol, TextIO
 import torch
 from pydantic import BaseModel, Field
 
+from optimizers.numeric.nonfinite import NonFiniteError, check_policy
+from optimizers.numeric.registry import register
+
 __all__ = [
     "LLMRankingJudge",
     "NumericRanking",
@@ -108,6 +111,7 @@ class ZORankSGD(torch.optim.Optimizer):
         line_search: number of step sizes ``η γ^l`` to let the oracle choose from (0 = off).
         line_search_decay: γ.
         seed: seed of the perturbation stream (None = nondeterministic).
+        nonfinite: "raise", "skip" or "ignore" when the next iterate is not finite.
 
     ``step()`` needs no closure; one passed in is evaluated (without gradients) after the
     update and its value returned, for logging only. The flat candidates cost ``m`` copies of
@@ -125,6 +129,7 @@ class ZORankSGD(torch.optim.Optimizer):
         line_search: int = 0,
         line_search_decay: float = 0.5,
         seed: int | None = None,
+        nonfinite: str = "raise",
     ) -> None:
         if lr <= 0.0 or mu <= 0.0:
             raise ValueError(f"lr and mu must be > 0, got lr={lr}, mu={mu}")
@@ -145,6 +150,8 @@ class ZORankSGD(torch.optim.Optimizer):
             self._gen.seed()
         else:
             self._gen.manual_seed(seed)
+        self.nonfinite = check_policy(nonfinite)
+        self.skipped_steps = 0
         self.steps = 0
         self.oracle_calls = 0
         self.last_ranking: list[int] = []
@@ -185,10 +192,18 @@ class ZORankSGD(torch.optim.Optimizer):
             new_x = trials[self._ask(trials)[0]]
         else:
             new_x = x - step
+        self.steps += 1
+        if self.nonfinite != "ignore" and not bool(torch.isfinite(new_x).all()):
+            if self.nonfinite == "raise":
+                raise NonFiniteError(
+                    "ZORankSGD: the next iterate is not finite; the parameters were left "
+                    "unchanged. Lower lr or mu, or pass nonfinite='skip'."
+                )
+            self.skipped_steps += 1
+            return None if closure is None else closure()
         torch.nn.utils.vector_to_parameters(
             new_x, [p for g in self.param_groups for p in g["params"]]
         )
-        self.steps += 1
         if closure is None:
             return None
         return closure()
@@ -374,3 +389,15 @@ class TerminalRanking:
             f"no usable ranking after {self.max_attempts} attempts; type candidate numbers "
             f"1..{len(candidates)} separated by spaces, best first"
         )
+
+
+def _zo_ranksgd(params: Iterable[Any], **kw: Any) -> ZORankSGD:
+    if "oracle" not in kw:
+        raise TypeError(
+            "zo_ranksgd needs oracle=<callable ranking candidate vectors best first>, e.g. "
+            "NumericRanking(fn), LLMRankingJudge(llm, goal) or TerminalRanking(goal)"
+        )
+    return ZORankSGD(params, **kw)
+
+
+register("zo_ranksgd", _zo_ranksgd, source="torch", zeroth_order=True)

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.registry import register
+
 __all__ = ["SGDSaI", "gradient_snr"]
 
 
@@ -101,3 +103,6 @@ class SGDSaI(torch.optim.Optimizer):
                 rates.append(None if gsnr is None else group["lr"] * gsnr)
             out.append(rates)
         return out
+
+
+register("sgd_sai", SGDSaI, source="torch")

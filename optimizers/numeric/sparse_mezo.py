@@ -20,10 +20,13 @@ and keep a residue of at most ``2ε|z|``. Unmasked weights are never touched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
+
+from optimizers.numeric.registry import register
+from optimizers.numeric.zeroth_order import ZerothOrderOptimizer
 
 __all__ = ["SparseMeZO", "layer_threshold"]
 
@@ -57,7 +60,7 @@ def layer_threshold(
     return float(values.float().kthvalue(k).values.item())
 
 
-class SparseMeZO(torch.optim.Optimizer):
+class SparseMeZO(ZerothOrderOptimizer):
     """Zeroth-order SGD on the small-magnitude weights of each layer, with on-the-fly masks.
 
     Args:
@@ -70,10 +73,14 @@ class SparseMeZO(torch.optim.Optimizer):
             masks are dynamic: the thresholds follow the weights).
         threshold_sample: entries sampled to estimate a large layer's threshold (None = exact).
         chunk_size: number of entries perturbed at a time; bounds the extra memory of a step.
-        seed: seed of the optimizer's own random stream (perturbations and threshold samples).
+        seed: seed of the perturbation stream; with the step count (saved in ``state_dict``)
+            it fixes every step's perturbation, so a resumed run is identical.
+        nonfinite: "raise", "skip" or "ignore" when a probe loss is NaN/inf (as for MeZO).
 
     ``step(closure)``: the closure runs a forward pass and returns the loss; it must not call
-    ``backward()``. Returns the mean of the two probe losses.
+    ``backward()``. Returns the mean of the two probe losses. The step skeleton (probe, restore,
+    update, non-finite policy, state) is MeZO's, from ``optimizers.numeric.zeroth_order``; this
+    class changes how a direction is applied.
     """
 
     def __init__(
@@ -87,117 +94,96 @@ class SparseMeZO(torch.optim.Optimizer):
         threshold_every: int = 1,
         threshold_sample: int | None = 65536,
         chunk_size: int = 65536,
-        seed: int | None = None,
+        seed: int = 0,
+        nonfinite: str = "raise",
     ) -> None:
         if lr < 0.0:
             raise ValueError(f"lr must be >= 0, got {lr}")
-        if eps <= 0.0:
-            raise ValueError(f"eps must be > 0, got {eps}")
         if not 0.0 <= sparsity < 1.0:
             raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
         if threshold_every < 1:
             raise ValueError(f"threshold_every must be >= 1, got {threshold_every}")
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-        defaults = {"lr": lr, "eps": eps, "sparsity": sparsity, "weight_decay": weight_decay}
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            {"lr": lr, "sparsity": sparsity, "weight_decay": weight_decay},
+            eps=eps,
+            seed=seed,
+            nonfinite=nonfinite,
+        )
         self.threshold_every = threshold_every
         self.threshold_sample = threshold_sample
         self.chunk_size = chunk_size
-        self._rng = torch.Generator()
-        self._rng.manual_seed(
-            seed if seed is not None else int(torch.randint(_SEED_SPACE, (1,)).item())
-        )
-        self._steps = 0
-        self.last_projected_grad: float | None = None
 
-    def _params(self) -> Iterable[tuple[dict[str, Any], int, torch.Tensor]]:
+    def _params(self) -> Iterator[tuple[dict[str, Any], int, torch.Tensor]]:
         index = 0
         for group in self.param_groups:
             for p in group["params"]:
                 if p.requires_grad:
+                    if not p.is_contiguous():
+                        raise ValueError(
+                            "SparseMeZO walks parameters as flat views and needs them contiguous;"
+                            " make the module's weights contiguous before building the optimizer"
+                        )
                     yield group, index, p
                 index += 1
 
-    def _refresh_thresholds(self) -> None:
+    def _refresh_thresholds(self, step_seed: int) -> None:
+        gen = torch.Generator()
+        gen.manual_seed(step_seed)
         for group, _, p in self._params():
             self.state[p]["threshold"] = layer_threshold(
-                p, group["sparsity"], sample_size=self.threshold_sample, generator=self._rng
+                p, group["sparsity"], sample_size=self.threshold_sample, generator=gen
             )
 
-    @torch.no_grad()
-    def _apply(self, seed: int, coefficient: Callable[[dict[str, Any]], float]) -> None:
-        """Add ``coefficient(group) * m⊙z`` to every parameter, chunk by chunk, ``z`` from ``seed``.
+    def _masked_add(self, step_seed: int, coefficient: Callable[[dict[str, Any]], float]) -> None:
+        """Add ``coefficient(group) * m⊙z`` to every parameter, chunk by chunk.
 
-        The mask of each chunk is ``|θ| <= h`` on the chunk's current values, computed just
-        before it is used and dropped right after.
+        ``z`` of each chunk is regenerated from ``(step_seed, parameter, chunk)``; the mask of a
+        chunk is ``|θ| <= h`` on its current values, computed just before use and dropped after.
         """
         for group, index, p in self._params():
             scale = coefficient(group)
             if scale == 0.0:
                 continue
             threshold = self.state[p]["threshold"]
-            flat = p.data.view(-1) if p.data.is_contiguous() else None
-            if flat is None:
-                raise ValueError(
-                    "SparseMeZO needs contiguous parameters; call .contiguous() on the module's "
-                    "weights before building the optimizer"
-                )
+            flat = p.view(-1)
             gen = torch.Generator(device=p.device)
             for chunk_index, start in enumerate(range(0, flat.numel(), self.chunk_size)):
                 chunk = flat[start : start + self.chunk_size]
-                gen.manual_seed((seed * 1_000_003 + index * 7919 + chunk_index) % _SEED_SPACE)
+                gen.manual_seed((step_seed * 1_000_003 + index * 7919 + chunk_index) % _SEED_SPACE)
                 z = torch.randn(chunk.shape, generator=gen, device=p.device, dtype=p.dtype)
                 z.mul_(chunk.abs() <= threshold)
                 chunk.add_(z, alpha=scale)
+                del z
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor:  # type: ignore[override]
-        """Run the two probe forwards and update the masked weights; returns the mean probe loss."""
-        if closure is None:
-            raise ValueError(
-                "SparseMeZO.step needs a closure that runs the forward pass and returns the loss"
-            )
-        if self._steps % self.threshold_every == 0:
-            self._refresh_thresholds()
-        seed = int(torch.randint(_SEED_SPACE, (1,), generator=self._rng).item())
+    def _perturb(self, step_seed: int, scale: float) -> None:
+        self._masked_add(step_seed, lambda group: scale * group["eps"])
 
-        self._apply(seed, lambda g: g["eps"])
-        loss_plus = closure()
-        self._apply(seed, lambda g: -2.0 * g["eps"])
-        loss_minus = closure()
-        diff = float((loss_plus - loss_minus).item())
-        # restore (+ε) and update (-lr·g) in one pass; g = diff / 2ε is per group because ε is.
-        self._apply(seed, lambda g: g["eps"] - g["lr"] * diff / (2.0 * g["eps"]))
-        self._decay_masked()
-
-        self._steps += 1
-        self.last_projected_grad = diff / (2.0 * self.param_groups[0]["eps"])
-        return (loss_plus.detach() + loss_minus.detach()) / 2.0
-
-    @torch.no_grad()
-    def _decay_masked(self) -> None:
+    def _update(self, step_seed: int, projected_grad: float) -> None:
+        self._masked_add(step_seed, lambda group: -group["lr"] * projected_grad)
         for group, _, p in self._params():
             wd = group["weight_decay"]
             if wd == 0.0:
                 continue
             threshold = self.state[p]["threshold"]
-            flat = p.data.view(-1)
+            flat = p.view(-1)
             for start in range(0, flat.numel(), self.chunk_size):
                 chunk = flat[start : start + self.chunk_size]
-                keep = chunk.abs() <= threshold
-                chunk.sub_(chunk * keep, alpha=group["lr"] * wd)
+                chunk.sub_(chunk * (chunk.abs() <= threshold), alpha=group["lr"] * wd)
 
-    def state_dict(self) -> dict[str, Any]:
-        """Torch state plus the step count and the random stream, so a resumed run is identical."""
-        sd = super().state_dict()
-        sd["sparse_mezo"] = {"steps": self._steps, "rng": self._rng.get_state()}
-        return sd
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> torch.Tensor:  # type: ignore[override]
+        """Refresh the per-layer thresholds when due, then take MeZO's two-probe step."""
+        if self.zo_step % self.threshold_every == 0:
+            self._refresh_thresholds(self._step_seed())
+        return super().step(closure)
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Inverse of :meth:`state_dict`."""
-        extra = state_dict.get("sparse_mezo")
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "sparse_mezo"})
-        if extra is not None:
-            self._steps = int(extra["steps"])
-            self._rng.set_state(extra["rng"])
+    @property
+    def last_thresholds(self) -> list[float]:
+        """The per-layer thresholds ``h`` in use (one per trainable tensor, in group order)."""
+        return [self.state[p]["threshold"] for _, _, p in self._params()]
+
+
+register("sparse_mezo", SparseMeZO, source="torch", zeroth_order=True)

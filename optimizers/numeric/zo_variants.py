@@ -19,12 +19,16 @@ calling ``backward()``. Perturbations ``z`` are regenerated from per-step seeds,
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
 import torch.autograd.forward_ad as fwAD
+
+from optimizers.numeric.nonfinite import NonFiniteError, check_policy
+from optimizers.numeric.registry import register
 
 __all__ = ["ForwardGradient", "ZOBlock", "ZOHybrid"]
 
@@ -69,10 +73,37 @@ def _require_closure(closure: Closure | None, name: str) -> Closure:
 
 
 class _SeededState:
-    """Random stream + step count, saved with the torch state so resumed runs are identical."""
+    """Random stream, step count and non-finite policy shared by the optimizers here.
+
+    The stream and count are saved with the torch state, so a resumed run is identical.
+    """
 
     _gen: torch.Generator
     steps: int
+    nonfinite: str
+    skipped_steps: int
+
+    def _init_bookkeeping(self, seed: int | None, nonfinite: str) -> None:
+        self._gen = _new_generator(seed)
+        self.steps = 0
+        self.nonfinite = check_policy(nonfinite)
+        self.skipped_steps = 0
+
+    def _skip_for_nonfinite(self, values: Sequence[float]) -> bool:
+        """Apply the ``nonfinite`` policy to a step's loss values; True means skip the update.
+
+        Callers have already put the parameters back where the step started.
+        """
+        if self.nonfinite == "ignore" or all(math.isfinite(v) for v in values):
+            return False
+        if self.nonfinite == "raise":
+            raise NonFiniteError(
+                f"{type(self).__name__}: a loss or derivative was not finite ({list(values)}); "
+                "the parameters were left unchanged. Lower eps or the learning rate, or pass "
+                "nonfinite='skip'."
+            )
+        self.skipped_steps += 1
+        return True
 
     def _extra_state(self) -> dict[str, Any]:
         return {"steps": self.steps, "rng": self._gen.get_state()}
@@ -107,14 +138,14 @@ class ForwardGradient(torch.optim.Optimizer, _SeededState):
         momentum: float = 0.0,
         weight_decay: float = 0.0,
         seed: int | None = None,
+        nonfinite: str = "raise",
     ) -> None:
         if lr < 0.0 or num_directions < 1 or not 0.0 <= momentum < 1.0:
             raise ValueError("need lr >= 0, num_directions >= 1 and momentum in [0, 1)")
         defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
         super().__init__(params, defaults)
         self.num_directions = num_directions
-        self._gen = _new_generator(seed)
-        self.steps = 0
+        self._init_bookkeeping(seed, nonfinite)
         owners: dict[int, list[tuple[torch.nn.Module, str]]] = {}
         for sub in module.modules():
             for name, p in sub._parameters.items():
@@ -163,6 +194,9 @@ class ForwardGradient(torch.optim.Optimizer, _SeededState):
             seed = _draw_seed(self._gen)
             loss, jvp = self._jvp(closure, seed)
             probes.append((seed, jvp / self.num_directions))
+        if self._skip_for_nonfinite([loss, *(w for _, w in probes)]):
+            self.steps += 1
+            return torch.tensor(loss)
         index_of = {id(p): i for i, p in self._indexed()}
         for group in self.param_groups:
             for p in group["params"]:
@@ -218,6 +252,7 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
         blocks_per_step: int | None = None,
         coordinate: bool = False,
         seed: int | None = None,
+        nonfinite: str = "raise",
     ) -> None:
         if lr < 0.0 or eps <= 0.0:
             raise ValueError(f"need lr >= 0 and eps > 0, got lr={lr}, eps={eps}")
@@ -240,8 +275,7 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
             raise ValueError(f"blocks_per_step must be >= 1 or None, got {blocks_per_step}")
         self.blocks_per_step = blocks_per_step or len(self._blocks)
         self.coordinate = coordinate
-        self._gen = _new_generator(seed)
-        self.steps = 0
+        self._init_bookkeeping(seed, nonfinite)
         self._cursor = 0
 
     @property
@@ -265,6 +299,8 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
             minus = float(closure().item())
             _seeded_add(members, seed, eps)
             losses += [plus, minus]
+            if self._skip_for_nonfinite([plus, minus]):
+                continue
             coefficient = -group["lr"] * (plus - minus) / (2.0 * eps)
             if self.coordinate:
                 _seeded_add(members, seed, coefficient)
@@ -308,6 +344,7 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
         weight_decay: float = 0.0,
         *,
         seed: int | None = None,
+        nonfinite: str = "raise",
     ) -> None:
         defaults = {
             "lr": lr,
@@ -320,8 +357,7 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
         for group in self.param_groups:
             if group["mode"] not in ("zo", "fo"):
                 raise ValueError(f"a group's mode must be 'zo' or 'fo', got {group['mode']!r}")
-        self._gen = _new_generator(seed)
-        self.steps = 0
+        self._init_bookkeeping(seed, nonfinite)
 
     def _members(self, mode: str) -> list[tuple[dict[str, Any], int, torch.Tensor]]:
         out, index = [], 0
@@ -351,8 +387,11 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
         """FO gradients for FO groups, a two-point estimate for ZO groups; returns the loss."""
         closure = _require_closure(closure, "ZOHybrid")
         loss, grads = self._first_order_grads(closure)
+        checked = [loss]
+        checked += [0.0 if g is None or bool(torch.isfinite(g).all()) else math.nan for g in grads]
 
         zo = self._members("zo")
+        projected, seed = 0.0, 0
         if zo:
             indexed = [(i, p) for _, i, p in zo]
             seed, eps = _draw_seed(self._gen), zo[0][0]["eps"]
@@ -360,13 +399,17 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
             plus = float(closure().item())
             _seeded_add(indexed, seed, -2.0 * eps)
             minus = float(closure().item())
+            _seeded_add(indexed, seed, eps)  # back to θ
             projected = (plus - minus) / (2.0 * eps)
-            for group, index, p in zo:
-                # restore (+ε) and step (-lr·g) with the same regenerated z
-                p.add_(_direction(p, seed, index), alpha=eps - group["lr"] * projected)
-                if group["weight_decay"]:
-                    p.mul_(1.0 - group["lr"] * group["weight_decay"])
+            checked += [plus, minus]
+        self.steps += 1
+        if self._skip_for_nonfinite(checked):
+            return torch.tensor(loss)
 
+        for group, index, p in zo:
+            p.add_(_direction(p, seed, index), alpha=-group["lr"] * projected)
+            if group["weight_decay"]:
+                p.mul_(1.0 - group["lr"] * group["weight_decay"])
         for (group, _, p), grad in zip(self._members("fo"), grads, strict=True):
             if grad is None:
                 continue
@@ -380,7 +423,6 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
                     buf.mul_(group["momentum"]).add_(grad)
                 grad = buf
             p.add_(grad, alpha=-group["lr"])
-        self.steps += 1
         return torch.tensor(loss)
 
     def state_dict(self) -> dict[str, Any]:
@@ -391,3 +433,17 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
         """Inverse of :meth:`state_dict`."""
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "zo"})
         self._load_extra_state(state_dict.get("zo"))
+
+
+def _forward_gradient(params: Iterable[Any], **kw: Any) -> ForwardGradient:
+    if "module" not in kw:
+        raise TypeError(
+            "forward_grad needs module=<the nn.Module the closure calls>: forward-mode AD "
+            "swaps that module's parameters for dual tensors during the forward pass"
+        )
+    return ForwardGradient(params, **kw)
+
+
+register("forward_grad", _forward_gradient, source="torch", zeroth_order=True)
+register("zo_block", ZOBlock, source="torch", zeroth_order=True)
+register("zo_hybrid", ZOHybrid, source="torch", zeroth_order=True)

@@ -104,5 +104,5 @@ def test_resumed_run_is_identical() -> None:
 
 def test_step_without_closure_says_what_to_pass() -> None:
     model, _, _ = _regression()
-    with pytest.raises(ValueError, match="closure"):
+    with pytest.raises(TypeError, match="closure"):
         SparseMeZO(model.parameters()).step()
