@@ -208,6 +208,26 @@ class ZORankSGD(torch.optim.Optimizer):
             return None
         return closure()
 
+    def state_dict(self) -> dict[str, Any]:
+        """Torch state plus the perturbation stream and counters, for an identical resume."""
+        extra = {
+            "steps": self.steps,
+            "oracle_calls": self.oracle_calls,
+            "skipped_steps": self.skipped_steps,
+            "rng": self._gen.get_state(),
+        }
+        return {**super().state_dict(), "zo_ranksgd": extra}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`."""
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "zo_ranksgd"})
+        extra = state_dict.get("zo_ranksgd")
+        if extra is not None:
+            self.steps = int(extra["steps"])
+            self.oracle_calls = int(extra["oracle_calls"])
+            self.skipped_steps = int(extra["skipped_steps"])
+            self._gen.set_state(extra["rng"])
+
 
 class NumericRanking:
     """Ranking oracle from a numeric objective: sorts candidates by ``fn(candidate)``, lowest first.

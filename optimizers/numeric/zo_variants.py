@@ -172,7 +172,7 @@ class ForwardGradient(torch.optim.Optimizer, _SeededState):
             for index, p in self._indexed():
                 dual = fwAD.make_dual(p.detach(), _direction(p, seed, index))
                 for owner, name in self._owners[id(p)]:
-                    owner._parameters[name] = dual  # type: ignore[assignment]
+                    owner._parameters[name] = dual
             try:
                 out = closure()
                 primal, tangent = fwAD.unpack_dual(out)
