@@ -143,20 +143,23 @@ class SparseMeZO(ZerothOrderOptimizer):
         ``z`` of each chunk is regenerated from ``(step_seed, parameter, chunk)``; the mask of a
         chunk is ``|θ| <= h`` on its current values, computed just before use and dropped after.
         """
+        generators: dict[torch.device, torch.Generator] = {}
         for group, index, p in self._params():
             scale = coefficient(group)
             if scale == 0.0:
                 continue
             threshold = self.state[p]["threshold"]
             flat = p.view(-1)
-            gen = torch.Generator(device=p.device)
+            gen = generators.get(p.device)
+            if gen is None:
+                gen = generators[p.device] = torch.Generator(device=p.device)
             for chunk_index, start in enumerate(range(0, flat.numel(), self.chunk_size)):
                 chunk = flat[start : start + self.chunk_size]
                 gen.manual_seed((step_seed * 1_000_003 + index * 7919 + chunk_index) % _SEED_SPACE)
                 z = torch.randn(chunk.shape, generator=gen, device=p.device, dtype=p.dtype)
-                z.mul_(chunk.abs() <= threshold)
-                chunk.add_(z, alpha=scale)
-                del z
+                mask = chunk.abs().le_(threshold)  # 1.0 where masked, in the abs temporary
+                chunk.addcmul_(z, mask, value=scale)
+                del z, mask
 
     def _perturb(self, step_seed: int, scale: float) -> None:
         self._masked_add(step_seed, lambda group: scale * group["eps"])
