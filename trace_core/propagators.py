@@ -15,7 +15,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from trace_core.errors import DisconnectedFeedbackWarning
-from trace_core.graph import reverse_topological_order
+from trace_core.graph import ancestors, reverse_topological_order
 from trace_core.nodes import MessageNode, Node, ParameterNode
 
 if TYPE_CHECKING:
@@ -98,12 +98,12 @@ def _aggregate(propagator: Any, node: Node, messages: list[Any]) -> Any:
 def backward(output: Node, feedback: Any, propagator: Propagator | None = None) -> None:
     """Propagate ``feedback`` from ``output`` to every ancestor (see module docstring)."""
     prop: Propagator = propagator if propagator is not None else _DEFAULT
-    order = reverse_topological_order(output)
     if type(prop) is FeedbackPropagator and not _OVERRIDES:
-        # Fast path: every ancestor receives the very same message object.
+        # Fast path: every ancestor receives the very same message object, exactly once, so
+        # the visiting order does not matter and a plain graph walk suffices.
         message = prop.init(output, feedback)
         reached_parameter = False
-        for node in order:
+        for node in ancestors(output):
             received = node._feedback
             if received is None:
                 node._feedback = [message]
@@ -113,7 +113,7 @@ def backward(output: Node, feedback: Any, propagator: Propagator | None = None) 
                 node._note_output(output)
                 reached_parameter = True
     else:
-        reached_parameter = _propagate(output, feedback, prop, order)
+        reached_parameter = _propagate(output, feedback, prop, reverse_topological_order(output))
     if not reached_parameter:
         warnings.warn(
             f"feedback given to {output.label} reaches no trainable parameter; nothing can "
