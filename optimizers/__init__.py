@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "StepRecord": "optimizers.trainer",
     "TrainReport": "optimizers.trainer",
     "load_prompt": "optimizers.prompts",
+    "HybridOptimizer": "optimizers.numeric.hybrid",
+    "HybridStepResult": "optimizers.numeric.hybrid",
 }
 
 __all__ = sorted(_EXPORTS)

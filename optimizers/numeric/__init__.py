@@ -19,6 +19,20 @@ _EXPORTS: dict[str, str] = {
     "UnknownOptimizerError": ".registry",
     "OptimizerUnavailableError": ".registry",
     "NonFiniteError": ".nonfinite",
+    "MeZO": ".zeroth_order",
+    "ZOAdam": ".zeroth_order",
+    "ZerothOrderOptimizer": ".zeroth_order",
+    "FRUGAL": ".frugal",
+    "AdAdaGrad": ".adadagrad",
+    "NormTestBatchSize": ".adadagrad",
+    "per_sample_gradients": ".adadagrad",
+    "HybridOptimizer": ".hybrid",
+    "HybridStepResult": ".hybrid",
+    "ConvexLayer": ".convex_layer",
+    "quadratic_program": ".convex_layer",
+    "linear_program": ".convex_layer",
+    "PeakTensorMemory": ".memory",
+    "state_bytes": ".memory",
 }
 
 __all__ = sorted(_EXPORTS)
