@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from optimizers.numeric.memory import state_bytes  # noqa: E402
 from optimizers.numeric.nonfinite import NonFiniteError  # noqa: E402
 
 VOCAB, SEQ_LEN = 16, 12
@@ -140,7 +141,9 @@ def peak_allocated(fn: Callable[[], object]) -> int:
     """Peak of (allocated - freed) torch CPU bytes while ``fn`` runs.
 
     Replays the profiler's raw allocation events in time order (the per-op summaries credit
-    frees to enclosing ops such as ``Optimizer.step`` and hide the peak).
+    frees to enclosing ops such as ``Optimizer.step`` and hide the peak). Used instead of
+    ``optimizers.numeric.memory.PeakTensorMemory`` because that dispatch-mode meter cannot
+    follow forward-mode AD's dual tensors (forward_grad).
     """
     from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
@@ -158,16 +161,6 @@ def peak_allocated(fn: Callable[[], object]) -> int:
         current += size
         peak = max(peak, current)
     return peak
-
-
-def state_bytes(opt: torch.optim.Optimizer) -> int:
-    """Bytes held in the optimizer's per-parameter state tensors."""
-    return sum(
-        v.numel() * v.element_size()
-        for s in opt.state.values()
-        for v in s.values()
-        if isinstance(v, torch.Tensor)
-    )
 
 
 def methods(zo_steps: int, fo_steps: int) -> list[Method]:
