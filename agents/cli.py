@@ -25,6 +25,7 @@ _COMMAND_MODULES: list[str] = [
     "agents.commands",
     "agents.demo",
     "agents.prompt_commands",
+    "agents.resocratic.commands",
 ]
 
 

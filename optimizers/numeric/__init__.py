@@ -33,6 +33,16 @@ _EXPORTS: dict[str, str] = {
     "linear_program": ".convex_layer",
     "PeakTensorMemory": ".memory",
     "state_bytes": ".memory",
+    "ZORankSGD": ".ranking",
+    "NumericRanking": ".ranking",
+    "LLMRankingJudge": ".ranking",
+    "TerminalRanking": ".ranking",
+    "RankingError": ".ranking",
+    "SparseMeZO": ".sparse_mezo",
+    "ForwardGradient": ".zo_variants",
+    "ZOBlock": ".zo_variants",
+    "ZOHybrid": ".zo_variants",
+    "SGDSaI": ".sgd_sai",
 }
 
 __all__ = sorted(_EXPORTS)
