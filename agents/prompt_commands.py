@@ -289,6 +289,8 @@ def _run(
             "batch_size": batch_size,
         }
         run = PromptRun(run_dir, config, resume=resume, overwrite=overwrite)
+        if resume and (note := run.describe(strategies)):
+            typer.echo(note, err=True)
         with _progress(progress, budget) as bar:
             return run_ablation(
                 program,

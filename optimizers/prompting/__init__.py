@@ -41,6 +41,11 @@ _EXPORTS: dict[str, str] = {
     "make_optimizer": "optimizers.prompting.schedule",
     "run_ablation": "optimizers.prompting.ablation",
     "AblationReport": "optimizers.prompting.ablation",
+    "PromptRun": "optimizers.prompting.rundir",
+    "RunDirError": "optimizers.prompting.rundir",
+    "CallJournal": "optimizers.prompting.journal",
+    "JournaledLLM": "optimizers.prompting.journal",
+    "JournalError": "optimizers.prompting.journal",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -136,6 +136,21 @@ class PromptRun:
         """The call journal of ``strategy`` (loaded with what an earlier run recorded)."""
         return CallJournal(self.path / "calls" / f"{strategy}.jsonl")
 
+    def describe(self, strategies: list[str]) -> str:
+        """One line on what a resumed run picks up ("" when there is nothing to pick up)."""
+        done = [name for name in strategies if self._result_path(name).exists()]
+        recorded = sum(
+            path.read_bytes().count(b"\n")
+            for name in strategies
+            if name not in done and (path := self.path / "calls" / f"{name}.jsonl").exists()
+        )
+        if not done and not recorded:
+            return ""
+        return (
+            f"resuming {self.path}: {len(done)} of {len(strategies)} strategies finished "
+            f"({', '.join(done) or 'none'}), {recorded} recorded LLM answers to replay"
+        )
+
     # -- history ---------------------------------------------------------------------------
     def _history_keys(self) -> set[tuple[str, int]]:
         path = self.path / HISTORY_FILE

@@ -80,6 +80,7 @@ def test_sigkilled_optimize_resumes_to_the_uninterrupted_result_paying_each_call
 
     resumed = _subprocess([*args, "--resume", "--json"], cut_log)
     assert resumed.returncode == 0, resumed.stderr
+    assert "1 of 2 strategies finished (random)" in resumed.stderr
     new = _calls(cut_log) - before  # the resumed run asks only what was never answered
     assert before + new == total
     report = json.loads(resumed.stdout)
