@@ -1,0 +1,96 @@
+"""Run directories of library commands: per-item state files, so an interrupted run resumes.
+
+Each finished item writes ``<run_dir>/<phase>/<item id>.json`` atomically (temporary file,
+fsync, rename). Rerunning the same command skips items that already have a state file, and the
+library itself is durable, so a killed run loses at most the items in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ItemState(BaseModel):
+    """What a phase did with one item."""
+
+    item_id: str
+    status: str = Field(description="solved, learned, unsolved, not_fixed, fixed_by_dropping, ...")
+    retrieved: list[int] = Field(default_factory=list)
+    added: list[int] = Field(default_factory=list)
+    merged: list[int] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    tokens: int = 0
+    cost: float = 0.0
+
+
+def _file_name(item_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", item_id) + ".json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that a crash leaves either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+class RunDir:
+    """Per-item state of one phase (``learn``, ``evolve-1``, ...) under a run directory."""
+
+    def __init__(self, root: str | Path, phase: str):
+        self.root = Path(root)
+        self.phase = phase
+        self.dir = self.root / phase
+
+    def load(self, item_id: str) -> ItemState | None:
+        path = self.dir / _file_name(item_id)
+        if not path.is_file():
+            return None
+        return ItemState.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def save(self, state: ItemState) -> None:
+        write_json_atomic(self.dir / _file_name(state.item_id), state.model_dump(mode="json"))
+
+    def states(self) -> list[ItemState]:
+        if not self.dir.is_dir():
+            return []
+        return [
+            ItemState.model_validate_json(path.read_text(encoding="utf-8"))
+            for path in sorted(self.dir.glob("*.json"))
+        ]
+
+
+@contextmanager
+def progress_bar(label: str, total: int, done: int, enabled: bool = True) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields ``advance(**fields)``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+    with bar:
+        task = bar.add_task(label, total=total, completed=done, info="")
+
+        def advance(info: str = "") -> None:
+            bar.update(task, advance=1, info=info)
+
+        yield advance

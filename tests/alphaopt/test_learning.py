@@ -1,0 +1,45 @@
+"""Library learning on real sandbox solves: verified insights are kept, useless ones dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.alphaopt.script import BONES, MEALS, USELESS, Script
+
+
+def test_insight_that_fixes_a_failing_item_is_kept(
+    alpha: Any, items: dict[str, Any], tmp_path: Path
+) -> None:
+    states = alpha.learn([items[MEALS]], tmp_path / "run", progress=False)
+
+    assert states[0].status == "learned"
+    [insight] = alpha.library.all()
+    assert "INTEGER-MEALS" in insight.explanation
+    assert insight.provenance == [MEALS]
+    assert insight.distribution.positive == [MEALS]
+    assert alpha.library.program(MEALS).objective == 72.0  # self-explore's proxy gold program
+
+
+def test_insight_that_does_not_fix_the_item_is_dropped(
+    alpha: Any, items: dict[str, Any], script: Script, tmp_path: Path
+) -> None:
+    script.proposals = [USELESS]
+
+    states = alpha.learn([items[MEALS]], tmp_path / "run", progress=False)
+
+    assert states[0].status == "not_fixed"
+    assert alpha.library.all() == []
+    assert "did not fix" in " ".join(states[0].notes)
+
+
+def test_learning_resumes_without_redoing_finished_items(
+    alpha: Any, items: dict[str, Any], script: Script, tmp_path: Path
+) -> None:
+    alpha.learn([items[BONES]], tmp_path / "run", progress=False)
+    calls = len(script.steps)
+
+    states = alpha.learn([items[BONES]], tmp_path / "run", progress=False)
+
+    assert states[0].status == "solved"
+    assert len(script.steps) == calls  # nothing was asked again
