@@ -104,6 +104,7 @@ class Script:
         self.refined: list[str] = ["ONLY-MEALS: the problem is about buying meals"]
         self.unretrieved_ids: list[int] | None = None  # None: pick every id offered
         self.applicability_reply: str | None = None  # a raw reply to force (e.g. not JSON)
+        self.merge_reply: dict[str, Any] = {"duplicates": [], "merged": None}
         self.steps: list[str] = []
 
     def __call__(self, messages: list[dict[str, Any]]) -> str:
@@ -143,7 +144,7 @@ class Script:
         return json.dumps({"insights": self.proposals})
 
     def _merge_check(self, text: str) -> str:
-        return json.dumps({"duplicates": [], "merged": None})
+        return json.dumps(self.merge_reply)
 
     def _diagnose(self, text: str) -> str:
         used = re.findall(r"- id (\d+): (.*)", _section(text, "Lessons used"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.alphaopt.script import BONES, MEALS, USELESS, Script
+from tests.alphaopt.script import BONES, FIXING, MEALS, MEALS_RIGHT, USELESS, Script
 
 
 def test_insight_that_fixes_a_failing_item_is_kept(
@@ -43,3 +43,27 @@ def test_learning_resumes_without_redoing_finished_items(
 
     assert states[0].status == "solved"
     assert len(script.steps) == calls  # nothing was asked again
+
+
+def test_duplicate_insight_is_merged_keeping_its_taxonomy_after_verification(
+    alpha: Any, items: dict[str, Any], script: Script, tmp_path: Path
+) -> None:
+    from agents.alphaopt import Insight
+
+    alpha.library.save_program(MEALS, MEALS_RIGHT, 72.0)
+    old = alpha.library.add(
+        Insight(**{**FIXING, "condition": "NEVER: hidden", "explanation": "whole meals"})
+    )
+    merged_text = "INTEGER-MEALS: meals and similar goods come whole; use integers."
+    script.merge_reply = {
+        "duplicates": [old],
+        "merged": {"condition": "ALWAYS: whole goods", "explanation": merged_text},
+    }
+
+    states = alpha.learn([items[MEALS]], tmp_path / "run", progress=False)
+
+    [merged] = alpha.library.all()
+    assert states[0].merged == [merged.id] and states[0].added == []
+    assert merged.taxonomy == FIXING["taxonomy"] and merged.explanation == merged_text
+    assert alpha.library.get(old).status == "merged"
+    assert any(c.kind == "merge" for c in alpha.library.changes(merged.id))
