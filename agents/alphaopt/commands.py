@@ -217,7 +217,7 @@ def evolve(
         raise _fail(f"{err}. Rerun the same command to resume from {target}.", 3) from None
     except _errors() as err:
         raise _fail(str(err)) from None
-    rounds_done: list[dict[str, Any]] = result["rounds"]  # type: ignore[assignment]
+    rounds_done: list[dict[str, Any]] = result["rounds"]
     states = [s for r in rounds_done for s in r["items"]]
     summary = {
         "rounds": len(rounds_done),

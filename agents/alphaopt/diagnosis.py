@@ -97,7 +97,9 @@ class Diagnoser:
         iteration: int = 1,
     ) -> ItemState:
         retrieved = [self.library.get(i) for i in dict.fromkeys(outcome.insight_ids)]
-        state = ItemState(item_id=item.id, status="unsolved", retrieved=[i.id for i in retrieved])
+        state = ItemState(
+            item_id=item.id, status="unsolved", retrieved=list(dict.fromkeys(outcome.insight_ids))
+        )
         failure = outcome.failure_text()
         gold = self.gold_program(item, [failure])
         if gold is None:

@@ -208,7 +208,7 @@ class InsightMaker:
             dict.fromkeys([*new.provenance, *(p for d in duplicates for p in d.provenance)])
         )
         known = [items[source] for source in sources if source in items]
-        duplicate_ids = {d.id for d in duplicates}
+        duplicate_ids = {d.id for d in duplicates if d.id is not None}
         for task in known:
             helpers = [
                 i

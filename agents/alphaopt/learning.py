@@ -80,7 +80,9 @@ class Learner:
                     item, FixedSource(retrieved), temperature=self.settings.temperature
                 )
             )
-        state = ItemState(item_id=item.id, status="solved", retrieved=[i.id for i in retrieved])
+        state = ItemState(
+            item_id=item.id, status="solved", retrieved=list(dict.fromkeys(outcomes[0].insight_ids))
+        )
         for trace in source.traces:
             state.notes += trace.failures
         if outcomes[-1].correct:

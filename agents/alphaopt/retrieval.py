@@ -202,7 +202,7 @@ class Retriever:
             if self.cache and key in self._check_cache:
                 return self._check_cache[key]
         shown = "\n".join(f"- id {i.id}: applies when: {i.condition}" for i in batch)
-        allowed = {i.id for i in batch}
+        allowed = {i.id for i in batch if i.id is not None}
         failures: list[str] = []
         try:
             reply = self.prompter.structured(

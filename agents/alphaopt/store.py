@@ -218,13 +218,6 @@ class ExperienceLibrary:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return int(row[0])
 
-    def revision(self) -> int:
-        """A number that changes whenever the library changes (for caches keyed on content)."""
-        with self._lock:
-            row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM changes").fetchone()
-            count = self._db.execute("SELECT COUNT(*) FROM labels").fetchone()
-        return int(row[0]) * 100_000 + int(count[0])
-
     # -- insights ----------------------------------------------------------------------------
 
     def _insert(self, db: sqlite3.Connection, insight: Insight) -> int:
