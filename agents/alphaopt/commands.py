@@ -40,6 +40,13 @@ RepairsOpt = Annotated[int, typer.Option(min=0, help="Repair rounds per solve.")
 TimeoutOpt = Annotated[float, typer.Option(help="Seconds each program may run.")]
 RelTolOpt = Annotated[float, typer.Option(min=0.0, help="Relative tolerance on the objective.")]
 AbsTolOpt = Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")]
+EmbedderOpt = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OPTOFORGE_EMBEDDER",
+        help="Embedding prefilter for retrieval: openai:<model> or py:module:factory (off).",
+    ),
+]
 MaxCostOpt = Annotated[
     float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
 ]
@@ -58,10 +65,11 @@ def _run_dir(kind: str, dataset: Path, library: Path, llm: str | None) -> Path:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
+    from agents.alphaopt.embedding import EmbedderConfigError
     from agents.alphaopt.store import LibraryError
     from agents.formulation.commands import user_errors
 
-    return (*user_errors(), LibraryError, ValueError)
+    return (*user_errors(), LibraryError, EmbedderConfigError)
 
 
 def _alpha(
@@ -74,6 +82,7 @@ def _alpha(
     rel_tol: float,
     abs_tol: float,
     max_cost: float | None,
+    embedder: str | None = None,
     **settings: Any,
 ) -> Any:
     from agents.alphaopt.pipeline import AlphaOpt
@@ -94,7 +103,15 @@ def _alpha(
         timeout_s=timeout,
         tolerance=Tolerance(rel=rel_tol, abs=abs_tol),
     )
-    return AlphaOpt(library, resolve_llm(llm, budget), solve=solve, **settings)
+    from agents.alphaopt.embedding import load_embedder
+
+    return AlphaOpt(
+        library,
+        resolve_llm(llm, budget),
+        solve=solve,
+        embedder=load_embedder(embedder),
+        **settings,
+    )
 
 
 def _budget_error() -> type[BaseException]:
@@ -142,6 +159,7 @@ def learn(
     rel_tol: RelTolOpt = 1e-4,
     abs_tol: AbsTolOpt = 1e-6,
     max_cost: MaxCostOpt = None,
+    embedder: EmbedderOpt = None,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
 ) -> None:
@@ -162,6 +180,7 @@ def learn(
             rel_tol=rel_tol,
             abs_tol=abs_tol,
             max_cost=max_cost,
+            embedder=embedder,
             learn=LearnSettings(attempts=attempts),
             verify_rounds=verify_rounds,
         )
@@ -189,6 +208,7 @@ def evolve(
     rel_tol: RelTolOpt = 1e-4,
     abs_tol: AbsTolOpt = 1e-6,
     max_cost: MaxCostOpt = None,
+    embedder: EmbedderOpt = None,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
 ) -> None:
@@ -209,6 +229,7 @@ def evolve(
             rel_tol=rel_tol,
             abs_tol=abs_tol,
             max_cost=max_cost,
+            embedder=embedder,
             evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune),
         )
         with stdout_to_stderr():
@@ -345,7 +366,9 @@ def ablate(
     try:
         size_list = [int(part) for part in sizes.split(",") if part.strip()]
     except ValueError:
-        raise _fail(f"--sizes must be integers separated by commas, got {sizes!r}") from None
+        size_list = []
+    if not size_list or min(size_list) < 1:
+        raise _fail(f"--sizes must be positive integers separated by commas, got {sizes!r}")
     target = (
         run_dir or DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
     )

@@ -135,3 +135,31 @@ def test_agent_solves_with_retrieved_insight_and_counts_the_use(
     assert result.objective == pytest.approx(72.0)
     assert result.insight_ids == [insight_id, code_id]  # formulation step, then program step
     assert alpha.library.get(insight_id).stats.retrieved == 1
+
+
+EMBED_CALLS: list[list[str]] = []
+
+
+def make_embedder() -> Any:
+    def embed(texts: Any) -> list[list[float]]:
+        EMBED_CALLS.append(list(texts))
+        return [[float(len(text)), 1.0] for text in texts]
+
+    return embed
+
+
+def test_embedder_is_off_by_default_and_caches_vectors_per_text() -> None:
+    from agents.alphaopt.embedding import EmbedderConfigError, load_embedder
+
+    assert load_embedder(None) is None
+    with pytest.raises(EmbedderConfigError, match="openai:<model>"):
+        load_embedder("word2vec")
+    embed = load_embedder("py:tests.alphaopt.test_retrieval:make_embedder")
+    assert embed is not None
+    EMBED_CALLS.clear()
+
+    first = embed(["a", "bb"])
+    second = embed(["bb", "a", "ccc"])
+
+    assert first == [[1.0, 1.0], [2.0, 1.0]] and second[2] == [3.0, 1.0]
+    assert EMBED_CALLS == [["a", "bb"], ["ccc"]]  # each text embedded once
