@@ -200,6 +200,7 @@ def evolve(
     rounds: Annotated[int, typer.Option(min=1, help="Diagnosis + refinement rounds.")] = 1,
     candidates: Annotated[int, typer.Option(min=1, help="Candidate conditions per insight.")] = 5,
     prune: Annotated[bool, typer.Option(help="Retire insights that keep hurting.")] = True,
+    split: Annotated[bool, typer.Option(help="Split insights that help and hurt.")] = True,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
     solver: SolverOpt = "scip",
@@ -230,7 +231,7 @@ def evolve(
             abs_tol=abs_tol,
             max_cost=max_cost,
             embedder=embedder,
-            evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune),
+            evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune, split=split),
         )
         with stdout_to_stderr():
             result = alpha.evolve(items, target, progress=progress)

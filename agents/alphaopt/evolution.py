@@ -14,6 +14,11 @@ R = positive + negative + unretrieved items::
 The best candidate replaces the condition only if it beats |positive| / |R| (the score the paper
 assumes for the current condition). Only the condition changes.
 
+**Splitting.** When no candidate condition is accepted for an insight that helped on some
+items and misled on others, the LLM may split it into narrower insights; the split is kept only
+if the parts' replayed retrieval beats the same baseline and every item it helped on is still
+solved with the parts retrieved for it.
+
 **Pruning** (absent from the reference code, where harmful insights only gain clauses). An
 insight that never helped but misled at least once (``negative`` or ``invalid`` items, no
 ``positive`` one) is retired; so is one that hurt more often than it helped when no refined
@@ -30,7 +35,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agents.alphaopt.diagnosis import Diagnoser
-from agents.alphaopt.insight import Bucket, Insight
+from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import LibrarySource, Retriever
 from agents.alphaopt.runs import ItemState, RunDir, progress_bar
@@ -49,6 +54,7 @@ class EvolveSettings:
     candidates: int = 5
     temperature: float = 0.7
     prune: bool = True
+    split: bool = True
 
 
 class Note(BaseModel):
@@ -62,6 +68,19 @@ class NotesReply(BaseModel):
 
 class ConditionsReply(BaseModel):
     conditions: list[str] = Field(default_factory=list)
+
+
+_PROVISIONAL_ID = 1_000_000_000
+
+
+class SplitPart(BaseModel):
+    condition: str
+    explanation: str
+    example: str = ""
+
+
+class SplitReply(BaseModel):
+    parts: list[SplitPart] = Field(default_factory=list)
 
 
 class RefineOutcome(BaseModel):
@@ -207,6 +226,78 @@ class Evolver:
             reason=reason,
         )
 
+    def split(self, insight: Insight, items: Mapping[str, Item]) -> RefineOutcome | None:
+        """Split a mixed insight (helped somewhere, misled elsewhere) into narrower ones.
+
+        Accepted only if the parts' replayed retrieval beats |positive| / |R| (positives
+        reached by some part, negatives reached by none) and every positive item is still
+        solved, by the solver, with the parts retrieved for it. Returns None when not split.
+        """
+        assert insight.id is not None
+        dist = insight.distribution
+        positives = [items[i] for i in dist.positive if i in items]
+        negatives = [items[i] for i in dist.negative if i in items]
+        if not positives or not negatives:
+            return None
+        reply = self.prompter.structured(
+            "split",
+            SplitReply,
+            options={"temperature": self.settings.temperature},
+            condition=insight.condition,
+            explanation=insight.explanation,
+            example=insight.example,
+            helped="\n\n".join(f"### {i.id}\n{i.question}" for i in positives),
+            misled="\n\n".join(f"### {i.id}\n{i.question}" for i in negatives),
+        )
+        parts = [
+            insight.model_copy(
+                update={
+                    "id": _PROVISIONAL_ID + n,  # only for replaying retrieval
+                    "condition": part.condition,
+                    "explanation": part.explanation,
+                    "example": part.example,
+                    "stats": InsightStats(),
+                    "distribution": Distribution(),
+                    "version": 1,
+                }
+            )
+            for n, part in enumerate(reply.parts[:3])
+        ]
+        if len(parts) < 2:
+            return None
+        reach = {
+            item.id: [p for p in parts if self.retriever.would_retrieve(p, item.question)]
+            for item in [*positives, *negatives]
+        }
+        good = sum(bool(reach[i.id]) for i in positives) + sum(not reach[i.id] for i in negatives)
+        total = len(positives) + len(negatives)
+        baseline = len(positives) / total
+        if good / total <= baseline:
+            return None
+        for item in positives:
+            if not self.solver.solve_with(item, reach[item.id]).correct:
+                return None
+        kept: list[Insight] = []
+        for part in parts:
+            covered = [i.id for i in positives if part in reach[i.id]]
+            if covered:
+                distribution = Distribution()
+                for item_id in covered:
+                    distribution = distribution.placed(Bucket.POSITIVE, item_id)
+                kept.append(part.model_copy(update={"id": None, "distribution": distribution}))
+        reason = (
+            f"split into {len(kept)} part(s): replay score {good / total:.2f} > baseline "
+            f"{baseline:.2f}; positives {[i.id for i in positives]} re-solved with their parts"
+        )
+        ids = self.library.split(insight.id, kept, reason)
+        return RefineOutcome(
+            insight_id=insight.id,
+            action="split",
+            baseline=baseline,
+            best_score=good / total,
+            reason=f"{reason}; new ids {ids}",
+        )
+
     def prune_reason(self, insight: Insight, refined: bool) -> str | None:
         """Why ``insight`` should be retired, or None to keep it."""
         dist = insight.distribution
@@ -223,7 +314,8 @@ class Evolver:
             )
         return None
 
-    def refine_and_prune(self, questions: Mapping[str, str], run: RunDir) -> list[RefineOutcome]:
+    def refine_and_prune(self, items: Mapping[str, Item], run: RunDir) -> list[RefineOutcome]:
+        questions = {item_id: item.question for item_id, item in items.items()}
         outcomes: list[RefineOutcome] = []
         for insight in self.library.all():
             assert insight.id is not None
@@ -238,7 +330,9 @@ class Evolver:
                 outcome = RefineOutcome(insight_id=insight.id, action="retired", reason=reason)
             else:
                 outcome = self.refine(insight, questions)
-                if self.settings.prune and outcome.action != "refined":
+                if outcome.action == "kept" and self.settings.split:
+                    outcome = self.split(insight, items) or outcome
+                if self.settings.prune and outcome.action not in ("refined", "split"):
                     reason = self.prune_reason(insight, refined=False)
                     if reason is not None:
                         self.library.retire(insight.id, reason)
@@ -256,7 +350,6 @@ class Evolver:
     ) -> dict[str, object]:
         """Run ``settings.rounds`` rounds; returns per-round item states and refinement outcomes."""
         by_id = {item.id: item for item in items}
-        questions = {item.id: item.question for item in items}
         rounds: list[dict[str, object]] = []
         for number in range(1, self.settings.rounds + 1):
             runs = RunDir(run_dir, f"evolve-{number}")
@@ -270,7 +363,7 @@ class Evolver:
                     runs.save(state)
                     states[item.id] = state
                     advance(f"{item.id}: {state.status}")
-            refined = self.refine_and_prune(questions, RunDir(run_dir, f"refine-{number}"))
+            refined = self.refine_and_prune(by_id, RunDir(run_dir, f"refine-{number}"))
             rounds.append(
                 {
                     "round": number,

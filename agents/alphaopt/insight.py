@@ -78,7 +78,7 @@ class Distribution(BaseModel):
         return merged
 
 
-InsightStatus = Literal["active", "retired", "merged"]
+InsightStatus = Literal["active", "retired", "merged", "split"]
 _SPACES = re.compile(r"\s+")
 
 

@@ -43,7 +43,7 @@ class Change(BaseModel):
 
     id: int
     at: str
-    kind: str = Field(description="add, refine, merge, retire, import, label")
+    kind: str = Field(description="add, refine, merge, split, retire, import, label")
     insight_ids: list[int]
     reason: str
     before: dict[str, Any] | None = None
@@ -359,6 +359,15 @@ class ExperienceLibrary:
                 self._write(db, source.model_copy(update={"status": "merged"}))
             self._log(db, "merge", [*source_ids, new_id], reason, after=_snapshot(combined))
         return new_id
+
+    def split(self, source_id: int, parts: Sequence[Insight], reason: str) -> list[int]:
+        """Replace one insight by narrower ``parts`` in one transaction; returns their ids."""
+        with self._transaction() as db:
+            source = self._get(db, source_id)
+            ids = [self._insert(db, part) for part in parts]
+            self._write(db, source.model_copy(update={"status": "split"}))
+            self._log(db, "split", [source_id, *ids], reason, before=_snapshot(source))
+        return ids
 
     def record(
         self,

@@ -105,6 +105,7 @@ class Script:
         self.unretrieved_ids: list[int] | None = None  # None: pick every id offered
         self.applicability_reply: str | None = None  # a raw reply to force (e.g. not JSON)
         self.merge_reply: dict[str, Any] = {"duplicates": [], "merged": None}
+        self.split_parts: list[dict[str, Any]] = []
         self.steps: list[str] = []
 
     def __call__(self, messages: list[dict[str, Any]]) -> str:
@@ -164,6 +165,9 @@ class Script:
 
     def _refine_condition(self, text: str) -> str:
         return json.dumps({"conditions": self.refined})
+
+    def _split_insight(self, text: str) -> str:
+        return json.dumps({"parts": self.split_parts})
 
 
 def make_llm() -> Any:

@@ -80,3 +80,27 @@ def test_missed_insight_is_found_before_extracting_and_its_condition_widened(
     insight = alpha.library.get(insight_id)
     assert insight.distribution.unretrieved == [MEALS]
     assert insight.condition == script.refined[0]  # widened: now retrieved for meals
+
+
+def test_mixed_insight_is_split_when_no_single_condition_separates_its_items(
+    alpha: Any, items: dict[str, Any], script: Script, tmp_path: Path
+) -> None:
+    _known_programs(alpha)
+    insight_id = _add(
+        alpha,
+        condition="ALWAYS: counts of things",
+        explanation="INTEGER-MEALS HARMFUL-BONES: make everything integer and be generous.",
+    )
+    script.refined = ["ALWAYS: still everything"]  # no candidate beats the baseline
+    script.split_parts = [
+        {"condition": "ONLY-MEALS: buying meals", "explanation": "INTEGER-MEALS: whole meals."},
+        {"condition": "NEVER: generous bounds", "explanation": "HARMFUL-BONES: be generous."},
+    ]
+
+    alpha.evolve([items[BONES], items[MEALS]], tmp_path / "run", progress=False)
+
+    assert alpha.library.get(insight_id).status == "split"
+    [part] = alpha.library.all()  # the part that reaches no helped item is not kept
+    assert part.condition.startswith("ONLY-MEALS") and part.distribution.positive == [MEALS]
+    [split] = [c for c in alpha.library.changes(insight_id) if c.kind == "split"]
+    assert "re-solved" in split.reason
