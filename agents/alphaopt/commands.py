@@ -120,10 +120,11 @@ def _budget_error() -> type[BaseException]:
     return BudgetExceeded
 
 
-def _summary(alpha: Any, states: list[Any], run_dir: Path) -> dict[str, Any]:
+def _summary(alpha: Any, states: list[Any], run_dir: Path, total: int) -> dict[str, Any]:
     usage = alpha.usage
     return {
         "items": len(states),
+        "failed_items": total - len(states),  # errors (logged); a rerun retries them
         "statuses": dict(Counter(state.status for state in states)),
         "insights_added": sum(len(state.added) for state in states),
         "insights_merged": sum(len(state.merged) for state in states),
@@ -190,7 +191,7 @@ def learn(
         raise _fail(f"{err}. Rerun the same command to resume from {target}.", 3) from None
     except _errors() as err:
         raise _fail(str(err)) from None
-    _emit(_summary(alpha, states, target), json_output)
+    _emit(_summary(alpha, states, target, len(items)), json_output)
 
 
 def evolve(

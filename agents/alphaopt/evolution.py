@@ -38,7 +38,7 @@ from agents.alphaopt.diagnosis import Diagnoser
 from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import LibrarySource, Retriever
-from agents.alphaopt.runs import ItemState, RunDir, progress_bar
+from agents.alphaopt.runs import ItemState, RunDir, fatal_errors, progress_bar
 from agents.alphaopt.solving import ItemSolver
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
@@ -175,29 +175,37 @@ class Evolver:
             for item_id in related[bucket]
         )
         options = {"temperature": self.settings.temperature}
-        notes = self.prompter.structured(
+        problems_met: list[str] = []
+        notes = self.prompter.structured_or_none(
             "refine_notes",
             NotesReply,
+            failures=problems_met,
             options=options,
             condition=insight.condition,
             explanation=insight.explanation,
             problems=problems,
         )
-        reply = self.prompter.structured(
+        reply = self.prompter.structured_or_none(
             "refine_conditions",
             ConditionsReply,
+            failures=problems_met,
             options=options,
             k=self.settings.candidates,
             condition=insight.condition,
             explanation=insight.explanation,
-            notes="\n".join(f"- {n.item}: {n.note}" for n in notes.notes) or "(none)",
+            notes="\n".join(f"- {n.item}: {n.note}" for n in (notes.notes if notes else []))
+            or "(none)",
         )
         baseline = len(related[Bucket.POSITIVE]) / size
-        candidates = [c.strip() for c in reply.conditions if c.strip()][: self.settings.candidates]
+        offered = reply.conditions if reply is not None else []
+        candidates = [c.strip() for c in offered if c.strip()][: self.settings.candidates]
         scored = [(replay_score(self.retriever, insight, c, questions), c) for c in candidates]
         if not scored:
             return RefineOutcome(
-                insight_id=insight.id, action="kept", baseline=baseline, reason="no candidates"
+                insight_id=insight.id,
+                action="kept",
+                baseline=baseline,
+                reason="no candidates " + " ".join(problems_met),
             )
         best_score, best = max(scored, key=lambda pair: pair[0])
         if best_score <= baseline:
@@ -239,9 +247,10 @@ class Evolver:
         negatives = [items[i] for i in dist.negative if i in items]
         if not positives or not negatives:
             return None
-        reply = self.prompter.structured(
+        reply = self.prompter.structured_or_none(
             "split",
             SplitReply,
+            failures=[],
             options={"temperature": self.settings.temperature},
             condition=insight.condition,
             explanation=insight.explanation,
@@ -261,7 +270,7 @@ class Evolver:
                     "version": 1,
                 }
             )
-            for n, part in enumerate(reply.parts[:3])
+            for n, part in enumerate(reply.parts[:3] if reply is not None else [])
         ]
         if len(parts) < 2:
             return None
@@ -359,7 +368,19 @@ class Evolver:
                 for item in items:
                     if states[item.id] is not None:
                         continue
-                    state = self.diagnose_item(item, by_id, number)
+                    try:
+                        state = self.diagnose_item(item, by_id, number)
+                    except fatal_errors():
+                        raise
+                    except Exception as err:  # one bad item must not end a long run
+                        log.warning(
+                            "item %s failed (%s: %s); rerun to retry it",
+                            item.id,
+                            type(err).__name__,
+                            err,
+                        )
+                        advance(f"{item.id}: error")
+                        continue
                     runs.save(state)
                     states[item.id] = state
                     advance(f"{item.id}: {state.status}")

@@ -84,9 +84,11 @@ class InsightMaker:
         self, item: Item, failure: str, gold: str, feedback: str = ""
     ) -> tuple[list[Insight], list[Label], list[str]]:
         """Proposed insights, the new labels they need, and why any proposal was rejected."""
-        reply = self.prompter.structured(
+        rejected: list[str] = []
+        reply = self.prompter.structured_or_none(
             "extract",
             ExtractReply,
+            failures=rejected,
             options={"temperature": self.temperature},
             taxonomy=render_taxonomy(self.library.labels()),
             question=item.question,
@@ -97,8 +99,7 @@ class InsightMaker:
         )
         insights: list[Insight] = []
         labels: list[Label] = []
-        rejected: list[str] = []
-        for proposal in reply.insights:
+        for proposal in reply.insights if reply is not None else []:
             try:
                 insight = Insight(
                     taxonomy=proposal.taxonomy,
@@ -185,12 +186,16 @@ class InsightMaker:
         shown = "\n".join(
             f"- id {s.id}: applies when {s.condition}\n  {s.explanation}" for s in siblings
         )
-        reply = self.prompter.structured(
+        problems: list[str] = []
+        reply = self.prompter.structured_or_none(
             "merge",
             MergeReply,
+            failures=problems,
             new=f"applies when {new.condition}\n{new.explanation}\nExample: {new.example}",
             existing=shown,
         )
+        if reply is None:
+            return None
         by_id = {s.id: s for s in siblings}
         duplicates = [by_id[i] for i in dict.fromkeys(reply.duplicates) if i in by_id]
         if not duplicates or reply.merged is None:

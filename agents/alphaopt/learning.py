@@ -19,7 +19,7 @@ from pathlib import Path
 from agents.alphaopt.extraction import InsightMaker, Learned
 from agents.alphaopt.insight import Bucket, Insight
 from agents.alphaopt.retrieval import FixedSource, LibrarySource, Retriever
-from agents.alphaopt.runs import ItemState, RunDir, progress_bar
+from agents.alphaopt.runs import ItemState, RunDir, fatal_errors, progress_bar
 from agents.alphaopt.solving import ItemSolver, SolveOutcome
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
@@ -154,7 +154,19 @@ class Learner:
             for item in items:
                 if states[item.id] is not None:
                     continue
-                state = self.learn_item(item, by_id)
+                try:
+                    state = self.learn_item(item, by_id)
+                except fatal_errors():
+                    raise
+                except Exception as err:  # one bad item must not end a long run
+                    log.warning(
+                        "item %s failed (%s: %s); rerun to retry it",
+                        item.id,
+                        type(err).__name__,
+                        err,
+                    )
+                    advance(f"{item.id}: error")
+                    continue
                 runs.save(state)
                 states[item.id] = state
                 advance(f"{item.id}: {state.status}; library {len(self.library)}")

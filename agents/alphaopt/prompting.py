@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ from agents.alphaopt.templates import render
 from agents.formulation.result import LLMUsage
 
 T = TypeVar("T", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 SYSTEM = (
     "You are an operations-research expert who maintains a library of modelling lessons "
@@ -81,6 +83,26 @@ class Prompter:
         if not isinstance(parsed, response_format):
             parsed = response_format.model_validate(parsed)
         return parsed
+
+    def structured_or_none(
+        self,
+        template: str,
+        response_format: type[T],
+        *,
+        failures: list[str],
+        options: dict[str, Any] | None = None,
+        **values: object,
+    ) -> T | None:
+        """Like :meth:`structured`, but an unparsable reply appends why to ``failures`` and
+        returns None, so one bad reply skips one step instead of ending a long run."""
+        from trace_core.llm.errors import LLMOutputError
+
+        try:
+            return self.structured(template, response_format, options=options, **values)
+        except LLMOutputError as err:
+            failures.append(f"{template}: reply unparsable ({err.reason}); step skipped")
+            log.warning("%s", failures[-1])
+            return None
 
     def text(
         self, template: str, *, options: dict[str, Any] | None = None, **values: object

@@ -72,6 +72,13 @@ class RunDir:
         ]
 
 
+def fatal_errors() -> tuple[type[BaseException], ...]:
+    """Errors that would fail every item alike: they end a run instead of skipping an item."""
+    from trace_core.llm.errors import BudgetExceeded, LLMConfigError
+
+    return (BudgetExceeded, LLMConfigError)
+
+
 @contextmanager
 def progress_bar(label: str, total: int, done: int, enabled: bool = True) -> Iterator[Any]:
     """A rich progress bar on stderr; yields ``advance(**fields)``."""

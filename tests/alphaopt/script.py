@@ -106,6 +106,7 @@ class Script:
         self.applicability_reply: str | None = None  # a raw reply to force (e.g. not JSON)
         self.merge_reply: dict[str, Any] = {"duplicates": [], "merged": None}
         self.split_parts: list[dict[str, Any]] = []
+        self.quick_match_reply: str | None = None
         self.steps: list[str] = []
 
     def __call__(self, messages: list[dict[str, Any]]) -> str:
@@ -128,6 +129,8 @@ class Script:
         return f"```python{program}```"
 
     def _quick_match(self, text: str) -> str:
+        if self.quick_match_reply is not None:
+            return self.quick_match_reply
         return json.dumps({"labels": [INTEGRALITY, ["Code Implementation", "Solver & API Syntax"]]})
 
     def _applicability_check(self, text: str) -> str:

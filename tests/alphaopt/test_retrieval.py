@@ -89,6 +89,21 @@ def test_unparsable_applicability_batch_fails_closed_and_says_why(
     assert len(trace.failures) == 1 and "fails closed" in trace.failures[0]
 
 
+def test_unparsable_quick_match_fails_closed_and_says_why(
+    library: Any, llm: Any, script: Script
+) -> None:
+    from agents.alphaopt import Phase
+
+    _add(library, INTEGRALITY, "ALWAYS")
+    script.quick_match_reply = "Integrality, probably"
+
+    trace = _retriever(library, llm).retrieve("meals", Phase.FORMULATION)
+
+    assert trace.candidates == [] and trace.selected == []
+    assert "quick match" in trace.failures[0] and "fails closed" in trace.failures[0]
+    assert "applicability check" not in script.steps
+
+
 def test_embedding_prefilter_limits_what_the_llm_checks(library: Any, llm: Any) -> None:
     from agents.alphaopt import Phase
 
