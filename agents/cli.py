@@ -23,6 +23,7 @@ _COMMAND_MODULES: list[str] = [
     "agents.formulation.commands",
     "agents.evaluation.commands",
     "agents.commands",
+    "agents.demo",
     "agents.alphaopt.commands",
 ]
 

@@ -140,7 +140,9 @@ class Node(TracedOperators):
 
         ``feedback`` is text or any JSON value. When this node's value is a scalar torch tensor
         with a ``grad_fn``, torch's ``backward(retain_graph=...)`` runs too, so tensor
-        parameters get ``.grad``. A warning is issued when no trainable parameter is reached.
+        parameters get ``.grad`` (then ``feedback`` may be omitted). On an ``ExceptionNode``
+        the default feedback is the error itself. A warning is issued when no trainable
+        parameter is reached.
         """
         from trace_core.propagators import backward as _backward
         from trace_core.tensors import is_scalar_tensor_with_grad
@@ -149,7 +151,15 @@ class Node(TracedOperators):
             self._data.backward(retain_graph=retain_graph)
             if feedback is None:
                 return
+        if feedback is None:
+            feedback = self._default_feedback()
         _backward(self, feedback, propagator)
+
+    def _default_feedback(self) -> Any:
+        raise ValueError(
+            f"backward() on {self.label} needs feedback (text or a JSON value); only scalar "
+            "tensor losses and exception nodes have a default"
+        )
 
     # -- tracing ------------------------------------------------------------------------
     def _trace(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
@@ -404,6 +414,10 @@ class ExceptionNode(MessageNode):
         node = cls(exc, op, parents, keys)
         node.traceback_text = "".join(traceback.format_exception(exc)).rstrip()
         return node
+
+    def _default_feedback(self) -> Any:
+        exc = self.exception
+        return f"{type(exc).__name__}: {exc}"
 
     @property
     def exception(self) -> BaseException:

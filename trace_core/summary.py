@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -27,6 +27,16 @@ from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode
 _FALLBACK_VALUE_CHARS = (200, 80, 30)
 _FALLBACK_VARIABLE_CHARS = (4000, 1000, 300, 100)
 _SECTION_OVERHEAD_CHARS = 400
+SECTIONS = (
+    "Code",
+    "Documentation",
+    "Variables",
+    "Constraints",
+    "Inputs",
+    "Others",
+    "Outputs",
+    "Feedback",
+)
 _INLINE_CHARS = 30
 _MAX_MISSES = 32
 
@@ -114,9 +124,18 @@ class TraceSummary(BaseModel):
             "Feedback": self.feedback,
         }
 
-    def to_text(self) -> str:
-        """The summary as ``#Section`` blocks, within ``budget_tokens`` unless ``over_budget``."""
-        return "\n\n".join(f"#{title}\n{body}" for title, body in self.sections().items())
+    def to_text(self, exclude: Iterable[str] = ()) -> str:
+        """The summary as ``#Section`` blocks, within ``budget_tokens`` unless ``over_budget``.
+
+        ``exclude`` names sections to leave out (e.g. ``{"Documentation", "Others"}``).
+        """
+        skip = set(exclude)
+        unknown = skip - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown sections {sorted(unknown)}; known: {list(SECTIONS)}")
+        return "\n\n".join(
+            f"#{title}\n{body}" for title, body in self.sections().items() if title not in skip
+        )
 
 
 def _variable_line(v: Variable) -> str:
@@ -180,8 +199,14 @@ def summarize(
     feedback: Any = None,
     max_value_chars: int = 500,
     tokenizer: Callable[[str], int] | None = None,
+    labels: Literal["process", "local"] = "process",
 ) -> TraceSummary:
     """Summarize the graph between ``parameters`` and ``output`` for an optimizer.
+
+    Same-named nodes are told apart by label. ``labels="process"`` uses ``Node.label``
+    (``name:k``, k unique in the process); ``labels="local"`` numbers them ``name:1``,
+    ``name:2``... in graph order, so the same program renders the same text in every process
+    (stable prompts, LLM cache hits). ``TraceSummary.parameter()`` accepts either form.
 
     ``parameters=None`` uses every trainable ancestor. ``feedback=None`` uses the feedback the
     outputs received from ``backward()``. ``output=None`` uses the outputs whose
@@ -198,7 +223,9 @@ def summarize(
         outputs = list(found)
     else:
         outputs = [output] if isinstance(output, Node) else list(output)
-    builder = _Builder(outputs, parameters)
+    if labels not in ("process", "local"):
+        raise ValueError(f"labels must be 'process' or 'local', got {labels!r}")
+    builder = _Builder(outputs, parameters, local_labels=labels == "local")
     if feedback is not None:
         messages = [feedback]
     elif len(outputs) == 1:
@@ -234,7 +261,13 @@ def summarize(
 class _Builder:
     """Computes the subgraph once; ``build`` renders it for a given char budget and value limit."""
 
-    def __init__(self, outputs: list[Node], parameters: Iterable[ParameterNode] | None) -> None:
+    def __init__(
+        self,
+        outputs: list[Node],
+        parameters: Iterable[ParameterNode] | None,
+        *,
+        local_labels: bool = False,
+    ) -> None:
         self.outputs = outputs
         order = topological_order(outputs)
         if parameters is None:
@@ -289,6 +322,17 @@ class _Builder:
                     if len(text) <= _INLINE_CHARS:
                         self.inline[parent] = text
         self.name_counts = _name_counts(params, ops, outputs, self.inline)
+        # Local labels: same-named nodes numbered 1, 2, ... in graph order, so the same program
+        # renders the same text in every process (process labels carry a global counter).
+        self.local: dict[Node, str] | None = None
+        if local_labels:
+            self.local = {}
+            numbers: dict[str, int] = {}
+            for node in order:
+                name = node.name
+                if self.name_counts.get(name, 0) > 1 and node not in self.inline:
+                    numbers[name] = numbers.get(name, 0) + 1
+                    self.local[node] = f"{name}:{numbers[name]}"
 
     def build(
         self,
@@ -406,7 +450,11 @@ class _Builder:
     def name(self, node: Node) -> str:
         """The node's name if no other shown node has it, else its label."""
         name = node.name
-        return name if self.name_counts.get(name, 0) == 1 else node.label
+        if self.name_counts.get(name, 0) == 1:
+            return name
+        if self.local is not None:
+            return self.local.get(node) or node.label
+        return node.label
 
 
 def _name_counts(

@@ -165,3 +165,19 @@ def test_messages_from_several_children_are_aggregated() -> None:
 def test_register_rejects_objects_that_are_not_propagators() -> None:
     with pytest.raises(TypeError, match="propagate"):
         register("add", object())  # type: ignore[arg-type]
+
+
+def test_backward_without_feedback_needs_a_default() -> None:
+    x = node(1, trainable=True)
+    with pytest.raises(ValueError, match="needs feedback"):
+        (x + 1).backward()
+
+
+def test_exception_node_backward_defaults_to_the_error_message() -> None:
+    from trace_core import ExecutionError
+
+    x = node(0, name="x", trainable=True)
+    with pytest.raises(ExecutionError) as info:
+        1 / x
+    info.value.exception_node.backward()
+    assert x.feedback == ["ZeroDivisionError: division by zero"]

@@ -41,3 +41,10 @@ def test_exported_function_is_not_shadowed_by_its_submodule() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_every_export_resolves() -> None:
+    import trace_core
+
+    missing = [name for name in trace_core._EXPORTS if getattr(trace_core, name, None) is None]
+    assert missing == []

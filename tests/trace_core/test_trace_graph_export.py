@@ -101,3 +101,13 @@ def test_graph_json_keeps_unserializable_values_as_repr() -> None:
     n = node({1, 2}) | {3}
     doc = graph_to_json(n)
     assert doc["nodes"][-1]["value"] == {"__repr__": "{1, 2, 3}"}
+
+
+def test_saved_graph_json_draws_the_same_nodes_as_the_live_graph(tmp_path: Path) -> None:
+    from trace_core.visualize import dot_from_graph_json
+
+    _, _, _, out = _small_graph()
+    doc = json.loads(save_graph(out, tmp_path / "g.json").read_text())
+    assert dot_from_graph_json(doc) == visualize(out)
+    with pytest.raises(ValueError, match="nodes"):
+        dot_from_graph_json({})

@@ -167,3 +167,33 @@ def test_summary_of_parameters_finds_the_outputs_that_gave_feedback() -> None:
     assert {o.label for o in summary.outputs} == {out_a.label, out_b.label}
     assert "a is too small" in summary.feedback and "b is fine" in summary.feedback
     assert summary.parameter("a") is a
+
+
+def test_to_text_can_leave_sections_out() -> None:
+    import pytest
+
+    x, y = _chain(3)
+    summary = summarize(y, [x], feedback="fb")
+    text = summary.to_text(exclude={"Documentation", "Others"})
+    assert "#Documentation" not in text and "#Others" not in text
+    assert "#Code" in text and "#Feedback" in text
+    with pytest.raises(ValueError, match="unknown sections"):
+        summary.to_text(exclude={"Nope"})
+
+
+def test_local_labels_render_the_same_text_for_the_same_program() -> None:
+    def build() -> tuple[Any, Any, Any]:
+        a = node(1, name="w", trainable=True)
+        b = node(2, name="w", trainable=True)
+        return a, b, (a + b) * (a + 1)
+
+    texts = []
+    for _ in range(2):
+        a, b, out = build()
+        summary = summarize(out, [a, b], feedback="fb", labels="local")
+        texts.append(summary.to_text())
+        assert {v.name for v in summary.variables} == {"w:1", "w:2"}
+        assert summary.parameter("w:1") is a
+        assert summary.parameter(b.label) is b
+    assert texts[0] == texts[1]
+    assert "add:1" in texts[0] and "add:2" in texts[0]
