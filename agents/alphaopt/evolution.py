@@ -307,8 +307,9 @@ class Evolver:
             reason=f"{reason}; new ids {ids}",
         )
 
-    def prune_reason(self, insight: Insight, refined: bool) -> str | None:
-        """Why ``insight`` should be retired, or None to keep it."""
+    @staticmethod
+    def prune_reason(insight: Insight) -> str | None:
+        """Why ``insight`` (whose condition was not refined) should be retired, or None."""
         dist = insight.distribution
         harmful = len(dist.negative) + len(dist.invalid)
         if harmful and not dist.positive:
@@ -316,7 +317,7 @@ class Evolver:
                 f"never helped but misled on {harmful} item(s) "
                 f"(negative {dist.negative}, invalid {dist.invalid})"
             )
-        if not refined and harmful > len(dist.positive):
+        if harmful > len(dist.positive):
             return (
                 f"hurt on {harmful} item(s), helped on {len(dist.positive)}, and no refined "
                 "condition excluded the harmful ones"
@@ -333,7 +334,7 @@ class Evolver:
             if saved is not None:  # resumed: this version was handled already
                 outcomes.append(RefineOutcome.model_validate_json(saved.notes[0]))
                 continue
-            reason = self.prune_reason(insight, refined=False) if self.settings.prune else None
+            reason = self.prune_reason(insight) if self.settings.prune else None
             if reason is not None and not insight.distribution.positive:
                 self.library.retire(insight.id, reason)
                 outcome = RefineOutcome(insight_id=insight.id, action="retired", reason=reason)
@@ -342,7 +343,7 @@ class Evolver:
                 if outcome.action == "kept" and self.settings.split:
                     outcome = self.split(insight, items) or outcome
                 if self.settings.prune and outcome.action not in ("refined", "split"):
-                    reason = self.prune_reason(insight, refined=False)
+                    reason = self.prune_reason(insight)
                     if reason is not None:
                         self.library.retire(insight.id, reason)
                         outcome = outcome.model_copy(update={"action": "retired", "reason": reason})

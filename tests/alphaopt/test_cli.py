@@ -39,7 +39,9 @@ def meals_jsonl(tmp_path: Path) -> Path:
     return path
 
 
-def test_learn_resume_show_export_import(cli: Any, meals_jsonl: Path, tmp_path: Path) -> None:
+def test_learn_resume_show_export_import_evaluate(
+    cli: Any, meals_jsonl: Path, tmp_path: Path
+) -> None:
     library, run = str(tmp_path / "lib.sqlite"), str(tmp_path / "run")
     args = ["library", "learn", str(meals_jsonl), "--library", library, "--llm", LLM]
     args += ["--run-dir", run, "--verify-rounds", "1", "--json", *FAST]
@@ -60,6 +62,13 @@ def test_learn_resume_show_export_import(cli: Any, meals_jsonl: Path, tmp_path: 
         cli("library", "import", str(tmp_path / "lib.json"), "--library", other, "--json").stdout
     )
     assert counts["added"] == 1
+    report = json.loads(
+        cli(
+            "library", "evaluate", str(meals_jsonl), "--library", library, "--llm", LLM,
+            "--run-dir", str(tmp_path / "eval"), "--max-repairs", "0", "--no-progress", "--json",
+        ).stdout
+    )  # fmt: skip
+    assert report["accuracy"] == 1.0 and report["retrieval_tokens"] > 0
 
 
 def test_ablation_reports_each_setting_and_draws_a_plot(
