@@ -5,11 +5,13 @@ optimal status and an objective within a relative-plus-absolute tolerance of the
 (the reference code's absolute 0.1 ignores scale). When the agent fails, :meth:`explore`
 asks the LLM for a program while showing it the known optimal value and earlier failures
 (the paper's self-explore); a program that reaches the value becomes the item's proxy gold
-program. Every program runs in :mod:`agents.sandbox`, never in this process.
+program, unless it merely reports the number it was shown (:func:`hardcoded_reason`). Every
+program runs in :mod:`agents.sandbox`, never in this process.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,20 @@ from agents.formulation.agent import FormulationAgent
 from agents.formulation.program import extract_program
 from agents.formulation.result import FormulationResult
 from agents.formulation.templates import render as render_agent_prompt
+
+_LITERAL_REPORT = re.compile(
+    r"\breport\(\s*(?:objective\s*=\s*)?[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*[,)]"
+)
+
+
+def hardcoded_reason(program: str) -> str | None:
+    """Why a self-explored program cannot count as a proxy gold (it was shown the answer), or
+    None. It must run a solver and must not report a number literal as the objective."""
+    if _LITERAL_REPORT.search(program):
+        return "it reports a literal number instead of the solver's objective"
+    if "optimize(" not in program:
+        return "it never calls the solver's optimize()"
+    return None
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,10 @@ class ItemSolver:
             program = extract_program(reply)
             if program is None:
                 history.append(f"Explore attempt {attempt}: the reply held no program.")
+                continue
+            shortcut = hardcoded_reason(program)
+            if shortcut is not None:
+                history.append(f"Explore attempt {attempt} was rejected: {shortcut}.")
                 continue
             objective, status, what = self.run_program(program)
             if self.is_correct(item, objective, status):

@@ -67,3 +67,12 @@ def test_duplicate_insight_is_merged_keeping_its_taxonomy_after_verification(
     assert merged.taxonomy == FIXING["taxonomy"] and merged.explanation == merged_text
     assert alpha.library.get(old).status == "merged"
     assert any(c.kind == "merge" for c in alpha.library.changes(merged.id))
+
+
+def test_self_explore_rejects_programs_that_report_the_shown_answer() -> None:
+    from agents.alphaopt.solving import hardcoded_reason
+
+    assert hardcoded_reason("report(72.0, 'optimal')") is not None
+    assert hardcoded_reason("model.optimize()\nreport(objective=72, status='optimal')")
+    assert hardcoded_reason("print(72)") is not None  # no solver at all
+    assert hardcoded_reason(MEALS_RIGHT) is None
