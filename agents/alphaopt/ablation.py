@@ -191,7 +191,11 @@ def run_ablation(
             _copy_library(previous, library_path)
         alpha = AlphaOpt(library_path, llm, solve=solve, learn=learn, evolve=evolve)
         alpha.learn(
-            train[previous_size:size], stage, progress=progress, context=train[:previous_size]
+            train[previous_size:size],
+            stage,
+            progress=progress,
+            context=train[:previous_size],
+            workers=workers,
         )
         learn_cost += _phase_cost(stage, ["learn"])
         row(
@@ -209,7 +213,7 @@ def run_ablation(
     if not library_path.exists():
         _copy_library(previous, library_path)
     alpha = AlphaOpt(library_path, llm, solve=solve, learn=learn, evolve=evolve)
-    alpha.evolve(train[:previous_size], stage, progress=progress)
+    alpha.evolve(train[:previous_size], stage, progress=progress, workers=workers)
     phases = [p.name for p in stage.iterdir() if p.is_dir()]
     evolve_cost = learn_cost + _phase_cost(stage, phases)
     row(

@@ -34,6 +34,7 @@ RunDirOpt = Annotated[
     Path | None, typer.Option(help="Run directory for per-item state (resumes on rerun).")
 ]
 ProgressOpt = Annotated[bool, typer.Option(help="Progress bar on stderr.")]
+WorkersOpt = Annotated[int, typer.Option(min=1, help="Items processed concurrently.")]
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N items.")]
 SolverOpt = Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")]
 RepairsOpt = Annotated[int, typer.Option(min=0, help="Repair rounds per solve.")]
@@ -161,6 +162,7 @@ def learn(
     abs_tol: AbsTolOpt = 1e-6,
     max_cost: MaxCostOpt = None,
     embedder: EmbedderOpt = None,
+    workers: WorkersOpt = 4,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
 ) -> None:
@@ -186,7 +188,7 @@ def learn(
             verify_rounds=verify_rounds,
         )
         with stdout_to_stderr():
-            states = alpha.learn(items, target, progress=progress)
+            states = alpha.learn(items, target, progress=progress, workers=workers)
     except _budget_error() as err:
         raise _fail(f"{err}. Rerun the same command to resume from {target}.", 3) from None
     except _errors() as err:
@@ -211,6 +213,7 @@ def evolve(
     abs_tol: AbsTolOpt = 1e-6,
     max_cost: MaxCostOpt = None,
     embedder: EmbedderOpt = None,
+    workers: WorkersOpt = 4,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
 ) -> None:
@@ -235,7 +238,7 @@ def evolve(
             evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune, split=split),
         )
         with stdout_to_stderr():
-            result = alpha.evolve(items, target, progress=progress)
+            result = alpha.evolve(items, target, progress=progress, workers=workers)
     except _budget_error() as err:
         raise _fail(f"{err}. Rerun the same command to resume from {target}.", 3) from None
     except _errors() as err:
@@ -415,7 +418,7 @@ def ablate(
     rounds: Annotated[int, typer.Option(min=1, help="Evolution rounds.")] = 1,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per training item.")] = 3,
     eval_limit: LimitOpt = None,
-    workers: Annotated[int, typer.Option(min=1, help="Eval items solved concurrently.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Items processed concurrently.")] = 2,
     solver: SolverOpt = "scip",
     max_repairs: RepairsOpt = 2,
     timeout: TimeoutOpt = 60.0,

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -38,7 +39,7 @@ from agents.alphaopt.diagnosis import Diagnoser
 from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import LibrarySource, Retriever
-from agents.alphaopt.runs import ItemState, RunDir, fatal_errors, progress_bar
+from agents.alphaopt.runs import ItemState, RunDir
 from agents.alphaopt.solving import ItemSolver
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
@@ -139,8 +140,9 @@ class Evolver:
 
     # -- diagnosis pass ----------------------------------------------------------------------
 
-    def diagnose_item(self, item: Item, items: Mapping[str, Item], iteration: int) -> ItemState:
-        before = self.prompter.meter.usage
+    def diagnose_item(self, item: Item, *, items: Mapping[str, Item], iteration: int) -> ItemState:
+        """Solve ``item`` once at temperature 0; credit its insights or diagnose the failure."""
+        before = self.prompter.meter.thread_usage
         source = LibrarySource(self.retriever)
         outcome = self.solver.solve(item, source, temperature=0.0)
         if outcome.correct:
@@ -151,7 +153,7 @@ class Evolver:
             state = self.diagnoser.diagnose(item, outcome, items=items, iteration=iteration)
         for trace in source.traces:
             state.notes += trace.failures
-        usage = self.prompter.meter.usage
+        usage = self.prompter.meter.thread_usage
         state.tokens = usage.total_tokens - before.total_tokens
         state.cost = usage.cost - before.cost
         return state
@@ -356,40 +358,31 @@ class Evolver:
     # -- whole rounds ------------------------------------------------------------------------
 
     def evolve(
-        self, items: Sequence[Item], run_dir: str | Path, *, progress: bool = True
+        self,
+        items: Sequence[Item],
+        run_dir: str | Path,
+        *,
+        progress: bool = True,
+        workers: int = 1,
     ) -> dict[str, object]:
-        """Run ``settings.rounds`` rounds; returns per-round item states and refinement outcomes."""
+        """Run ``settings.rounds`` rounds; returns per-round item states and refinement outcomes.
+
+        ``workers`` > 1 diagnoses that many items at once; refinement runs one insight at a time.
+        """
         by_id = {item.id: item for item in items}
         rounds: list[dict[str, object]] = []
         for number in range(1, self.settings.rounds + 1):
-            runs = RunDir(run_dir, f"evolve-{number}")
-            states = {item.id: runs.load(item.id) for item in items}
-            done = sum(s is not None for s in states.values())
-            with progress_bar(f"evolve {number}", len(items), done, progress) as advance:
-                for item in items:
-                    if states[item.id] is not None:
-                        continue
-                    try:
-                        state = self.diagnose_item(item, by_id, number)
-                    except fatal_errors():
-                        raise
-                    except Exception as err:  # one bad item must not end a long run
-                        log.warning(
-                            "item %s failed (%s: %s); rerun to retry it",
-                            item.id,
-                            type(err).__name__,
-                            err,
-                        )
-                        advance(f"{item.id}: error")
-                        continue
-                    runs.save(state)
-                    states[item.id] = state
-                    advance(f"{item.id}: {state.status}")
+            states = RunDir(run_dir, f"evolve-{number}").run(
+                items,
+                partial(self.diagnose_item, items=by_id, iteration=number),
+                workers=workers,
+                progress=progress,
+            )
             refined = self.refine_and_prune(by_id, RunDir(run_dir, f"refine-{number}"))
             rounds.append(
                 {
                     "round": number,
-                    "items": [s.model_dump() for s in states.values() if s is not None],
+                    "items": [s.model_dump() for s in states],
                     "refinement": [o.model_dump() for o in refined],
                 }
             )

@@ -11,6 +11,7 @@ merge is abandoned and the new insight is stored on its own.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -79,6 +80,7 @@ class InsightMaker:
         self.solver = solver
         self.rounds = rounds
         self.temperature = temperature
+        self._store_lock = threading.Lock()  # concurrent items store and merge one at a time
 
     def extract(
         self, item: Item, failure: str, gold: str, feedback: str = ""
@@ -173,12 +175,13 @@ class InsightMaker:
         return learned
 
     def _store(self, new: Insight, item: Item, items: Mapping[str, Item], learned: Learned) -> None:
-        siblings = [i for i in self.library.all() if i.label_key == new.label_key]
-        merged_id = self._try_merge(new, siblings, items) if siblings else None
-        if merged_id is not None:
-            learned.merged.append(merged_id)
-        else:
-            learned.added.append(self.library.add(new, f"learned from {item.id}, verified"))
+        with self._store_lock:
+            siblings = [i for i in self.library.all() if i.label_key == new.label_key]
+            merged_id = self._try_merge(new, siblings, items) if siblings else None
+            if merged_id is not None:
+                learned.merged.append(merged_id)
+            else:
+                learned.added.append(self.library.add(new, f"learned from {item.id}, verified"))
 
     def _try_merge(
         self, new: Insight, siblings: Sequence[Insight], items: Mapping[str, Item]

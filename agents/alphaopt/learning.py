@@ -19,7 +19,7 @@ from pathlib import Path
 from agents.alphaopt.extraction import InsightMaker, Learned
 from agents.alphaopt.insight import Bucket, Insight
 from agents.alphaopt.retrieval import FixedSource, LibrarySource, Retriever
-from agents.alphaopt.runs import ItemState, RunDir, fatal_errors, progress_bar
+from agents.alphaopt.runs import ItemState, RunDir
 from agents.alphaopt.solving import ItemSolver, SolveOutcome
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
@@ -70,7 +70,7 @@ class Learner:
 
     def learn_item(self, item: Item, items: dict[str, Item] | None = None) -> ItemState:
         """Solve one item and learn from it; returns what happened."""
-        before = self.solver.prompter.meter.usage
+        before = self.solver.prompter.meter.thread_usage
         source = LibrarySource(self.retriever)
         outcomes = [self.solver.solve(item, source, temperature=self.settings.temperature)]
         retrieved = self._insights(outcomes[0].insight_ids)
@@ -105,7 +105,7 @@ class Learner:
                 )
                 state.status = "learned" if learned.verified else "not_fixed"
                 self._apply(state, learned)
-        usage = self.solver.prompter.meter.usage
+        usage = self.solver.prompter.meter.thread_usage
         state.tokens = usage.total_tokens - before.total_tokens
         state.cost = usage.cost - before.cost
         return state
@@ -140,34 +140,19 @@ class Learner:
         *,
         progress: bool = True,
         context: Sequence[Item] = (),
+        workers: int = 1,
     ) -> list[ItemState]:
         """Learn from every item, skipping those already done in ``run_dir`` (resume).
 
         ``context`` lists earlier training items (already learned from) so that merges can be
-        verified on them too.
+        verified on them too. ``workers`` > 1 learns from that many items at once (the paper
+        runs batches of 12 in threads); storing and merging insights stays one at a time.
         """
-        runs = RunDir(run_dir, "learn")
         by_id = {item.id: item for item in [*context, *items]}
-        states = {item.id: runs.load(item.id) for item in items}
-        done = sum(state is not None for state in states.values())
-        with progress_bar("learn", len(items), done, progress) as advance:
-            for item in items:
-                if states[item.id] is not None:
-                    continue
-                try:
-                    state = self.learn_item(item, by_id)
-                except fatal_errors():
-                    raise
-                except Exception as err:  # one bad item must not end a long run
-                    log.warning(
-                        "item %s failed (%s: %s); rerun to retry it",
-                        item.id,
-                        type(err).__name__,
-                        err,
-                    )
-                    advance(f"{item.id}: error")
-                    continue
-                runs.save(state)
-                states[item.id] = state
-                advance(f"{item.id}: {state.status}; library {len(self.library)}")
-        return [state for state in states.values() if state is not None]
+        return RunDir(run_dir, "learn").run(
+            items,
+            lambda item: self.learn_item(item, by_id),
+            workers=workers,
+            progress=progress,
+            info=lambda state: f"{state.status}; library {len(self.library)}",
+        )

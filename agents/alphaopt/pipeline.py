@@ -89,15 +89,23 @@ class AlphaOpt:
         *,
         progress: bool = True,
         context: Sequence[Item] = (),
+        workers: int = 1,
     ) -> list[ItemState]:
         """Iteration 0: online learning over ``items`` (resumes from ``run_dir``)."""
-        return self.learner.learn(items, run_dir, progress=progress, context=context)
+        return self.learner.learn(
+            items, run_dir, progress=progress, context=context, workers=workers
+        )
 
     def evolve(
-        self, items: Sequence[Item], run_dir: str | Path, *, progress: bool = True
+        self,
+        items: Sequence[Item],
+        run_dir: str | Path,
+        *,
+        progress: bool = True,
+        workers: int = 1,
     ) -> dict[str, object]:
         """Iterations 1..N: diagnosis, condition refinement and pruning (resumes)."""
-        return self.evolver.evolve(items, run_dir, progress=progress)
+        return self.evolver.evolve(items, run_dir, progress=progress, workers=workers)
 
     def source(self, *, count_stats: bool = True) -> LibrarySource:
         """The library as an insight source for :class:`FormulationAgent`."""

@@ -27,14 +27,21 @@ class Meter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._usage = LLMUsage()
+        self._local = threading.local()
 
     def add(self, completion: Any) -> None:
-        with self._lock:
-            self._usage = self._usage.add(completion)
+        self.add_usage(LLMUsage().add(completion))
 
     def add_usage(self, usage: LLMUsage) -> None:
         with self._lock:
             self._usage = self._usage + usage
+        self._local.usage = self.thread_usage + usage
+
+    @property
+    def thread_usage(self) -> LLMUsage:
+        """What the calling thread has spent (per-item accounting under concurrent workers)."""
+        usage: LLMUsage = getattr(self._local, "usage", LLMUsage())
+        return usage
 
     @property
     def usage(self) -> LLMUsage:

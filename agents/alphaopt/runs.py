@@ -8,14 +8,19 @@ library itself is durable, so a killed run loses at most the items in flight.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from agents.evaluation.dataset import Item
+
+log = logging.getLogger(__name__)
 
 
 class ItemState(BaseModel):
@@ -62,6 +67,56 @@ class RunDir:
 
     def save(self, state: ItemState) -> None:
         write_json_atomic(self.dir / _file_name(state.item_id), state.model_dump(mode="json"))
+
+    def run(
+        self,
+        items: Sequence[Item],
+        work: Callable[[Item], ItemState],
+        *,
+        workers: int = 1,
+        progress: bool = True,
+        info: Callable[[ItemState], str] = lambda state: state.status,
+    ) -> list[ItemState]:
+        """Apply ``work`` to every item without a saved state, ``workers`` at a time.
+
+        Each finished item's state is saved before the next is reported. An item whose work
+        raises is logged and left without a state (a rerun retries it); errors that would hit
+        every item (budget, configuration) end the run. Returns the states of finished items.
+        """
+        states = {item.id: self.load(item.id) for item in items}
+        todo = [item for item in items if states[item.id] is None]
+
+        def guarded(item: Item) -> tuple[Item, ItemState | None, Exception | None]:
+            try:
+                return item, work(item), None
+            except fatal_errors():
+                raise
+            except Exception as err:  # one bad item must not end a long run
+                return item, None, err
+
+        if workers > 1:
+            from agents.evaluation.executors import ThreadExecutor
+
+            results: Iterator[tuple[Item, ItemState | None, Exception | None]] = iter(
+                ThreadExecutor(workers).map_unordered(guarded, todo)
+            )
+        else:
+            results = map(guarded, todo)
+        with progress_bar(self.phase, len(items), len(items) - len(todo), progress) as advance:
+            for item, state, error in results:
+                if state is None:
+                    log.warning(
+                        "item %s failed (%s: %s); rerun to retry it",
+                        item.id,
+                        type(error).__name__,
+                        error,
+                    )
+                    advance(f"{item.id}: error")
+                    continue
+                self.save(state)
+                states[item.id] = state
+                advance(f"{item.id}: {info(state)}")
+        return [state for state in states.values() if state is not None]
 
     def states(self) -> list[ItemState]:
         if not self.dir.is_dir():

@@ -76,3 +76,15 @@ def test_self_explore_rejects_programs_that_report_the_shown_answer() -> None:
     assert hardcoded_reason("model.optimize()\nreport(objective=72, status='optimal')")
     assert hardcoded_reason("print(72)") is not None  # no solver at all
     assert hardcoded_reason(MEALS_RIGHT) is None
+
+
+def test_concurrent_learning_keeps_per_item_costs_apart(
+    alpha: Any, items: dict[str, Any], tmp_path: Path
+) -> None:
+    states = alpha.learn([items[BONES], items[MEALS]], tmp_path / "run", progress=False, workers=2)
+
+    by_id = {state.item_id: state for state in states}
+    assert (by_id[BONES].status, by_id[MEALS].status) == ("solved", "learned")
+    assert len(alpha.library.all()) == 1
+    assert 0 < by_id[BONES].tokens < by_id[MEALS].tokens
+    assert by_id[BONES].tokens + by_id[MEALS].tokens == alpha.usage.total_tokens
