@@ -102,6 +102,36 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+def _resolve_paths(
+    paths: Sequence[Sequence[str]], known: Sequence[tuple[str, str, str]]
+) -> tuple[list[LabelKey], list[list[str]]]:
+    """Label keys for the paths an LLM named, forgiving case, spacing and a missing track.
+
+    ``[track, l1, l2]`` and ``[track, l1]`` are taken as they are; a path without its track
+    (``[l1, l2]``, ``[l2]``, ``[l1]``) is matched against the known labels. Returns the keys and
+    the paths that matched nothing.
+    """
+    tracks = {key[0] for key in known}
+    keys: list[LabelKey] = []
+    unknown: list[list[str]] = []
+    for path in paths:
+        parts = tuple(" ".join(str(part).split()).lower() for part in path if str(part).strip())
+        if parts and parts[0] in tracks and len(parts) in (2, 3):
+            keys.append(parts)
+            continue
+        found: list[LabelKey]
+        if len(parts) == 1:  # a bare level-1 or level-2 name
+            found = [k[:2] for k in known if k[1] == parts[0]]
+            found += [k for k in known if k[2] == parts[0]]
+        else:  # [l1, l2], or [wrong track, l1, l2]
+            found = [k for k in known if k[1:] == parts[-2:]]
+        if found and parts:
+            keys += found
+        else:
+            unknown.append(list(path))
+    return list(dict.fromkeys(keys)), unknown
+
+
 def _output_error() -> type[Exception]:
     from trace_core.llm.errors import LLMOutputError
 
@@ -145,7 +175,9 @@ class Retriever:
 
     def quick_match(self, text: str, phase: Phase) -> tuple[list[LabelKey], list[str]]:
         """Label keys the LLM matched to ``text`` and the failures met (empty when none)."""
-        taxonomy = render_taxonomy(self.library.labels(), PHASE_TRACKS[phase])
+        everything = self.library.labels()
+        tracks = PHASE_TRACKS[phase]
+        taxonomy = render_taxonomy([label for label in everything if Track(label.track) in tracks])
         key = _digest("labels", phase.value, taxonomy, text)
         with self._lock:
             if self.cache and key in self._labels_cache:
@@ -155,12 +187,11 @@ class Retriever:
             reply = self.prompter.structured(
                 "quick_match", LabelReply, taxonomy=taxonomy, text=text, phase=phase.value
             )
-            tracks = {track.value.lower() for track in PHASE_TRACKS[phase]}
-            labels = [
-                tuple(" ".join(part.split()).lower() for part in path)
-                for path in reply.labels
-                if 2 <= len(path) <= 3 and path[0].strip().lower() in tracks
-            ]
+            labels, unknown = _resolve_paths(reply.labels, [label.key for label in everything])
+            wanted = {track.value.lower() for track in tracks}  # other tracks: another step's
+            labels = [label for label in labels if label[0] in wanted]
+            if unknown:
+                failures.append(f"{phase.value} quick match: ignored unknown labels {unknown}")
         except _output_error() as err:
             labels = []
             failures.append(

@@ -178,3 +178,17 @@ def test_embedder_is_off_by_default_and_caches_vectors_per_text() -> None:
 
     assert first == [[1.0, 1.0], [2.0, 1.0]] and second[2] == [3.0, 1.0]
     assert EMBED_CALLS == [["a", "bb"], ["ccc"]]  # each text embedded once
+
+
+def test_quick_match_forgives_case_and_a_missing_track_and_reports_unknown_labels() -> None:
+    from agents.alphaopt.retrieval import _resolve_paths
+    from agents.alphaopt.taxonomy import seed_labels
+
+    known = [label.key for label in seed_labels()]
+    keys, unknown = _resolve_paths(
+        [["VARIABLE definition", "integrality"], ["Routing"], ["Knitting"]], known
+    )
+
+    assert ("general formulation", "variable definition", "integrality") in keys
+    assert ("domain modeling", "routing") in keys
+    assert unknown == [["Knitting"]]
