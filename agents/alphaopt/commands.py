@@ -155,6 +155,9 @@ def learn(
     limit: LimitOpt = None,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per item (all must pass).")] = 3,
     verify_rounds: Annotated[int, typer.Option(min=1, help="Extract+verify rounds.")] = 3,
+    verify_replays: Annotated[
+        int, typer.Option(min=1, help="Solves that must all pass to keep an insight.")
+    ] = 1,
     solver: SolverOpt = "scip",
     max_repairs: RepairsOpt = 2,
     timeout: TimeoutOpt = 60.0,
@@ -186,6 +189,7 @@ def learn(
             embedder=embedder,
             learn=LearnSettings(attempts=attempts),
             verify_rounds=verify_rounds,
+            verify_replays=verify_replays,
         )
         with stdout_to_stderr():
             states = alpha.learn(items, target, progress=progress, workers=workers)

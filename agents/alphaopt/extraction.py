@@ -1,7 +1,8 @@
 """Turning a failure into verified insights: extract, self-verify, then store with online merge.
 
 An extracted insight is stored only when the source item, solved again with the new insights
-(plus the ones kept from retrieval), reaches its gold value; otherwise the LLM is told that the
+(plus the ones kept from retrieval), reaches its gold value (``replays`` times in a row: the
+paper replays once, which a lucky solve can pass); otherwise the LLM is told that the
 insights did not fix the failure and extracts again, up to ``rounds`` times. Storing merges a new
 insight into a library insight it duplicates (same taxonomy label, judged by the LLM); the
 merged insight keeps its taxonomy path and must solve every source item it knows of, or the
@@ -74,12 +75,14 @@ class InsightMaker:
         *,
         rounds: int = 3,
         temperature: float = 0.7,
+        replays: int = 1,
     ):
         self.library = library
         self.prompter = prompter
         self.solver = solver
         self.rounds = rounds
         self.temperature = temperature
+        self.replays = replays
         self._store_lock = threading.Lock()  # concurrent items store and merge one at a time
 
     def extract(
@@ -152,6 +155,10 @@ class InsightMaker:
                 feedback = "No usable insight was proposed. " + " ".join(rejected)
                 continue
             check = self.solver.solve_with(item, [*keep, *proposals])
+            for _ in range(self.replays - 1):  # optional extra replays against lucky solves
+                if not check.correct:
+                    break
+                check = self.solver.solve_with(item, [*keep, *proposals])
             if check.correct:
                 learned.verified = True
                 for label in labels:

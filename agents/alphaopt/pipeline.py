@@ -37,6 +37,7 @@ class AlphaOpt:
         learn: LearnSettings | None = None,
         evolve: EvolveSettings | None = None,
         verify_rounds: int = 3,
+        verify_replays: int = 1,
         batch_size: int = 30,
         max_insights: int = 8,
         embedder: Embedder | None = None,
@@ -67,6 +68,7 @@ class AlphaOpt:
             self.prompter,
             self.solver,
             rounds=verify_rounds,
+            replays=verify_replays,
             temperature=learn.temperature,
         )
         self.learner = Learner(self.library, self.retriever, self.solver, self.maker, learn)
