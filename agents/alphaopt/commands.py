@@ -36,6 +36,7 @@ RunDirOpt = Annotated[
 ProgressOpt = Annotated[bool, typer.Option(help="Progress bar on stderr.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, help="Items processed concurrently.")]
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N items.")]
+TagOpt = Annotated[str | None, typer.Option(help="Only items with this tag (e.g. alphaopt-train).")]
 SolverOpt = Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")]
 RepairsOpt = Annotated[int, typer.Option(min=0, help="Repair rounds per solve.")]
 TimeoutOpt = Annotated[float, typer.Option(help="Seconds each program may run.")]
@@ -63,6 +64,16 @@ def _run_dir(kind: str, dataset: Path, library: Path, llm: str | None) -> Path:
         DEFAULT_RUNS
         / f"library-{kind}__{_slug(dataset.stem)}__{_slug(library.stem)}__{_slug(model)}"
     )
+
+
+def _load(dataset: Path, tag: str | None, limit: int | None) -> list[Any]:
+    """Items of ``dataset`` carrying ``tag`` (all when None), the first ``limit`` of them."""
+    from agents.evaluation.dataset import load_dataset
+
+    items = [i for i in load_dataset(dataset) if tag is None or tag in i.tags]
+    if not items:
+        raise _fail(f"{dataset}: no items" + (f" tagged {tag!r}" if tag else ""))
+    return items[:limit] if limit else items
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -153,6 +164,7 @@ def learn(
     llm: LLMOpt = None,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
+    tag: TagOpt = None,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per item (all must pass).")] = 3,
     verify_rounds: Annotated[int, typer.Option(min=1, help="Extract+verify rounds.")] = 3,
     verify_replays: Annotated[
@@ -171,12 +183,11 @@ def learn(
 ) -> None:
     """Learn insights from DATASET (iteration 0): solve, self-explore, extract, verify, merge."""
     from agents.alphaopt.learning import LearnSettings
-    from agents.evaluation.dataset import load_dataset
     from agents.evaluation.streams import stdout_to_stderr
 
     target = run_dir or _run_dir("learn", dataset, library, llm)
     try:
-        items = load_dataset(dataset, limit=limit)
+        items = _load(dataset, tag, limit)
         alpha = _alpha(
             library,
             llm,
@@ -210,6 +221,7 @@ def evolve(
     split: Annotated[bool, typer.Option(help="Split insights that help and hurt.")] = True,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
+    tag: TagOpt = None,
     solver: SolverOpt = "scip",
     max_repairs: RepairsOpt = 2,
     timeout: TimeoutOpt = 60.0,
@@ -223,12 +235,11 @@ def evolve(
 ) -> None:
     """Evolve the library on DATASET: diagnose failures, refine conditions, retire harmful ones."""
     from agents.alphaopt.evolution import EvolveSettings
-    from agents.evaluation.dataset import load_dataset
     from agents.evaluation.streams import stdout_to_stderr
 
     target = run_dir or _run_dir("evolve", dataset, library, llm)
     try:
-        items = load_dataset(dataset, limit=limit)
+        items = _load(dataset, tag, limit)
         alpha = _alpha(
             library,
             llm,
@@ -350,6 +361,7 @@ def evaluate(
     llm: LLMOpt = None,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
+    tag: TagOpt = None,
     workers: Annotated[int, typer.Option(min=1, help="Items solved concurrently.")] = 2,
     solver: SolverOpt = "scip",
     max_repairs: RepairsOpt = 2,
@@ -362,7 +374,6 @@ def evaluate(
     json_output: JsonOpt = False,
 ) -> None:
     """Evaluate the formulation agent with insights retrieved from the library (resumable)."""
-    from agents.evaluation.dataset import load_dataset
     from agents.evaluation.harness import evaluate as run_evaluation
     from agents.evaluation.report import render_text
     from agents.evaluation.streams import stdout_to_stderr
@@ -371,7 +382,7 @@ def evaluate(
         raise _fail(f"no library at {library}; create one with `optoforge library learn`")
     target = run_dir or _run_dir("evaluate", dataset, library, llm)
     try:
-        items = load_dataset(dataset, limit=limit)
+        items = _load(dataset, tag, limit)
         alpha = _alpha(
             library,
             llm,
@@ -422,6 +433,8 @@ def ablate(
     rounds: Annotated[int, typer.Option(min=1, help="Evolution rounds.")] = 1,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per training item.")] = 3,
     eval_limit: LimitOpt = None,
+    train_tag: TagOpt = None,
+    eval_tag: TagOpt = None,
     workers: Annotated[int, typer.Option(min=1, help="Items processed concurrently.")] = 2,
     solver: SolverOpt = "scip",
     max_repairs: RepairsOpt = 2,
@@ -436,7 +449,6 @@ def ablate(
     from agents.alphaopt.evolution import EvolveSettings
     from agents.alphaopt.learning import LearnSettings
     from agents.alphaopt.solving import SolveSettings
-    from agents.evaluation.dataset import load_dataset
     from agents.evaluation.scoring import Tolerance
     from agents.evaluation.streams import stdout_to_stderr
     from agents.formulation.factory import resolve_llm
@@ -451,8 +463,8 @@ def ablate(
         run_dir or DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
     )
     try:
-        train_items = load_dataset(train)
-        eval_items = load_dataset(eval_set, limit=eval_limit)
+        train_items = _load(train, train_tag, None)
+        eval_items = _load(eval_set, eval_tag, eval_limit)
         llm_object = resolve_llm(llm)
         with stdout_to_stderr():
             report = run_ablation(

@@ -71,12 +71,29 @@ def test_learn_resume_show_export_import_evaluate(
     assert report["accuracy"] == 1.0 and report["retrieval_tokens"] > 0
 
 
+def test_tag_filter_selects_items_and_refuses_an_empty_selection(
+    cli: Any, meals_jsonl: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from agents.cli import create_app
+
+    result = CliRunner().invoke(
+        create_app(),
+        ["library", "learn", str(meals_jsonl), "--library", str(tmp_path / "l.sqlite"),
+         "--tag", "no-such-tag", "--llm", LLM, "--no-progress"],
+    )  # fmt: skip
+
+    assert result.exit_code == 2 and "no items tagged 'no-such-tag'" in result.output
+
+
 def test_ablation_reports_each_setting_and_draws_a_plot(
     cli: Any, meals_jsonl: Path, tmp_path: Path
 ) -> None:
     run = tmp_path / "ablation"
     out = cli(
         "library", "ablate", str(meals_jsonl), str(meals_jsonl), "--sizes", "1",
+        "--train-tag", "alphaopt-train",
         "--llm", LLM, "--run-dir", str(run), "--workers", "1", "--json", *FAST,
     )  # fmt: skip
 
