@@ -2,9 +2,10 @@
 
 Executed as a script (``python -I -B _child.py CONFIG_JSON``) so it imports nothing from the
 project; it uses the standard library only. In order it: sets resource limits, installs a
-seccomp filter that refuses new processes (kernel-enforced, so ctypes cannot get around it),
-defines the injected ``report()``, installs an audit hook (sockets, subprocesses, writes
-outside the sandbox directory, other processes' environments), then runs the program.
+seccomp filter that refuses new processes and network sockets (kernel-enforced, so ctypes
+cannot get around it), defines the injected ``report()``, installs an audit hook (sockets,
+subprocesses, writes outside the sandbox directory, other processes' environments), then runs
+the program.
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ def _set_limits() -> None:
             sys.stderr.write(f"[sandbox] could not set {name}={value}: {err}\n")
 
 
-# --- seccomp: refuse fork/vfork/clone-without-CLONE_THREAD/clone3 -------------------------
-_SYSCALLS = {  # (audit arch, clone, fork, vfork, clone3); fork/vfork absent on aarch64
-    "x86_64": (0xC000003E, 56, 57, 58, 435),
-    "aarch64": (0xC00000B7, 220, None, None, 435),
+# --- seccomp: no new processes, no network sockets -------------------------------------------
+# (audit arch, clone, fork, vfork, clone3, socket, io_uring_setup); no fork/vfork on aarch64
+_SYSCALLS = {
+    "x86_64": (0xC000003E, 56, 57, 58, 435, 41, 425),
+    "aarch64": (0xC00000B7, 220, None, None, 435, 198, 425),
 }
 _CLONE_THREAD = 0x00010000
+_AF_UNIX = 1
 _RET_ALLOW = 0x7FFF0000
 _RET_EPERM = 0x00050000 | 1
 _RET_ENOSYS = 0x00050000 | 38
@@ -55,11 +58,13 @@ def _bpf(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("<HBBI", code, jt, jf, k)
 
 
-def _nofork_program() -> bytes | None:
+def _filter_program() -> bytes | None:
+    """A classic-BPF seccomp program: refuse fork/vfork/clone3, clone without CLONE_THREAD,
+    io_uring, and sockets other than AF_UNIX (threads and local socketpairs keep working)."""
     table = _SYSCALLS.get(platform.machine())
     if table is None:
         return None
-    arch, clone, fork, vfork, clone3 = table
+    arch, clone, fork, vfork, clone3, sock, io_uring_setup = table
     ld_w_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     prog = [
         _bpf(ld_w_abs, 4),  # seccomp_data.arch
@@ -72,21 +77,23 @@ def _nofork_program() -> bytes | None:
         _bpf(jeq, clone3, 0, 1),
         _bpf(ret, _RET_ENOSYS),
     ]
-    for nr in (fork, vfork):
+    for nr in (fork, vfork, io_uring_setup):
         if nr is not None:
             prog += [_bpf(jeq, nr, 0, 1), _bpf(ret, _RET_EPERM)]
-    prog += [
-        _bpf(jeq, clone, 0, 3),
-        _bpf(ld_w_abs, 16),  # low 32 bits of args[0] (clone flags)
-        _bpf(jset, _CLONE_THREAD, 1, 0),  # threads are fine, new processes are not
-        _bpf(ret, _RET_EPERM),
-        _bpf(ret, _RET_ALLOW),
-    ]
+    for nr, flag_test in ((clone, (jset, _CLONE_THREAD)), (sock, (jeq, _AF_UNIX))):
+        prog += [
+            _bpf(jeq, nr, 0, 4),
+            _bpf(ld_w_abs, 16),  # low 32 bits of args[0]: clone flags / socket domain
+            _bpf(flag_test[0], flag_test[1], 0, 1),
+            _bpf(ret, _RET_ALLOW),
+            _bpf(ret, _RET_EPERM),
+        ]
+    prog.append(_bpf(ret, _RET_ALLOW))
     return b"".join(prog)
 
 
-def _install_nofork_filter() -> bool:
-    program = _nofork_program()
+def _install_filter() -> bool:
+    program = _filter_program()
     if program is None:
         return False
     import ctypes
@@ -125,8 +132,12 @@ def report(objective: Any, status: str = "optimal", values: Any = None) -> None:
         except (TypeError, ValueError):
             values = {"value": values}
     clean = {str(k): _number(v) for k, v in (values or {}).items()}
-    payload = {"objective": _number(objective), "raw_objective": repr(objective)[:200],
-               "status": str(status), "values": clean}
+    payload = {
+        "objective": _number(objective),
+        "raw_objective": repr(objective)[:200],
+        "status": str(status),
+        "values": clean,
+    }
     tmp = _REPORT + ".tmp"
     with open(tmp, "w") as fh:
         json.dump(payload, fh)
@@ -135,15 +146,41 @@ def report(objective: Any, status: str = "optimal", values: Any = None) -> None:
 
 # --- audit hook -----------------------------------------------------------------------------
 _REFUSED_EVENTS = {
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-    "os.forkpty", "pty.spawn", "os.startfile",
-    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
-    "socket.gethostbyname", "socket.gethostbyaddr", "socket.gethostbyname_ex",
-    "resource.setrlimit", "resource.prlimit", "sys.remote_exec",
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.spawn",
+    "os.startfile",
+    "socket.connect",
+    "socket.bind",
+    "socket.sendto",
+    "socket.sendmsg",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.gethostbyaddr",
+    "socket.gethostbyname_ex",
+    "resource.setrlimit",
+    "resource.prlimit",
+    "sys.remote_exec",
 }
-_PATH_WRITE_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
-                      "os.truncate", "os.utime", "os.link", "os.symlink", "os.rename",
-                      "shutil.rmtree", "shutil.chown"}
+_PATH_WRITE_EVENTS = {
+    "os.remove",
+    "os.rmdir",
+    "os.mkdir",
+    "os.chmod",
+    "os.chown",
+    "os.truncate",
+    "os.utime",
+    "os.link",
+    "os.symlink",
+    "os.rename",
+    "shutil.rmtree",
+    "shutil.chown",
+}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -162,7 +199,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "open":
         path, mode, flags = args
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(
-            (flags or 0) & _WRITE_FLAGS)
+            (flags or 0) & _WRITE_FLAGS
+        )
         if writing and not _inside(path):
             raise PermissionError(f"sandbox: writing {path!r} outside the working directory")
         if isinstance(path, str | bytes) and _ENVIRON_PATH.match(os.fsdecode(path)):
@@ -170,10 +208,13 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     elif event in _PATH_WRITE_EVENTS:
         for target in args[:2]:
             if isinstance(target, str | bytes | os.PathLike) and not _inside(target):
-                raise PermissionError(f"sandbox: {event} on {target!r} outside the working "
-                                      "directory")
-    elif event in ("os.kill", "os.killpg", "signal.pthread_kill") and args and args[0] not in (
-        0, os.getpid()
+                raise PermissionError(
+                    f"sandbox: {event} on {target!r} outside the working directory"
+                )
+    elif (
+        event in ("os.kill", "os.killpg", "signal.pthread_kill")
+        and args
+        and args[0] not in (0, os.getpid())
     ):
         raise PermissionError("sandbox: signalling other processes is not allowed")
 
@@ -181,7 +222,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 def main() -> None:
     _set_limits()
     guards = []
-    if _CONFIG.get("seccomp") and _install_nofork_filter():
+    if _CONFIG.get("seccomp") and _install_filter():
         guards.append("seccomp")
     with open(os.path.join(_ROOT, _CONFIG["guards_name"]), "w") as fh:
         fh.write(",".join(guards))

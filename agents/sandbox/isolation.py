@@ -22,12 +22,12 @@ import functools
 import os
 import shutil
 import subprocess
-from enum import Enum
+from enum import StrEnum
 
 from agents.sandbox.errors import SandboxError
 
 
-class Isolation(str, Enum):
+class Isolation(StrEnum):
     """Which isolation layer a run used (see the module docstring for the guarantees)."""
 
     BWRAP = "bwrap"
@@ -44,17 +44,31 @@ def bwrap_prefix(workdir: str) -> list[str]:
     exe = shutil.which("bwrap") or "bwrap"
     args = [
         exe,
-        "--ro-bind", "/", "/",
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
-        "--tmpfs", "/dev/shm",
-        "--bind", workdir, workdir,
-        "--chdir", workdir,
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+        "--tmpfs",
+        "/dev/shm",
+        "--bind",
+        workdir,
+        workdir,
+        "--chdir",
+        workdir,
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
         "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session",
-        "--cap-drop", "ALL",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
     ]
     if os.geteuid() != 0:
         args.insert(1, "--unshare-user")
@@ -91,8 +105,14 @@ def works(isolation: Isolation) -> bool:
     workdir = os.path.realpath(os.getcwd()) if os.access(os.getcwd(), os.W_OK) else "/"
     cmd = [*prefix(isolation, workdir), "/bin/sh", "-c", "exit 0"]
     try:
-        probe = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, timeout=_PROBE_TIMEOUT_S, check=False)
+        probe = subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=_PROBE_TIMEOUT_S,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return probe.returncode == 0

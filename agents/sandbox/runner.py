@@ -9,6 +9,7 @@ and collects the program's ``report()`` or, failing that, parses the printed obj
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -106,8 +107,13 @@ def run(
         cmd = [*prefix(layer, root), sys.executable, "-I", "-B", _BOOTSTRAP, json.dumps(config)]
         out, err, returncode, timed_out = _execute(cmd, root, timeout_s, output_limit)
         result = RunResult(
-            stdout=out.text(), stderr=err.text(), returncode=returncode, timed_out=timed_out,
-            isolation=layer, stdout_truncated=out.dropped > 0, stderr_truncated=err.dropped > 0,
+            stdout=out.text(),
+            stderr=err.text(),
+            returncode=returncode,
+            timed_out=timed_out,
+            isolation=layer,
+            stdout_truncated=out.dropped > 0,
+            stderr_truncated=err.dropped > 0,
         )
         result.guards = _guards(root, layer)
         _attach_result(result, root)
@@ -182,20 +188,28 @@ class _Capped:
                 del self.tail[:excess]
 
     def text(self) -> str:
-        middle = f"\n[... {self.dropped} bytes omitted by the sandbox ...]\n" if self.dropped \
-            else ""
-        return (self.head.decode("utf-8", "replace") + middle
-                + self.tail.decode("utf-8", "replace"))
+        middle = (
+            f"\n[... {self.dropped} bytes omitted by the sandbox ...]\n" if self.dropped else ""
+        )
+        return self.head.decode("utf-8", "replace") + middle + self.tail.decode("utf-8", "replace")
 
 
-def _execute(cmd: list[str], root: str, timeout_s: float,
-             limit: int) -> tuple[_Capped, _Capped, int | None, bool]:
+def _execute(
+    cmd: list[str], root: str, timeout_s: float, limit: int
+) -> tuple[_Capped, _Capped, int | None, bool]:
     """Run ``cmd``; returns capped stdout, stderr, exit code and whether it was killed."""
     out, err = _Capped(limit), _Capped(limit)
     try:
-        proc = subprocess.Popen(cmd, cwd=root, env=_child_env(root), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True, close_fds=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=_child_env(root),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
     except OSError as exc:
         raise SandboxError(f"could not start the sandbox child ({cmd[0]}): {exc}") from exc
     deadline = time.monotonic() + timeout_s
@@ -234,10 +248,8 @@ def _execute(cmd: list[str], root: str, timeout_s: float,
 
 def _kill(proc: subprocess.Popen[Any]) -> None:
     """SIGKILL the child's whole process group (namespaced children die with their init)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _guards(root: str, layer: Isolation) -> list[str]:

@@ -10,11 +10,14 @@ backend's own exception types.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import ClassVar
@@ -27,7 +30,7 @@ from agents.solvers.model import Capability, Model
 LOG_TAIL_CHARS = 4000
 
 
-class SolveStatus(str, Enum):
+class SolveStatus(StrEnum):
     """Outcome of a solve, the same vocabulary for every backend."""
 
     OPTIMAL = "optimal"
@@ -89,21 +92,26 @@ class SolverBackend(ABC):
             raise ModelError(f"time_limit must be a positive number of seconds, got {time_limit}")
         model.validate_model()
         if not self.available():
-            return self._failure(SolveStatus.UNAVAILABLE, start,
-                                 f"backend {self.name!r} is not installed or not licensed here")
+            return self._failure(
+                SolveStatus.UNAVAILABLE,
+                start,
+                f"backend {self.name!r} is not installed or not licensed here",
+            )
         if not self.supports(model):
             caps = ", ".join(sorted(c.value for c in self.capabilities))
             return self._failure(
-                SolveStatus.UNSUPPORTED, start,
+                SolveStatus.UNSUPPORTED,
+                start,
                 f"backend {self.name!r} cannot solve {model.problem_class.value} models "
                 f"(it supports: {caps}); pick a backend that lists "
                 f"{model.problem_class.value!r}",
             )
         try:
             result = self._solve(model, time_limit)
-        except Exception as err:  # noqa: BLE001 - the contract: no library exception leaks
-            return self._failure(SolveStatus.ERROR, start,
-                                 f"{self.name} failed: {type(err).__name__}: {err}")
+        except Exception as err:
+            return self._failure(
+                SolveStatus.ERROR, start, f"{self.name} failed: {type(err).__name__}: {err}"
+            )
         result.solver = self.name
         if not result.time:
             result.time = time.perf_counter() - start
@@ -114,11 +122,36 @@ class SolverBackend(ABC):
         """Build the library model, run it and map the outcome (exceptions are caught above)."""
 
     def _failure(self, status: SolveStatus, start: float, message: str) -> SolveResult:
-        return SolveResult(status=status, message=message, solver=self.name,
-                           time=time.perf_counter() - start)
+        return SolveResult(
+            status=status, message=message, solver=self.name, time=time.perf_counter() - start
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+_FD_LOCK = threading.Lock()
+
+
+@contextmanager
+def stdout_fd_silenced() -> Iterator[None]:
+    """Point file descriptor 1 at /dev/null for the block (C libraries print past `sys.stdout`).
+
+    Process-wide, so it is meant for short calls that print unconditionally (a library banner
+    printed on first use), not for whole solves; solves log to files instead.
+    """
+    with _FD_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
 
 
 @contextmanager

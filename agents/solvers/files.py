@@ -38,21 +38,42 @@ def read_model(path: str | Path) -> Model:
         except ValueError as err:
             raise ModelFormatError(f"{path} is not a valid model JSON file: {err}") from err
     try:
-        from agents.solvers.highs import model_from_highs, new_highs
+        from agents.solvers.highs import _highspy, model_from_highs, new_highs
     except ImportError as err:  # pragma: no cover - highspy is a core solver dependency
-        raise ModelFormatError("reading MPS/LP files needs highspy: "
-                               "pip install 'optoforge[solvers]'") from err
+        raise ModelFormatError(
+            "reading MPS/LP files needs highspy: pip install 'optoforge[solvers]'"
+        ) from err
     h = new_highs()
     status = h.readModel(str(path))
-    if h.statusToString(status) == "Error":
-        raise ModelFormatError(
-            f"HiGHS could not parse {str(path)!r} as {fmt.upper()}; check the file (models "
-            "with quadratic constraints cannot be read from MPS/LP here: use JSON)"
-        )
     try:
-        return model_from_highs(h, name=path.stem)
+        if status != _highspy().HighsStatus.kError:
+            return model_from_highs(h, name=path.stem)
+        # HiGHS has no quadratic constraints; SCIP reads those (and is slower on big files).
+        model = _read_with_scip(path)
     except ValueError as err:
         raise ModelFormatError(f"{path} parsed, but does not form a valid model: {err}") from err
+    if model is None:
+        raise ModelFormatError(
+            f"neither HiGHS nor SCIP could parse {str(path)!r} as {fmt.upper()}; check the "
+            "file's syntax (free or fixed MPS, CPLEX LP)"
+        )
+    return model
+
+
+def _read_with_scip(path: Path) -> Model | None:
+    try:
+        from pyscipopt import Model as ScipModel
+    except ImportError:
+        return None
+    from agents.solvers.scip import model_from_scip
+
+    scip = ScipModel()
+    scip.hideOutput(True)
+    try:
+        scip.readProblem(str(path))
+    except Exception:
+        return None
+    return model_from_scip(scip, name=path.stem)
 
 
 def write_model(model: Model, path: str | Path) -> Path:
@@ -73,12 +94,12 @@ def write_model(model: Model, path: str | Path) -> Path:
 
 
 def _write_with_highs(model: Model, path: Path) -> None:
-    from agents.solvers.highs import model_to_highs, new_highs
+    from agents.solvers.highs import _highspy, model_to_highs, new_highs
 
     h = new_highs()
     model_to_highs(model, h)
     status = h.writeModel(str(path))
-    if h.statusToString(status) == "Error":
+    if status == _highspy().HighsStatus.kError:
         raise ModelFormatError(f"HiGHS could not write {str(path)!r}")
 
 
@@ -86,8 +107,10 @@ def _write_with_scip(model: Model, path: Path) -> None:
     try:
         from pyscipopt import Model as ScipModel
     except ImportError as err:
-        raise ModelFormatError("writing models with quadratic constraints needs pyscipopt: "
-                               "pip install 'optoforge[solvers]'") from err
+        raise ModelFormatError(
+            "writing models with quadratic constraints needs pyscipopt: "
+            "pip install 'optoforge[solvers]'"
+        ) from err
     from agents.solvers.scip import model_to_scip
 
     scip = ScipModel(model.name)

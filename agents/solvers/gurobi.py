@@ -13,8 +13,8 @@ from functools import cache
 from typing import Any
 
 from agents.solvers.base import (
-    SolveResult,
     SolverBackend,
+    SolveResult,
     SolveStatus,
     read_log_tail,
     solver_log_file,
@@ -55,7 +55,7 @@ def _env(log_file: str = "") -> Any:
 def _licensed() -> bool:
     try:
         _env().dispose()
-    except Exception:  # noqa: BLE001 - ImportError or a GurobiError for a missing license
+    except Exception:
         return False
     return True
 
@@ -87,33 +87,43 @@ class GurobiBackend(SolverBackend):
                         "another backend (highs, scip)",
                         log_tail=read_log_tail(log),
                     )
-                return SolveResult(status=SolveStatus.ERROR,
-                                   message=f"Gurobi error {err.errno}: {err}",
-                                   log_tail=read_log_tail(log))
+                return SolveResult(
+                    status=SolveStatus.ERROR,
+                    message=f"Gurobi error {err.errno}: {err}",
+                    log_tail=read_log_tail(log),
+                )
             finally:
                 env.dispose()
 
-    def _run(self, gp: Any, env: Any, model: Model, time_limit: float | None,
-             log: Any) -> SolveResult:
+    def _run(
+        self, gp: Any, env: Any, model: Model, time_limit: float | None, log: Any
+    ) -> SolveResult:
         grb = gp.GRB
         with gp.Model(model.name, env=env) as g:
             if time_limit is not None:
                 g.Params.TimeLimit = float(time_limit)
             if model.has_quadratic_constraints or not _objective_convex_hint(model):
                 g.Params.NonConvex = 2
-            vtypes = {VarType.CONTINUOUS: grb.CONTINUOUS, VarType.INTEGER: grb.INTEGER,
-                      VarType.BINARY: grb.BINARY}
+            vtypes = {
+                VarType.CONTINUOUS: grb.CONTINUOUS,
+                VarType.INTEGER: grb.INTEGER,
+                VarType.BINARY: grb.BINARY,
+            }
             xs = {
-                v.name: g.addVar(lb=-grb.INFINITY if v.lower == -math.inf else v.lower,
-                                 ub=grb.INFINITY if v.upper == math.inf else v.upper,
-                                 vtype=vtypes[v.type], name=v.name)
+                v.name: g.addVar(
+                    lb=-grb.INFINITY if v.lower == -math.inf else v.lower,
+                    ub=grb.INFINITY if v.upper == math.inf else v.upper,
+                    vtype=vtypes[v.type],
+                    name=v.name,
+                )
                 for v in model.variables
             }
             for con in model.constraints:
                 expr = gp.quicksum(c * xs[v] for v, c in con.coefficients.items())
                 if con.quadratic:
-                    expr = expr + gp.quicksum(t.coefficient * xs[t.var1] * xs[t.var2]
-                                              for t in con.quadratic)
+                    expr = expr + gp.quicksum(
+                        t.coefficient * xs[t.var1] * xs[t.var2] for t in con.quadratic
+                    )
                 if con.sense is ConstraintSense.LE:
                     cons = expr <= con.rhs
                 elif con.sense is ConstraintSense.GE:
@@ -125,11 +135,13 @@ class GurobiBackend(SolverBackend):
                 else:
                     g.addLConstr(cons, name=con.name)
             obj = gp.quicksum(c * xs[v] for v, c in model.objective.items())
-            obj = obj + gp.quicksum(t.coefficient * xs[t.var1] * xs[t.var2]
-                                    for t in model.objective_quadratic)
-            g.setObjective(obj + model.objective_constant,
-                           grb.MAXIMIZE if model.sense is ObjectiveSense.MAXIMIZE
-                           else grb.MINIMIZE)
+            obj = obj + gp.quicksum(
+                t.coefficient * xs[t.var1] * xs[t.var2] for t in model.objective_quadratic
+            )
+            g.setObjective(
+                obj + model.objective_constant,
+                grb.MAXIMIZE if model.sense is ObjectiveSense.MAXIMIZE else grb.MINIMIZE,
+            )
             g.optimize()
             status = _STATUS.get(g.Status, SolveStatus.ERROR)
             values: dict[str, float] = {}
@@ -137,9 +149,14 @@ class GurobiBackend(SolverBackend):
             if g.SolCount > 0:
                 values = {name: float(x.X) for name, x in xs.items()}
                 objective = float(g.ObjVal)
-            return SolveResult(status=status, objective=objective, values=values,
-                               time=float(g.Runtime), log_tail=read_log_tail(log),
-                               message=f"Gurobi status code {g.Status}")
+            return SolveResult(
+                status=status,
+                objective=objective,
+                values=values,
+                time=float(g.Runtime),
+                log_tail=read_log_tail(log),
+                message=f"Gurobi status code {g.Status}",
+            )
 
 
 def _objective_convex_hint(model: Model) -> bool:

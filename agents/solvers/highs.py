@@ -12,11 +12,12 @@ from collections import defaultdict
 from typing import Any
 
 from agents.solvers.base import (
-    SolveResult,
     SolverBackend,
+    SolveResult,
     SolveStatus,
     read_log_tail,
     solver_log_file,
+    stdout_fd_silenced,
 )
 from agents.solvers.model import (
     Capability,
@@ -35,10 +36,21 @@ def _highspy() -> Any:
     return highspy
 
 
+_banner_shown = False
+
+
 def new_highs() -> Any:
     """A `highspy.Highs` that writes nothing to stdout (banner and log silenced)."""
+    global _banner_shown
     highspy = _highspy()
-    h = highspy.Highs()
+    if _banner_shown:
+        h = highspy.Highs()
+    else:
+        # HiGHS prints its banner from the first constructor call in a process, before any
+        # option can be set; swallow that one print at the file-descriptor level.
+        with stdout_fd_silenced():
+            h = highspy.Highs()
+        _banner_shown = True
     h.setOptionValue("output_flag", False)
     h.setOptionValue("log_to_console", False)
     return h
@@ -91,10 +103,19 @@ def model_from_highs(h: Any, name: str = "model") -> Model:
         kind = VarType.CONTINUOUS
         if integrality and integrality[j] == highspy.HighsVarType.kInteger:
             lo, up = lp.col_lower_[j], lp.col_upper_[j]
-            kind = VarType.BINARY if (lo, up) in ((0.0, 1.0), (0.0, 0.0), (1.0, 1.0)) else \
-                VarType.INTEGER
-        variables.append(Variable(name=col_names[j], lower=_unclip(lp.col_lower_[j]),
-                                  upper=_unclip(lp.col_upper_[j]), type=kind))
+            kind = (
+                VarType.BINARY
+                if (lo, up) in ((0.0, 1.0), (0.0, 0.0), (1.0, 1.0))
+                else VarType.INTEGER
+            )
+        variables.append(
+            Variable(
+                name=col_names[j],
+                lower=_unclip(lp.col_lower_[j]),
+                upper=_unclip(lp.col_upper_[j]),
+                type=kind,
+            )
+        )
     rows: list[dict[str, float]] = [{} for _ in range(m)]
     matrix = lp.a_matrix_
     colwise = matrix.format_ != highspy.MatrixFormat.kRowwise
@@ -110,8 +131,11 @@ def model_from_highs(h: Any, name: str = "model") -> Model:
             model.add_constraint(row_names[i] + suffix, rows[i], sense, rhs)
     model.objective = {col_names[j]: c for j, c in enumerate(lp.col_cost_) if c != 0}
     model.objective_constant = float(lp.offset_)
-    model.sense = (ObjectiveSense.MAXIMIZE if lp.sense_ == highspy.ObjSense.kMaximize
-                   else ObjectiveSense.MINIMIZE)
+    model.sense = (
+        ObjectiveSense.MAXIMIZE
+        if lp.sense_ == highspy.ObjSense.kMaximize
+        else ObjectiveSense.MINIMIZE
+    )
     hess = hmodel.hessian_
     if hess.dim_ > 0 and len(hess.value_) > 0:
         model.objective_quadratic = _terms_from_hessian(hess, col_names)
@@ -156,12 +180,22 @@ class HighsBackend(SolverBackend):
         values: dict[str, float] = {}
         objective = None
         if has_values or mapped is SolveStatus.OPTIMAL:
-            values = {v.name: float(x) for v, x in zip(model.variables, solution.col_value,
-                                                       strict=False)}
-            objective = float(info.objective_function_value) if model.variables else \
-                model.objective_constant
-        return SolveResult(status=mapped, objective=objective, values=values, time=run_time,
-                           log_tail=tail, message=h.modelStatusToString(status))
+            values = {
+                v.name: float(x) for v, x in zip(model.variables, solution.col_value, strict=False)
+            }
+            objective = (
+                float(info.objective_function_value)
+                if model.variables
+                else model.objective_constant
+            )
+        return SolveResult(
+            status=mapped,
+            objective=objective,
+            values=values,
+            time=run_time,
+            log_tail=tail,
+            message=h.modelStatusToString(status),
+        )
 
 
 _STATUS_NAMES = {
@@ -236,9 +270,7 @@ def _terms_from_hessian(hess: Any, names: list[str]) -> list[QuadraticTerm]:
     for col in range(hess.dim_):
         for p in range(hess.start_[col], hess.start_[col + 1]):
             row, q = hess.index_[p], hess.value_[p]
-            if row == col:
-                terms.append(QuadraticTerm(var1=names[row], var2=names[col], coefficient=q / 2))
-            elif square:
+            if row == col or square:
                 terms.append(QuadraticTerm(var1=names[row], var2=names[col], coefficient=q / 2))
             elif row > col:
                 terms.append(QuadraticTerm(var1=names[row], var2=names[col], coefficient=q))

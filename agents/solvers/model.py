@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -27,7 +27,7 @@ from agents.solvers.errors import ModelError
 INF = math.inf
 
 
-class VarType(str, Enum):
+class VarType(StrEnum):
     """Domain of a variable."""
 
     CONTINUOUS = "continuous"
@@ -35,7 +35,7 @@ class VarType(str, Enum):
     BINARY = "binary"
 
 
-class ConstraintSense(str, Enum):
+class ConstraintSense(StrEnum):
     """Relation between a constraint's left-hand side and its right-hand side."""
 
     LE = "<="
@@ -43,14 +43,14 @@ class ConstraintSense(str, Enum):
     EQ = "="
 
 
-class ObjectiveSense(str, Enum):
+class ObjectiveSense(StrEnum):
     """Direction of optimization."""
 
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     """Problem classes a backend can solve; `Model.problem_class` names the one a model needs.
 
     ``qp``: quadratic objective, linear constraints, continuous variables.
@@ -118,8 +118,9 @@ class Variable(BaseModel):
                 f"{self.upper}; swap them or fix the data"
             )
         if self.lower == INF or self.upper == -INF:
-            raise ValueError(f"variable {self.name!r} has an empty domain [{self.lower}, "
-                             f"{self.upper}]")
+            raise ValueError(
+                f"variable {self.name!r} has an empty domain [{self.lower}, {self.upper}]"
+            )
         return self
 
     @property
@@ -196,8 +197,10 @@ class Model(BaseModel):
     ) -> Variable:
         """Append a variable and return it; raises `ModelError` if the name is taken."""
         if any(v.name == name for v in self.variables):
-            raise ModelError(f"variable {name!r} already exists in model {self.name!r}; "
-                             "variable names must be unique")
+            raise ModelError(
+                f"variable {name!r} already exists in model {self.name!r}; "
+                "variable names must be unique"
+            )
         try:
             var = Variable(name=name, lower=lower, upper=upper, type=VarType(type))
         except ValueError as err:
@@ -227,8 +230,10 @@ class Model(BaseModel):
         known = self.variable_index()
         self._check_known(known, con.coefficients, con.quadratic, f"constraint {name!r}")
         if any(c.name == name for c in self.constraints):
-            raise ModelError(f"constraint {name!r} already exists in model {self.name!r}; "
-                             "constraint names must be unique")
+            raise ModelError(
+                f"constraint {name!r} already exists in model {self.name!r}; "
+                "constraint names must be unique"
+            )
         self.constraints.append(con)
         return con
 
@@ -317,14 +322,18 @@ class Model(BaseModel):
         known: dict[str, int] = {}
         for i, var in enumerate(self.variables):
             if var.name in known:
-                raise ModelError(f"variable {var.name!r} is defined twice in model "
-                                 f"{self.name!r}; variable names must be unique")
+                raise ModelError(
+                    f"variable {var.name!r} is defined twice in model "
+                    f"{self.name!r}; variable names must be unique"
+                )
             known[var.name] = i
         seen: set[str] = set()
         for con in self.constraints:
             if con.name in seen:
-                raise ModelError(f"constraint {con.name!r} is defined twice in model "
-                                 f"{self.name!r}; constraint names must be unique")
+                raise ModelError(
+                    f"constraint {con.name!r} is defined twice in model "
+                    f"{self.name!r}; constraint names must be unique"
+                )
             seen.add(con.name)
             self._check_known(known, con.coefficients, con.quadratic, f"constraint {con.name!r}")
         self._check_known(known, self.objective, self.objective_quadratic, "the objective")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from agents.solvers.base import SolveResult, SolverBackend, SolveStatus
+from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
 from agents.solvers.errors import UnknownSolverError
 from agents.solvers.model import Model
 

@@ -10,8 +10,8 @@ import math
 from typing import Any
 
 from agents.solvers.base import (
-    SolveResult,
     SolverBackend,
+    SolveResult,
     SolveStatus,
     read_log_tail,
     solver_log_file,
@@ -102,8 +102,10 @@ class ScipBackend(SolverBackend):
             status = _STATUS.get(raw, SolveStatus.ERROR)
             values: dict[str, float] = {}
             objective = None
-            if scip.getNSols() > 0 and status not in (SolveStatus.INFEASIBLE,
-                                                      SolveStatus.UNBOUNDED):
+            if scip.getNSols() > 0 and status not in (
+                SolveStatus.INFEASIBLE,
+                SolveStatus.UNBOUNDED,
+            ):
                 sol = scip.getBestSol()
                 values = {name: float(scip.getSolVal(sol, x)) for name, x in xs.items()}
                 objective = float(scip.getSolObjVal(sol))
@@ -113,5 +115,57 @@ class ScipBackend(SolverBackend):
             scip.freeProb()
         if status is SolveStatus.ITERATION_LIMIT and values:
             status = SolveStatus.FEASIBLE
-        return SolveResult(status=status, objective=objective, values=values, time=elapsed,
-                           log_tail=tail, message=f"SCIP status: {raw}")
+        return SolveResult(
+            status=status,
+            objective=objective,
+            values=values,
+            time=elapsed,
+            log_tail=tail,
+            message=f"SCIP status: {raw}",
+        )
+
+
+def model_from_scip(scip: Any, name: str = "model") -> Model:
+    """Convert a problem read by SCIP (linear and quadratic constraints) to a neutral `Model`."""
+    from agents.solvers.highs import _senses  # ranged rows split the same way everywhere
+
+    inf = scip.infinity()
+
+    def bound(value: float) -> float:
+        return math.inf if value >= inf else -math.inf if value <= -inf else float(value)
+
+    kinds = {
+        "BINARY": VarType.BINARY,
+        "INTEGER": VarType.INTEGER,
+        "IMPLINT": VarType.INTEGER,
+        "CONTINUOUS": VarType.CONTINUOUS,
+    }
+    model = Model(name=name)
+    objective: dict[str, float] = {}
+    for var in scip.getVars():
+        model.add_variable(
+            var.name,
+            bound(var.getLbOriginal()),
+            bound(var.getUbOriginal()),
+            kinds.get(var.vtype(), VarType.CONTINUOUS),
+        )
+        if var.getObj():
+            objective[var.name] = var.getObj()
+    for cons in scip.getConss():
+        quadratic: list[tuple[str, str, float]] = []
+        if cons.isLinear():
+            linear = dict(scip.getValsLinear(cons))
+        elif cons.isNonlinear():
+            bilinear, squares, lin = scip.getTermsQuadratic(cons)
+            quadratic = [(a.name, b.name, c) for a, b, c in bilinear]
+            quadratic += [(v.name, v.name, c) for v, c, _ in squares if c]
+            linear = {v.name: c for v, c in lin}
+            for v, _, c in squares:
+                if c:
+                    linear[v.name] = linear.get(v.name, 0.0) + c
+        else:
+            raise ValueError(f"constraint {cons.name!r} is neither linear nor quadratic")
+        for sense, rhs, suffix in _senses(bound(scip.getLhs(cons)), bound(scip.getRhs(cons))):
+            model.add_constraint(cons.name + suffix, linear, sense, rhs, quadratic=quadratic)
+    model.set_objective(objective, scip.getObjectiveSense(), constant=scip.getObjoffset())
+    return model

@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from agents.solvers.base import SolveResult, SolverBackend, SolveStatus
+from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense
 
 
@@ -80,14 +80,14 @@ def _solve_linear(model: Model, time_limit: float | None) -> SolveResult:
     if model.constraints:
         a, lb, ub = _linear_rows(model)
         constraints.append(LinearConstraint(a, lb, ub))
-    res = milp(c, integrality=integrality, bounds=bounds, constraints=constraints,
-               options=options)
+    res = milp(c, integrality=integrality, bounds=bounds, constraints=constraints, options=options)
     message = str(res.message)
     if res.status == 0:
         status = SolveStatus.OPTIMAL
     elif res.status == 1:
-        status = SolveStatus.TIME_LIMIT if "time" in message.lower() else \
-            SolveStatus.ITERATION_LIMIT
+        status = (
+            SolveStatus.TIME_LIMIT if "time" in message.lower() else SolveStatus.ITERATION_LIMIT
+        )
     elif res.status == 2:
         status = SolveStatus.INFEASIBLE
     elif res.status == 3:
@@ -150,19 +150,25 @@ def _solve_quadratic(model: Model, time_limit: float | None) -> SolveResult:
         if con.quadratic:
             # g(x) <= rhs is convex iff Q is PSD; >= needs NSD; equalities never are.
             sense_ok = (con.sense is ConstraintSense.LE and _is_psd(q)) or (
-                con.sense is ConstraintSense.GE and _is_psd(-q))
+                con.sense is ConstraintSense.GE and _is_psd(-q)
+            )
             convex = convex and sense_ok
         for kind, s in _sides(con.sense):
-            constraints.append({
-                "type": kind,
-                "fun": lambda x, a=a, q=q, s=s, r=con.rhs: s * (r - a @ x - 0.5 * x @ q @ x),
-                "jac": lambda x, a=a, q=q, s=s: -s * (a + q @ x),
-            })
+            constraints.append(
+                {
+                    "type": kind,
+                    "fun": lambda x, a=a, q=q, s=s, r=con.rhs: s * (r - a @ x - 0.5 * x @ q @ x),
+                    "jac": lambda x, a=a, q=q, s=s: -s * (a + q @ x),
+                }
+            )
     lower = [None if v.lower == -math.inf else v.lower for v in model.variables]
     upper = [None if v.upper == math.inf else v.upper for v in model.variables]
-    x0 = np.array([min(max(0.0, lo if lo is not None else -np.inf),
-                       up if up is not None else np.inf) for lo, up in zip(lower, upper,
-                                                                          strict=True)])
+    x0 = np.array(
+        [
+            min(max(0.0, lo if lo is not None else -np.inf), up if up is not None else np.inf)
+            for lo, up in zip(lower, upper, strict=True)
+        ]
+    )
     start = time.perf_counter()
 
     def stop_on_time(*_: Any) -> None:
@@ -170,10 +176,16 @@ def _solve_quadratic(model: Model, time_limit: float | None) -> SolveResult:
             raise _TimeUp
 
     try:
-        res = minimize(fun, x0, jac=jac, method="SLSQP", bounds=list(zip(lower, upper,
-                                                                          strict=True)),
-                       constraints=constraints, callback=stop_on_time,
-                       options={"maxiter": 1000, "ftol": 1e-10})
+        res = minimize(
+            fun,
+            x0,
+            jac=jac,
+            method="SLSQP",
+            bounds=list(zip(lower, upper, strict=True)),
+            constraints=constraints,
+            callback=stop_on_time,
+            options={"maxiter": 1000, "ftol": 1e-10},
+        )
     except _TimeUp:
         return SolveResult(status=SolveStatus.TIME_LIMIT, message="SLSQP hit the time limit")
     values = {v.name: float(x) for v, x in zip(model.variables, res.x, strict=True)}
@@ -183,10 +195,15 @@ def _solve_quadratic(model: Model, time_limit: float | None) -> SolveResult:
     elif feasible:
         status = SolveStatus.ITERATION_LIMIT
     else:
-        return SolveResult(status=SolveStatus.ERROR,
-                           message=f"SLSQP found no feasible point: {res.message}")
-    return SolveResult(status=status, objective=model.objective_value(values), values=values,
-                       message=str(res.message))
+        return SolveResult(
+            status=SolveStatus.ERROR, message=f"SLSQP found no feasible point: {res.message}"
+        )
+    return SolveResult(
+        status=status,
+        objective=model.objective_value(values),
+        values=values,
+        message=str(res.message),
+    )
 
 
 def _sides(sense: ConstraintSense) -> list[tuple[str, float]]:

@@ -1,1 +1,25 @@
-"""Numeric (torch) optimizers (filled in by the numeric optimizers issue)."""
+"""Numeric (torch) optimizers: a name registry, torch / pytorch-optimizer seeds, FRUGAL,
+AdAdaGrad, zeroth-order MeZO / ZO-Adam, and the hybrid text+tensor optimizer.
+
+``create("adam", model.parameters(), lr=1e-3)`` returns a ``torch.optim.Optimizer``;
+``available()`` lists the names usable in this environment. Nothing here imports torch until a
+name is used.
+"""
+
+from __future__ import annotations
+
+from trace_core._lazy import lazy_getattr
+
+_EXPORTS: dict[str, str] = {
+    "create": ".registry",
+    "available": ".registry",
+    "registered": ".registry",
+    "register": ".registry",
+    "NumericOptimizerError": ".registry",
+    "UnknownOptimizerError": ".registry",
+    "OptimizerUnavailableError": ".registry",
+    "NonFiniteError": ".nonfinite",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -1,0 +1,173 @@
+"""Name -> factory registry for numeric (torch) optimizers.
+
+Optimizer modules call :func:`register` at import time; the registry imports the modules listed
+in ``BUILTIN_MODULES`` lazily, on the first :func:`create` / :func:`available` call, so importing
+``optimizers.numeric`` loads no torch. To add optimizers, write a module that calls ``register``
+and append its dotted name to ``BUILTIN_MODULES`` (one line per module).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+#: Modules whose import registers optimizers. Append; do not reorder.
+BUILTIN_MODULES: list[str] = [
+    "optimizers.numeric.torch_builtin",
+    "optimizers.numeric.library",
+    "optimizers.numeric.zeroth_order",
+    "optimizers.numeric.frugal",
+    "optimizers.numeric.adadagrad",
+]
+
+Factory = Callable[..., "torch.optim.Optimizer"]
+
+
+class NumericOptimizerError(Exception):
+    """Base class of the numeric optimizer errors."""
+
+
+class UnknownOptimizerError(NumericOptimizerError, KeyError):
+    """No optimizer is registered under the requested name."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class OptimizerUnavailableError(NumericOptimizerError, ImportError):
+    """The optimizer is registered but the library it needs is not installed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered optimizer: how to build it and which library it needs."""
+
+    name: str
+    factory: Factory
+    source: str
+    """Import name of the library the optimizer needs (``torch``, ``pytorch_optimizer``, ...)."""
+    zeroth_order: bool = False
+    """True when ``step(closure)`` needs only loss values (the closure never calls backward)."""
+
+
+_ENTRIES: dict[str, Entry] = {}
+_LOADED: set[str] = set()
+_LOCK = threading.RLock()
+
+
+def register(
+    name: str, factory: Factory, *, source: str, zeroth_order: bool = False, replace: bool = False
+) -> None:
+    """Register ``factory(params, **kw) -> torch.optim.Optimizer`` under ``name``.
+
+    ``source`` is the import name of the library the factory needs; :func:`available` lists the
+    name only when that library can be imported. Registering a taken name raises unless
+    ``replace=True`` (two modules silently fighting over one name would be a hard bug to find).
+    """
+    key = name.lower()
+    with _LOCK:
+        if key in _ENTRIES and not replace:
+            raise NumericOptimizerError(
+                f"numeric optimizer {key!r} is already registered (source "
+                f"{_ENTRIES[key].source!r}); pass replace=True to override it"
+            )
+        _ENTRIES[key] = Entry(key, factory, source, zeroth_order)
+
+
+def _load_builtins() -> None:
+    with _LOCK:
+        for module in BUILTIN_MODULES:
+            if module not in _LOADED:
+                _LOADED.add(module)
+                importlib.import_module(module)
+
+
+def _importable(source: str) -> bool:
+    try:
+        return importlib.util.find_spec(source) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def entry(name: str) -> Entry:
+    """Return the registry entry for ``name`` (case-insensitive), or raise a listing error."""
+    _load_builtins()
+    key = name.lower()
+    found = _ENTRIES.get(key)
+    if found is None:
+        known = ", ".join(sorted(_ENTRIES))
+        raise UnknownOptimizerError(
+            f"unknown numeric optimizer {name!r}; known: {known}. "
+            "Third-party optimizers can be added with optimizers.numeric.register()."
+        )
+    return found
+
+
+def available() -> list[str]:
+    """Names of the registered optimizers whose library is importable, sorted."""
+    _load_builtins()
+    return sorted(name for name, e in _ENTRIES.items() if _importable(e.source))
+
+
+def registered() -> list[str]:
+    """Every registered name, importable or not, sorted."""
+    _load_builtins()
+    return sorted(_ENTRIES)
+
+
+def create(name: str, params: Iterable[Any], **kw: Any) -> torch.optim.Optimizer:
+    """Build the optimizer registered as ``name`` over ``params``.
+
+    ``params`` is what ``torch.optim`` accepts (tensors or param-group dicts); tensor
+    ``ParameterNode`` objects are accepted too and replaced by their tensors. ``nonfinite``
+    ("raise", the default, "skip" or "ignore") says what a step does when a gradient (or, for
+    zeroth-order optimizers, the loss) is NaN/inf: raise :class:`NonFiniteError`, skip the step
+    leaving parameters and state untouched, or step anyway. Other keywords go to the optimizer.
+    """
+    from optimizers.numeric.nonfinite import guard
+
+    found = entry(name)
+    if not _importable(found.source):
+        raise OptimizerUnavailableError(
+            f"numeric optimizer {found.name!r} needs the {found.source!r} library, which is not "
+            "installed; install the torch extra: pip install 'optoforge[torch]'"
+        )
+    policy = kw.pop("nonfinite", "raise")
+    if found.zeroth_order:  # no gradients to check: the optimizer checks its loss values
+        kw["nonfinite"] = policy
+    optimizer = found.factory(_as_torch_params(params), **kw)
+    return guard(optimizer, policy, zeroth_order=found.zeroth_order)
+
+
+def _as_torch_params(params: Iterable[Any]) -> list[Any]:
+    """Replace tensor ParameterNodes (anything with a tensor ``.data``) by their tensors."""
+    import torch
+
+    def unwrap(p: Any) -> Any:
+        if isinstance(p, torch.Tensor):
+            return p
+        data = getattr(p, "data", None)
+        if isinstance(data, torch.Tensor):
+            return data
+        raise TypeError(
+            "numeric optimizers take torch tensors or tensor ParameterNodes, "
+            f"got {type(p).__name__}"
+        )
+
+    items = list(params)
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, dict):
+            group = dict(item)
+            group["params"] = [unwrap(p) for p in group["params"]]
+            out.append(group)
+        else:
+            out.append(unwrap(item))
+    return out

@@ -1,0 +1,104 @@
+"""Many concurrent requests through a server that fails 30% of attempts: all succeed, and the
+attempt count of each equals the faults injected into it plus one."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.servers.chat_server import ChatServer, Reply
+from trace_core.llm.openai_backend import OpenAIBackend
+from trace_core.llm.retry import RetryPolicy
+
+pytestmark = pytest.mark.llm
+
+N_REQUESTS = 200
+CONCURRENCY = 16
+FAULT_RATE = 0.3
+MAX_ATTEMPTS = 8
+_FAULTS = [
+    lambda: Reply.rate_limited(retry_after=0),
+    lambda: Reply.error(500),
+    lambda: Reply.error(502),
+    lambda: Reply.error(503),
+    lambda: Reply.error(504),
+    Reply.dropped,
+]
+
+
+class FaultPlan:
+    """Fails each attempt with probability FAULT_RATE (seeded), answering ``2*n`` otherwise.
+
+    Faults per prompt are counted so the test can compare them to the client's attempt counts.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.faults: dict[int, int] = {}
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        n = int(body["messages"][-1]["content"].split()[-1])
+        with self.lock:
+            injected = self.faults.get(n, 0)
+            # Leave room for the last allowed attempt so every request can succeed.
+            if injected < MAX_ATTEMPTS - 1 and self.rng.random() < FAULT_RATE:
+                self.faults[n] = injected + 1
+                return self.rng.choice(_FAULTS)()
+        return Reply.text(str(2 * n))
+
+
+def _storm_llm(server: ChatServer, waits: list[float]) -> OpenAIBackend:
+    policy = RetryPolicy(
+        max_attempts=MAX_ATTEMPTS,
+        initial_wait=0.001,
+        max_wait=0.002,
+        jitter=0.0,
+        sleep=waits.append,
+    )
+    return OpenAIBackend(
+        "storm", base_url=server.url, retry=policy, cache=False, max_in_flight=CONCURRENCY
+    )
+
+
+def _prompt(n: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": f"double {n}"}]
+
+
+def test_threads_every_request_succeeds_and_attempts_match_faults() -> None:
+    plan = FaultPlan(seed=8)
+    waits: list[float] = []
+    with ChatServer(plan) as server:
+        llm = _storm_llm(server, waits)
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            results = list(pool.map(lambda n: llm.complete(_prompt(n)), range(N_REQUESTS)))
+        requests = server.count
+    assert [r.text for r in results] == [str(2 * n) for n in range(N_REQUESTS)]
+    assert [r.attempts for r in results] == [plan.faults.get(n, 0) + 1 for n in range(N_REQUESTS)]
+    total_faults = sum(plan.faults.values())
+    assert requests == N_REQUESTS + total_faults
+    assert len(waits) == total_faults
+    assert total_faults >= 40  # the plan really injected faults (about 30% of attempts)
+    assert llm.limiter.peak <= CONCURRENCY
+
+
+def test_asyncio_every_request_succeeds_and_attempts_match_faults() -> None:
+    plan = FaultPlan(seed=9)
+    waits: list[float] = []
+    with ChatServer(plan) as server:
+        llm = _storm_llm(server, waits)
+
+        async def run_all() -> list[Any]:
+            return await asyncio.gather(*(llm.acomplete(_prompt(n)) for n in range(N_REQUESTS)))
+
+        results = asyncio.run(run_all())
+        requests = server.count
+    assert [r.text for r in results] == [str(2 * n) for n in range(N_REQUESTS)]
+    assert [r.attempts for r in results] == [plan.faults.get(n, 0) + 1 for n in range(N_REQUESTS)]
+    assert requests == N_REQUESTS + sum(plan.faults.values())
+    assert llm.limiter.peak <= CONCURRENCY

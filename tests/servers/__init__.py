@@ -1,0 +1,1 @@
+"""Local test servers shared by test areas (LLM fault server)."""

@@ -1,0 +1,315 @@
+"""The ``openai`` backend: the openai SDK against OpenAI or any OpenAI-compatible server.
+
+``base_url`` (or ``OPENAI_BASE_URL``) points it at llama.cpp's server, vLLM, ollama, LM Studio
+or a proxy; a key is then optional. The SDK's own retries are off: retries, caching and budgets
+are the shared pipeline's job (`ChatBackend`). The SDK is imported on first request, never at
+import or construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from trace_core.llm.backend import ChatBackend
+from trace_core.llm.base import Message, RawReply, Usage
+from trace_core.llm.errors import (
+    LLMAuthError,
+    LLMConfigError,
+    LLMError,
+    LLMOutputError,
+    LLMRateLimited,
+    LLMRequestError,
+    LLMTransientError,
+)
+from trace_core.llm.retry import RETRYABLE_STATUS, parse_retry_after
+
+if TYPE_CHECKING:
+    import openai
+
+_NO_KEY = "not-needed"  # OpenAI-compatible local servers accept any key
+
+
+class OpenAIBackend(ChatBackend):
+    """Chat completions through the openai SDK.
+
+    ``api_key`` defaults to ``OPENAI_API_KEY``; ``base_url`` to ``OPENAI_BASE_URL`` (the OpenAI
+    API when unset). ``timeout`` is seconds per attempt. ``json_mode="json_schema"`` or
+    ``"json_object"`` also asks the server for JSON natively (not every compatible server
+    supports it; the reply is parsed and repaired either way).
+    """
+
+    provider = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        json_mode: str | None = None,
+        organization: str | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(model, **kw)
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key and self.base_url is None:
+            raise LLMConfigError(
+                f"model {self.model_id!r} needs an OpenAI API key: set OPENAI_API_KEY, or point "
+                "at an OpenAI-compatible server with OPENAI_BASE_URL=http://host:port/v1 "
+                "(base_url=...), or use another provider (OPTOFORGE_LLM=litellm:<model>, "
+                "OPTOFORGE_LLM=local:smollm2)."
+            )
+        self._api_key = key or _NO_KEY
+        self.timeout = timeout
+        if json_mode not in (None, "json_schema", "json_object"):
+            raise LLMConfigError(
+                f"json_mode must be None, 'json_schema' or 'json_object', got {json_mode!r}"
+            )
+        self.json_mode = json_mode
+        self.organization = organization
+        self._client: openai.OpenAI | None = None
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._client_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        where = f", base_url={self.base_url!r}" if self.base_url else ""
+        return f"OpenAIBackend({self.model_id!r}{where})"  # never the key
+
+    def _identity(self) -> dict[str, Any]:
+        return {**super()._identity(), "base_url": self.base_url}
+
+    # -- clients (created on first use) ----------------------------------------------------------
+
+    def _sync_client(self) -> openai.OpenAI:
+        with self._client_lock:
+            if self._client is None:
+                openai = _import_openai()
+                self._client = openai.OpenAI(
+                    api_key=self._api_key,
+                    base_url=self.base_url,
+                    organization=self.organization,
+                    timeout=self.timeout,
+                    max_retries=0,
+                )
+            return self._client
+
+    def _async_client(self) -> openai.AsyncOpenAI:
+        # An async HTTP pool belongs to the loop that opened it: one client per running loop.
+        loop = asyncio.get_running_loop()
+        with self._client_lock:
+            client = self._aclients.get(loop)
+            if client is None:
+                openai = _import_openai()
+                client = openai.AsyncOpenAI(
+                    api_key=self._api_key,
+                    base_url=self.base_url,
+                    organization=self.organization,
+                    timeout=self.timeout,
+                    max_retries=0,
+                )
+                self._aclients[loop] = client
+            return client
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def _params(
+        self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        params = {k: v for k, v in opts.items() if k not in ("stream", "timeout")}
+        params["model"] = self.model
+        params["messages"] = messages
+        if schema is not None and self.json_mode == "json_object":
+            params["response_format"] = {"type": "json_object"}
+        elif schema is not None and self.json_mode == "json_schema":
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": schema},
+            }
+        if "timeout" in opts:
+            params["timeout"] = opts["timeout"]
+        return params
+
+    def _request(
+        self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
+    ) -> RawReply:
+        client = self._sync_client()
+        params = self._params(messages, opts, schema)
+        try:
+            if opts.get("stream"):
+                stream = client.chat.completions.create(
+                    stream=True, stream_options={"include_usage": True}, **params
+                )
+                collector = _StreamCollector()
+                for chunk in stream:
+                    collector.add(chunk)
+                return collector.reply(self.model)
+            raw = client.chat.completions.with_raw_response.create(**params)
+            return reply_from_body(raw.http_response.text, self.model)
+        except LLMError:
+            raise
+        except Exception as err:
+            raise map_provider_error(err, self.model_id, self._api_key) from err
+
+    async def _arequest(
+        self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
+    ) -> RawReply:
+        client = self._async_client()
+        params = self._params(messages, opts, schema)
+        try:
+            if opts.get("stream"):
+                stream = await client.chat.completions.create(
+                    stream=True, stream_options={"include_usage": True}, **params
+                )
+                collector = _StreamCollector()
+                async for chunk in stream:
+                    collector.add(chunk)
+                return collector.reply(self.model)
+            raw = await client.chat.completions.with_raw_response.create(**params)
+            return reply_from_body(raw.http_response.text, self.model)
+        except LLMError:
+            raise
+        except Exception as err:
+            raise map_provider_error(err, self.model_id, self._api_key) from err
+
+
+def _import_openai() -> Any:
+    try:
+        import openai
+    except ImportError as err:  # pragma: no cover - openai is a core dependency
+        raise LLMConfigError("the openai package is missing: pip install openai") from err
+    return openai
+
+
+def reply_from_body(body: str, model: str) -> RawReply:
+    """Read a chat-completions JSON body; `LLMOutputError` when it is not one."""
+    try:
+        data = json.loads(body)
+        choice = data["choices"][0]
+        message = choice["message"]
+    except (ValueError, KeyError, IndexError, TypeError) as err:
+        raise LLMOutputError(
+            "the server's reply is not a valid chat completion (the body is cut off or not "
+            f"JSON: {type(err).__name__}); check the server or proxy at base_url.",
+            raw_text=body[:2000],
+            reason="malformed response envelope",
+        ) from err
+    text = message.get("content")
+    if text is None:
+        text = message.get("refusal") or ""
+    return RawReply(
+        text=str(text),
+        usage=_usage(data.get("usage")),
+        model=str(data.get("model") or model),
+        finish_reason=choice.get("finish_reason"),
+    )
+
+
+def _usage(raw: Any) -> Usage:
+    if raw is None:
+        return Usage()
+    if not isinstance(raw, dict):
+        raw = raw.model_dump() if hasattr(raw, "model_dump") else dict(raw)
+    prompt = int(raw.get("prompt_tokens") or 0)
+    completion = int(raw.get("completion_tokens") or 0)
+    total = int(raw.get("total_tokens") or prompt + completion)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+class _StreamCollector:
+    """Joins streamed chunks into one reply (text deltas, the final usage chunk)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.usage = Usage()
+        self.model = ""
+        self.finish_reason: str | None = None
+
+    def add(self, chunk: Any) -> None:
+        data = chunk.model_dump() if hasattr(chunk, "model_dump") else dict(chunk)
+        self.model = data.get("model") or self.model
+        if data.get("usage"):
+            self.usage = _usage(data["usage"])
+        for choice in data.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                self.parts.append(delta["content"])
+            elif delta.get("refusal"):
+                self.parts.append(delta["refusal"])
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+
+    def reply(self, model: str) -> RawReply:
+        return RawReply(
+            text="".join(self.parts),
+            usage=self.usage,
+            model=self.model or model,
+            finish_reason=self.finish_reason,
+        )
+
+
+def _redact(text: str, secret: str | None) -> str:
+    if secret and secret != _NO_KEY and len(secret) > 4:
+        text = text.replace(secret, "***")
+    return text[:500]
+
+
+def map_provider_error(err: Exception, model_id: str, secret: str | None = None) -> LLMError:
+    """Translate an openai-SDK-shaped (or httpx) exception into the `LLMError` tree.
+
+    litellm's exceptions subclass the openai SDK's, so both backends share this.
+    """
+    import httpx
+
+    openai = _import_openai()
+    detail = _redact(str(err), secret)
+    if isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
+        return LLMTransientError(f"{model_id}: the request timed out; it will be retried")
+    if isinstance(err, openai.APIConnectionError | httpx.TransportError):
+        return LLMTransientError(f"{model_id}: connection failed ({detail}); it will be retried")
+    status = getattr(err, "status_code", None)
+    response = getattr(err, "response", None)
+    headers = getattr(response, "headers", None)
+    if isinstance(status, int):
+        if status == 429:
+            return LLMRateLimited(
+                f"{model_id}: rate limited (HTTP 429): {detail}. Lower max_in_flight or wait.",
+                status=status,
+                retry_after=parse_retry_after(headers),
+            )
+        if status in RETRYABLE_STATUS:
+            return LLMTransientError(
+                f"{model_id}: server error (HTTP {status}): {detail}",
+                status=status,
+                retry_after=parse_retry_after(headers),
+            )
+        if status in (401, 403):
+            return LLMAuthError(
+                f"{model_id}: the provider refused the credentials (HTTP {status}): {detail}. "
+                "Check the API key environment variable (OPENAI_API_KEY for openai) and that "
+                "the key may use this model.",
+                status=status,
+            )
+        if status == 404:
+            return LLMRequestError(
+                f"{model_id}: not found (HTTP 404): {detail}. Check the model name and base_url.",
+                status=status,
+            )
+        return LLMRequestError(
+            f"{model_id}: the request was rejected (HTTP {status}): {detail}", status=status
+        )
+    if isinstance(err, ValueError):
+        return LLMOutputError(
+            f"{model_id}: the server's reply could not be read: {detail}",
+            raw_text=detail,
+            reason="unreadable response",
+        )
+    return LLMError(f"{model_id}: request failed: {type(err).__name__}: {detail}")

@@ -1,0 +1,136 @@
+"""Retrying transient provider failures (tenacity): backoff with jitter, honouring Retry-After.
+
+Only `LLMTransientError` (429, 5xx, timeouts, dropped connections) is retried; a rejected request
+(400/401/403/404) fails at once because sending it again cannot succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import tenacity
+
+from trace_core.llm.errors import LLMError, LLMTransientError
+
+T = TypeVar("T")
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
+"""HTTP statuses that mean "try again later" (529: overloaded, used by some providers)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry a transient failure.
+
+    ``max_attempts`` counts the first try. Waits grow as ``initial_wait * 2**n`` up to
+    ``max_wait``, plus up to ``jitter`` seconds of random jitter so that many clients do not
+    retry in lockstep. A Retry-After from the provider replaces the computed wait (capped at
+    ``max_retry_after``). ``sleep`` replaces the real wait in both the sync and the async path;
+    tests use it to record the waits instead of sleeping.
+    """
+
+    max_attempts: int = 5
+    initial_wait: float = 0.5
+    max_wait: float = 30.0
+    jitter: float = 0.5
+    max_retry_after: float = 120.0
+    sleep: Callable[[float], None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
+
+    def wait_seconds(self, error: BaseException | None, attempt_number: int) -> float:
+        """The wait before the next attempt after ``error`` ended attempt ``attempt_number``."""
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return max(0.0, min(float(retry_after), self.max_retry_after))
+        backoff = tenacity.wait_exponential(multiplier=self.initial_wait, max=self.max_wait)
+        jitter = tenacity.wait_random(0, self.jitter)
+        state = _FakeState(attempt_number)
+        return float(backoff(state)) + float(jitter(state))  # type: ignore[arg-type]
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        return self.wait_seconds(error, state.attempt_number)
+
+    def _retrying_kwargs(self) -> dict[str, Any]:
+        return {
+            "stop": tenacity.stop_after_attempt(self.max_attempts),
+            "wait": self._wait,
+            "retry": tenacity.retry_if_exception_type(LLMTransientError),
+            "reraise": True,
+        }
+
+    def call(self, fn: Callable[[], T]) -> tuple[T, int]:
+        """Run ``fn`` with retries; return its result and the number of attempts made."""
+        retrying = tenacity.Retrying(sleep=self.sleep or time.sleep, **self._retrying_kwargs())
+        attempts = 0
+        try:
+            for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    result = fn()
+        except LLMError as err:
+            err.attempts = attempts  # type: ignore[attr-defined]
+            raise
+        return result, attempts
+
+    async def acall(self, fn: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+        """Async `call`."""
+        hook = self.sleep
+
+        async def sleep(seconds: float) -> None:
+            if hook is not None:
+                hook(seconds)
+            else:
+                await asyncio.sleep(seconds)
+
+        retrying = tenacity.AsyncRetrying(sleep=sleep, **self._retrying_kwargs())
+        attempts = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    result = await fn()
+        except LLMError as err:
+            err.attempts = attempts  # type: ignore[attr-defined]
+            raise
+        return result, attempts
+
+
+@dataclass
+class _FakeState:
+    """The one field tenacity's exponential wait reads from a retry state."""
+
+    attempt_number: int
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    millis = lowered.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,406 @@
+"""Graph nodes: constants, trainable parameters, operation results and recorded errors.
+
+A graph is made only of child -> parent references (``MessageNode._parents``); nothing refers
+from a parent to its children and there is no process-global list of nodes, so a graph is
+freed by reference counting as soon as its output nodes are dropped. Every class uses
+``__slots__`` to keep a node at a few hundred bytes.
+
+``Node.name`` is the name given (default: derived from the value's type or the op);
+``Node.label`` is ``name:k`` with ``k`` from a per-process counter, unique in the process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from trace_core.errors import ExecutionError, InvalidUpdate
+from trace_core.operators import Op, TracedOperators
+from trace_core.validation import TypeRuleError, coerce_like
+
+if TYPE_CHECKING:
+    from trace_core.propagators import Propagator
+
+_COUNTER = itertools.count()
+
+# Whether operations record nodes (``no_trace()`` turns it off) and, while a bundled function
+# body runs, the list that collects every ``Node.data`` read (hidden-dependency detection).
+_TRACING: ContextVar[bool] = ContextVar("trace_core_tracing", default=True)
+_READS: ContextVar[list[Node] | None] = ContextVar("trace_core_reads", default=None)
+
+Constraint = str | Callable[[Any], bool]
+
+
+def tracing_enabled() -> bool:
+    """True unless inside ``no_trace()`` (or inside a bundled function's body)."""
+    return _TRACING.get()
+
+
+@contextmanager
+def tracing(enabled: bool) -> Iterator[None]:
+    """Turn recording on or off for the enclosed block (``no_trace()`` is ``tracing(False)``)."""
+    token = _TRACING.set(enabled)
+    try:
+        yield
+    finally:
+        _TRACING.reset(token)
+
+
+@contextmanager
+def recording_reads() -> Iterator[list[Node]]:
+    """Collect every node whose ``.data`` is read inside the block."""
+    reads: list[Node] = []
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
+
+def _plain(value: Any) -> Any:
+    return value.data if isinstance(value, Node) else value
+
+
+class Node(TracedOperators):
+    """A value in the graph. Constants are plain ``Node``; see the subclasses for the rest."""
+
+    __slots__ = ("__weakref__", "_data", "_description", "_feedback", "_id", "_name", "_parents")
+
+    _parents: tuple[Node, ...]
+
+    def __init__(self, value: Any, name: str | None = None, description: str | None = None):
+        self._data = value
+        self._name = name
+        self._description = description
+        self._id = next(_COUNTER)
+        self._parents = ()
+        self._feedback: list[Any] | None = None
+
+    # -- identity and value -------------------------------------------------------------
+    @property
+    def data(self) -> Any:
+        """The node's value. Reads inside a bundled function body are recorded."""
+        reads = _READS.get()
+        if reads is not None:
+            reads.append(self)
+        return self._data
+
+    @property
+    def name(self) -> str:
+        """The name as given, or one derived from the value's type."""
+        return self._name or type(self._data).__name__
+
+    @property
+    def label(self) -> str:
+        """``name:k``, unique in this process; prompts and files use it to split same names."""
+        return f"{self.name}:{self._id}"
+
+    @property
+    def description(self) -> str | None:
+        """Free-text description shown to optimizers."""
+        return self._description
+
+    @property
+    def parents(self) -> list[Node]:
+        """The nodes this node was computed from (empty for constants and parameters)."""
+        return list(self._parents)
+
+    @property
+    def trainable(self) -> bool:
+        """True for ``ParameterNode``."""
+        return False
+
+    # -- feedback -----------------------------------------------------------------------
+    @property
+    def feedback(self) -> list[Any]:
+        """Feedback messages that reached this node, in arrival order (empty when none)."""
+        return list(self._feedback) if self._feedback else []
+
+    def zero_feedback(self) -> None:
+        """Forget the feedback received so far."""
+        self._feedback = None
+
+    def _receive(self, message: Any, output: Node) -> None:
+        if self._feedback is None:
+            self._feedback = [message]
+        else:
+            self._feedback.append(message)
+
+    def backward(
+        self,
+        feedback: Any = None,
+        propagator: Propagator | None = None,
+        *,
+        retain_graph: bool = False,
+    ) -> None:
+        """Send ``feedback`` to every ancestor, in reverse topological order, iteratively.
+
+        ``feedback`` is text or any JSON value. When this node's value is a scalar torch tensor
+        with a ``grad_fn``, torch's ``backward(retain_graph=...)`` runs too, so tensor
+        parameters get ``.grad``. A warning is issued when no trainable parameter is reached.
+        """
+        from trace_core.propagators import backward as _backward
+        from trace_core.tensors import is_scalar_tensor_with_grad
+
+        if is_scalar_tensor_with_grad(self._data):
+            self._data.backward(retain_graph=retain_graph)
+            if feedback is None:
+                return
+        _backward(self, feedback, propagator)
+
+    # -- tracing ------------------------------------------------------------------------
+    def _trace(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
+        if not _TRACING.get():
+            plain_kw = {k: _plain(v) for k, v in kwargs.items()} if kwargs else {}
+            return op.fn(*[_plain(a) for a in args], **plain_kw)
+        parents = [a if isinstance(a, Node) else Node(a) for a in args]
+        keys: tuple[str, ...] | None = None
+        values = [p._data for p in parents]
+        kw_values: dict[str, Any] = {}
+        if len(parents) > len(op.keys) or kwargs:
+            extra = tuple(f"args[{i}]" for i in range(len(parents) - len(op.keys)))
+            keys = op.keys[: len(parents)] + extra
+            if kwargs:
+                for key, value in kwargs.items():
+                    kw_node = value if isinstance(value, Node) else Node(value)
+                    parents.append(kw_node)
+                    kw_values[key] = kw_node._data
+                keys = keys + tuple(kwargs)
+        try:
+            result = op.fn(*values, **kw_values)
+        except Exception as exc:
+            raise ExecutionError(
+                ExceptionNode.from_exception(exc, op, tuple(parents), keys)
+            ) from exc
+        return MessageNode(result, op, tuple(parents), keys)
+
+    def _trace2(self, op: Op, a: Any, b: Any) -> Any:
+        if not _TRACING.get():
+            return op.fn(_plain(a), _plain(b))
+        if not isinstance(a, Node):
+            a = Node(a)
+        if not isinstance(b, Node):
+            b = Node(b)
+        try:
+            result = op.fn(a._data, b._data)
+        except Exception as exc:
+            raise ExecutionError(ExceptionNode.from_exception(exc, op, (a, b), None)) from exc
+        return MessageNode(result, op, (a, b))
+
+    def _record(self, op: Op, value: Any, args: tuple[Any, ...]) -> Any:
+        if not _TRACING.get():
+            return value
+        return MessageNode(value, op, tuple(a if isinstance(a, Node) else Node(a) for a in args))
+
+    def __repr__(self) -> str:
+        text = repr(self._data)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        return f"{type(self).__name__}({self.label}, {text})"
+
+    # Identity semantics: nodes are dict keys and set members; use .eq() for traced equality.
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+
+class ParameterNode(Node):
+    """A trainable value. It changes only through :meth:`set`, which validates the new value.
+
+    ``constraint`` entries are text (shown to optimizers) or predicates (enforced by ``set``).
+    Code parameters (``is_code``) hold a function's source; their validator compiles new source
+    and checks its signature and the code policy.
+    """
+
+    __slots__ = ("_constraints", "_outputs", "_validator", "is_code")
+
+    def __init__(
+        self,
+        value: Any,
+        name: str | None = None,
+        description: str | None = None,
+        constraint: Constraint | list[Constraint] | None = None,
+        *,
+        validator: Callable[[Any], Any] | None = None,
+        is_code: bool = False,
+    ) -> None:
+        super().__init__(value, name, description)
+        if constraint is None:
+            constraints: tuple[Constraint, ...] = ()
+        elif isinstance(constraint, list | tuple):
+            constraints = tuple(constraint)
+        else:
+            constraints = (constraint,)
+        for item in constraints:
+            if not (isinstance(item, str) or callable(item)):
+                raise TypeError(
+                    f"constraint must be text or a predicate callable, got {type(item).__name__}"
+                )
+        self._constraints = constraints
+        self._validator = validator
+        self._outputs: list[Node] | None = None
+        self.is_code = is_code
+
+    @property
+    def trainable(self) -> bool:
+        return True
+
+    @property
+    def constraint(self) -> str | None:
+        """The text constraints (what optimizers are told), joined; ``None`` when there are none."""
+        texts = [c for c in self._constraints if isinstance(c, str)]
+        return "; ".join(texts) if texts else None
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        """Every constraint: text entries and predicate callables."""
+        return self._constraints
+
+    @property
+    def feedback_outputs(self) -> list[Node]:
+        """The output nodes whose ``backward()`` reached this parameter (aligned with feedback)."""
+        return list(self._outputs) if self._outputs else []
+
+    def _receive(self, message: Any, output: Node) -> None:
+        super()._receive(message, output)
+        self._note_output(output)
+
+    def _note_output(self, output: Node) -> None:
+        if self._outputs is None:
+            self._outputs = [output]
+        else:
+            self._outputs.append(output)
+
+    def zero_feedback(self) -> None:
+        super().zero_feedback()
+        self._outputs = None
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` as it would be stored by :meth:`set`, or raise ``InvalidUpdate``."""
+        if isinstance(value, Node):
+            value = value._data
+        if self._validator is not None:
+            try:
+                value = self._validator(value)
+            except InvalidUpdate:
+                raise
+            except (TypeRuleError, ValueError, TypeError, SyntaxError) as err:
+                raise InvalidUpdate(self.label, str(err)) from err
+        else:
+            try:
+                value = coerce_like(self._data, value)
+            except TypeRuleError as err:
+                raise InvalidUpdate(self.label, str(err)) from None
+        for check in self._constraints:
+            if isinstance(check, str):
+                continue
+            try:
+                ok = check(value)
+            except Exception as err:
+                raise InvalidUpdate(
+                    self.label, f"constraint {_callable_name(check)} raised {err!r}"
+                ) from err
+            if not ok:
+                raise InvalidUpdate(
+                    self.label, f"value {value!r:.80} violates constraint {_callable_name(check)}"
+                )
+        return value
+
+    def set(self, value: Any) -> None:
+        """Validate ``value`` and make it the parameter's value; ``InvalidUpdate`` otherwise.
+
+        Tensor parameters are updated in place, so torch optimizers holding them stay valid.
+        """
+        new = self.validate(value)
+        from trace_core.tensors import assign_tensor
+
+        if not assign_tensor(self._data, new):
+            self._data = new
+
+
+def _callable_name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", None) or repr(fn)
+
+
+class MessageNode(Node):
+    """The result of one traced operation; its parents are the operation's inputs."""
+
+    __slots__ = ("_keys", "_op")
+
+    def __init__(
+        self,
+        value: Any,
+        op: Op,
+        parents: tuple[Node, ...],
+        keys: tuple[str, ...] | None = None,
+    ) -> None:
+        self._data = value
+        self._name = None
+        self._description = None
+        self._id = next(_COUNTER)
+        self._parents = parents
+        self._feedback = None
+        self._op = op
+        self._keys = keys
+
+    @property
+    def name(self) -> str:
+        return self._name or self._op.name
+
+    @property
+    def op(self) -> Op:
+        """The operation that produced this node (shared by all its results)."""
+        return self._op
+
+    @property
+    def description(self) -> str:
+        return self._description or self._op.description
+
+    @property
+    def inputs(self) -> dict[str, Node]:
+        """Parents by argument name, e.g. ``{"a": x, "b": y}`` for ``x + y``."""
+        keys = self._keys if self._keys is not None else self._op.keys
+        return dict(zip(keys, self._parents, strict=False))
+
+
+class ExceptionNode(MessageNode):
+    """An exception raised by a traced operation, kept as a value so it can be the feedback."""
+
+    __slots__ = ("traceback_text",)
+
+    def __init__(
+        self,
+        value: Any,
+        op: Op,
+        parents: tuple[Node, ...],
+        keys: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(value, op, parents, keys)
+        self.traceback_text = ""
+
+    @classmethod
+    def from_exception(
+        cls,
+        exc: BaseException,
+        op: Op,
+        parents: tuple[Node, ...],
+        keys: tuple[str, ...] | None,
+    ) -> ExceptionNode:
+        """Record ``exc`` raised by ``op`` on ``parents``."""
+        node = cls(exc, op, parents, keys)
+        node.traceback_text = "".join(traceback.format_exception(exc)).rstrip()
+        return node
+
+    @property
+    def exception(self) -> BaseException:
+        """The exception object that was raised."""
+        exc: BaseException = self._data
+        return exc

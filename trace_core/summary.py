@@ -1,0 +1,361 @@
+"""``summarize()``: the part of a graph an optimizer reads, rendered within a size budget.
+
+The summary keeps, whatever the graph's size: every trainable variable (value, constraints),
+the ops that touch a variable directly, the ops producing the outputs, the outputs and the
+feedback. Other ops on paths from the variables to the outputs are added closest-first (by
+distance to a variable or an output) while the rendered text fits ``budget_tokens``; whatever
+does not fit is counted in ``cut`` and marked in the text. Long values are truncated to
+``max_value_chars`` (marked too). Tokens are ``ceil(len(text) / 4)`` unless a ``tokenizer``
+(a ``str -> int`` callable) is passed.
+
+Sections (instruction-independent; the optimizer adds its own instruction): code, documentation,
+variables, constraints, inputs, others (intermediate values), outputs, feedback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+from trace_core.graph import topological_order
+from trace_core.nodes import MessageNode, Node, ParameterNode
+
+_FALLBACK_VALUE_CHARS = (200, 80, 30)
+_SECTION_OVERHEAD_CHARS = 400
+
+
+class Variable(BaseModel):
+    """A trainable parameter as the optimizer sees it; ``name`` is the key replies must use."""
+
+    name: str = Field(description="name shown in the prompt: the node name, or label if shared")
+    label: str = Field(description="name:k, unique in the process")
+    type: str
+    value: str = Field(description="rendered value (code: the source)")
+    constraint: str | None = None
+    description: str | None = None
+    is_code: bool = False
+    truncated: bool = False
+
+
+class Value(BaseModel):
+    """A non-trainable value: an input, an intermediate result or an output."""
+
+    name: str
+    label: str
+    type: str
+    value: str
+    description: str | None = None
+    truncated: bool = False
+
+
+class TraceSummary(BaseModel):
+    """What an optimizer reads about one or more outputs, their graph and their feedback.
+
+    ``parameter(name)`` maps a name used in the prompt (or a label) back to its
+    ``ParameterNode`` so an optimizer can call ``set()`` on it.
+    """
+
+    code: list[str] = Field(default_factory=list, description="one line per op, in order")
+    documentation: dict[str, str] = Field(default_factory=dict, description="op name -> doc")
+    variables: list[Variable] = Field(default_factory=list)
+    inputs: list[Value] = Field(default_factory=list)
+    others: list[Value] = Field(default_factory=list)
+    outputs: list[Value] = Field(default_factory=list)
+    feedback: str = ""
+    cut: dict[str, int] = Field(
+        default_factory=dict, description="section -> number of entries left out for the budget"
+    )
+    budget_tokens: int = 8000
+    tokens: int = Field(default=0, description="estimated size of to_text() in tokens")
+    over_budget: bool = Field(
+        default=False, description="even the must-keep parts exceed the budget"
+    )
+
+    _parameters: dict[str, ParameterNode] = PrivateAttr(default_factory=dict)
+
+    @property
+    def parameters(self) -> dict[str, ParameterNode]:
+        """Prompt name -> ParameterNode for every variable in the summary."""
+        return dict(self._parameters)
+
+    def parameter(self, name: str) -> ParameterNode:
+        """The parameter shown as ``name`` (or with that label); KeyError names the options."""
+        param = self._parameters.get(name)
+        if param is not None:
+            return param
+        for candidate in self._parameters.values():
+            if candidate.label == name:
+                return candidate
+        raise KeyError(f"no variable named {name!r}; known: {sorted(self._parameters)}")
+
+    def sections(self) -> dict[str, str]:
+        """Section title -> rendered body (empty sections are empty strings)."""
+        code = list(self.code)
+        if self.cut.get("code"):
+            code.append(f"# ... {self.cut['code']} ops cut to fit the size budget ...")
+        constraints = [
+            f"({v.type}) {v.name}: {v.constraint}" for v in self.variables if v.constraint
+        ]
+        return {
+            "Code": "\n".join(code),
+            "Documentation": "\n".join(self.documentation.values()),
+            "Variables": "\n".join(_variable_line(v) for v in self.variables),
+            "Constraints": "\n".join(constraints),
+            "Inputs": _values_text(self.inputs, self.cut.get("inputs", 0)),
+            "Others": _values_text(self.others, self.cut.get("others", 0)),
+            "Outputs": "\n".join(_value_line(v) for v in self.outputs),
+            "Feedback": self.feedback,
+        }
+
+    def to_text(self) -> str:
+        """The summary as ``#Section`` blocks, within ``budget_tokens`` unless ``over_budget``."""
+        return "\n\n".join(f"#{title}\n{body}" for title, body in self.sections().items())
+
+
+def _variable_line(v: Variable) -> str:
+    if v.is_code:
+        return f"(code) {v.name}:\n{v.value}"
+    return f"({v.type}) {v.name}={v.value}"
+
+
+def _value_line(v: Value) -> str:
+    return f"({v.type}) {v.name}={v.value}"
+
+
+def _values_text(values: list[Value], cut: int) -> str:
+    lines = [_value_line(v) for v in values]
+    if cut:
+        lines.append(f"... {cut} more cut to fit the size budget ...")
+    return "\n".join(lines)
+
+
+def render_value(value: Any, limit: int | None) -> tuple[str, bool]:
+    """Text for a value (str as is, else repr), truncated to ``limit`` chars with a marker."""
+    text = value if isinstance(value, str) else _safe_repr(value)
+    if limit is not None and len(text) > limit:
+        return f"{text[:limit]}...[{len(text) - limit} chars cut]", True
+    return text, False
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as err:  # a broken __repr__ must not break the optimizer
+        return f"<{type(value).__name__}: repr failed: {err}>"
+
+
+def render_feedback(messages: Sequence[Any]) -> str:
+    """Feedback messages as text: strings as is, other values as JSON (or repr)."""
+    parts = []
+    for message in messages:
+        if isinstance(message, str):
+            parts.append(message)
+        else:
+            try:
+                parts.append(json.dumps(message, default=repr))
+            except (TypeError, ValueError):
+                parts.append(_safe_repr(message))
+    return "\n".join(parts)
+
+
+def summarize(
+    output: Node | Iterable[Node],
+    parameters: Iterable[ParameterNode] | None = None,
+    budget_tokens: int = 8000,
+    *,
+    feedback: Any = None,
+    max_value_chars: int = 500,
+    tokenizer: Callable[[str], int] | None = None,
+) -> TraceSummary:
+    """Summarize the graph between ``parameters`` and ``output`` for an optimizer.
+
+    ``parameters=None`` uses every trainable ancestor. ``feedback=None`` uses the feedback the
+    outputs received from ``backward()``.
+    """
+    outputs = [output] if isinstance(output, Node) else list(output)
+    messages = [m for out in outputs for m in out.feedback] if feedback is None else [feedback]
+    builder = _Builder(outputs, parameters)
+    count = tokenizer or (lambda text: math.ceil(len(text) / 4))
+    budget_chars = budget_tokens * 4
+    limits: list[int | None] = [
+        max_value_chars,
+        *(c for c in _FALLBACK_VALUE_CHARS if c < max_value_chars),
+    ]
+    summary = builder.build(messages, budget_chars, limits[0], budget_tokens)
+    for attempt in range(8):
+        summary.tokens = count(summary.to_text())
+        if summary.tokens <= budget_tokens:
+            return summary
+        # Over budget: first shrink the char budget for optional ops, then truncate harder.
+        level = min(attempt + 1, len(limits) - 1)
+        budget_chars = int(budget_chars * budget_tokens / summary.tokens * 0.95)
+        summary = builder.build(messages, budget_chars, limits[level], budget_tokens)
+    summary.tokens = count(summary.to_text())
+    summary.over_budget = summary.tokens > budget_tokens
+    return summary
+
+
+class _Builder:
+    """Computes the subgraph once; ``build`` renders it for a given char budget and value limit."""
+
+    def __init__(self, outputs: list[Node], parameters: Iterable[ParameterNode] | None) -> None:
+        self.outputs = outputs
+        order = topological_order(outputs)
+        if parameters is None:
+            params = [n for n in order if isinstance(n, ParameterNode)]
+        else:
+            wanted: set[Node] = set(parameters)
+            params = [n for n in order if n in wanted and isinstance(n, ParameterNode)]
+        self.params = params
+        output_set = set(outputs)
+        # Forward pass: which nodes depend on a parameter, and how far from one.
+        depth: dict[Node, int] = dict.fromkeys(params, 0)
+        for node in order:
+            if node in depth:
+                continue
+            best = min((depth[p] for p in node._parents if p in depth), default=None)
+            if best is not None:
+                depth[node] = best + 1
+        # Backward pass: distance to the nearest output, for ops on parameter paths.
+        to_out: dict[Node, int] = dict.fromkeys(outputs, 0)
+        for node in reversed(order):
+            d = to_out.get(node)
+            if d is None:
+                continue
+            for parent in node._parents:
+                if parent in depth and to_out.get(parent, d + 2) > d + 1:
+                    to_out[parent] = d + 1
+        ops: list[MessageNode] = [
+            n
+            for n in order
+            if isinstance(n, MessageNode) and ((n in depth and n in to_out) or n in output_set)
+        ]
+        self.ops = ops
+        param_set = set(params)
+        self.must_ops = {
+            op for op in ops if op in output_set or any(p in param_set for p in op._parents)
+        }
+        self.priority = {op: min(depth.get(op, 10**9), to_out.get(op, 10**9)) for op in ops}
+        self.depth = depth
+        self.op_set = set(ops)
+        self.names = _prompt_names(params, ops, outputs)
+
+    def build(
+        self, messages: list[Any], budget_chars: int, limit: int | None, budget_tokens: int
+    ) -> TraceSummary:
+        names = self.names
+        summary = TraceSummary(budget_tokens=budget_tokens)
+        used = _SECTION_OVERHEAD_CHARS
+        summary.feedback = render_feedback(messages)
+        if len(summary.feedback) > budget_chars // 4:
+            summary.feedback, _ = render_value(summary.feedback, budget_chars // 4)
+        used += len(summary.feedback)
+        var_limit = None if limit is not None and limit >= 500 else limit
+        for param in self.params:
+            value, truncated = render_value(param._data, var_limit)
+            var = Variable(
+                name=names[param],
+                label=param.label,
+                type=type(param._data).__name__,
+                value=value,
+                constraint=param.constraint,
+                description=param.description,
+                is_code=param.is_code,
+                truncated=truncated,
+            )
+            summary.variables.append(var)
+            summary._parameters[var.name] = param
+            used += len(_variable_line(var)) + 1 + (len(var.constraint or "") + len(var.name) + 12)
+        output_set = set(self.outputs)
+        for out in self.outputs:
+            entry = self._value(out, limit)
+            summary.outputs.append(entry)
+            used += len(_value_line(entry)) + 1
+        chosen: set[Node] = set()
+        shown_inputs: set[Node] = set()
+        docs: dict[str, str] = {}
+        pending_inputs: list[Value] = []
+        pending_others: dict[Node, Value] = {}
+
+        def cost_of(op: MessageNode) -> tuple[int, list[Node]]:
+            cost = len(self._code_line(op)) + 1
+            if op._op.name not in docs:
+                cost += len(op.description) + 1
+            new_inputs = [
+                p
+                for p in op._parents
+                if p not in self.depth and p not in shown_inputs and p not in output_set
+            ]
+            cost += sum(len(_value_line(self._value(p, limit))) + 1 for p in new_inputs)
+            if op not in output_set:
+                cost += len(_value_line(self._value(op, limit))) + 1
+            return cost, new_inputs
+
+        def take(op: MessageNode, new_inputs: list[Node]) -> None:
+            chosen.add(op)
+            docs.setdefault(op._op.name, op.description)
+            for p in new_inputs:
+                shown_inputs.add(p)
+                pending_inputs.append(self._value(p, limit))
+            if op not in output_set:
+                pending_others[op] = self._value(op, limit)
+
+        optional = sorted(
+            (op for op in self.ops if op not in self.must_ops), key=self.priority.__getitem__
+        )
+        for op in self.ops:
+            if op in self.must_ops:
+                cost, new_inputs = cost_of(op)
+                used += cost
+                take(op, new_inputs)
+        for op in optional:
+            cost, new_inputs = cost_of(op)
+            if used + cost > budget_chars:
+                continue
+            used += cost
+            take(op, new_inputs)
+        summary.code = [self._code_line(op) for op in self.ops if op in chosen]
+        summary.documentation = docs
+        summary.inputs = pending_inputs
+        summary.others = [pending_others[op] for op in self.ops if op in pending_others]
+        cut_ops = len(self.ops) - len(chosen)
+        if cut_ops:
+            summary.cut["code"] = cut_ops
+        return summary
+
+    def _value(self, node: Node, limit: int | None) -> Value:
+        value, truncated = render_value(node._data, limit)
+        return Value(
+            name=self.names.get(node) or node.label,
+            label=node.label,
+            type=type(node._data).__name__,
+            value=value,
+            description=node._description,
+            truncated=truncated,
+        )
+
+    def _code_line(self, op: MessageNode) -> str:
+        names = self.names
+        args = ", ".join(f"{k}={names.get(p) or p.label}" for k, p in op.inputs.items())
+        return f"{names.get(op) or op.label} = {op._op.name}({args})"
+
+
+def _prompt_names(
+    params: list[ParameterNode], ops: list[MessageNode], outputs: list[Node]
+) -> dict[Node, str]:
+    """Each shown node's name, or its label when another shown node has the same name."""
+    shown: dict[Node, None] = dict.fromkeys(params)
+    for op in ops:
+        shown[op] = None
+        for parent in op._parents:
+            shown[parent] = None
+    for out in outputs:
+        shown[out] = None
+    counts: dict[str, int] = {}
+    for node in shown:
+        counts[node.name] = counts.get(node.name, 0) + 1
+    return {node: node.name if counts[node.name] == 1 else node.label for node in shown}
