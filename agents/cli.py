@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 
 # Modules that contribute commands (each defines ``register(app: typer.Typer) -> None``).
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = ["agents.solvers.commands"]
 
 
 def _register_all() -> None:
