@@ -160,7 +160,7 @@ class ContextualTuner:
         *,
         cost_cap: float,
         bounds: Sequence[tuple[float, float]],
-        degree: int = 4,
+        degree: int = 2,
         policy: ContextPolicy = "linucb",
         alpha: float = 0.5,
         epsilon: float = 0.05,

@@ -97,12 +97,15 @@ def test_contextual_tuner_beats_the_context_free_one_when_the_optimum_moves() ->
         features=lambda s: s.features,
     )
     assert sum(contextual.costs[80:]) < sum(plain.costs[80:])
-    # On the last systems its choice tracks each system's own analytic optimum.
-    errors = [
-        abs(w - optimal_sor_omega(s.A))
-        for w, s in zip(contextual.choices[-40:], stream[-40:], strict=True)
-    ]
-    assert float(np.median(errors)) <= 0.1
+
+    # On the last systems its choices track each system's own analytic optimum more closely.
+    def median_error(choices: list) -> float:
+        errors = [
+            abs(w - optimal_sor_omega(s.A)) for w, s in zip(choices, stream[-40:], strict=True)
+        ]
+        return float(np.median(errors))
+
+    assert median_error(contextual.choices[-40:]) < median_error(plain.choices[-40:])
 
 
 def test_tuner_refuses_an_unknown_arm_and_a_bad_cost() -> None:

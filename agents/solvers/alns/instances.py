@@ -49,11 +49,16 @@ def combinatorial_auction(
     relationships of Leyton-Brown's CATS) and prices are super-additive in the items' values,
     which makes bids compete in overlapping ways.
     """
+    if n_items < 2 or n_bids < 1 or max_bundle < 2:
+        raise ValueError(
+            f"an auction needs n_items >= 2, n_bids >= 1 and max_bundle >= 2; got "
+            f"{n_items}, {n_bids}, {max_bundle}"
+        )
     rng = random.Random(seed)
     value = [rng.uniform(1.0, 100.0) for _ in range(n_items)]
     variables, bundles, objective = [], [], {}
     for b in range(n_bids):
-        size = rng.randint(2, max_bundle)
+        size = rng.randint(2, min(max_bundle, n_items))
         start = rng.randrange(n_items)
         bundle = {start}
         while len(bundle) < size:

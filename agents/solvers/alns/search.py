@@ -41,6 +41,12 @@ Acceptance = Literal["hill_climbing", "simulated_annealing"]
 _POOL_SIZE = 5
 _FEAS_TOL = 1e-5
 _OBJ_TOL = 1e-9
+# Stop the initial solve after a few improving solutions (quick_start): the search improves
+# them faster than a full branch-and-bound would.
+_FIRST_SOLUTIONS: dict[str, dict[str, Any]] = {
+    "highs": {"mip_max_improving_sols": 1},
+    "scip": {"limits/bestsol": 1},
+}
 _MIN_SOLVE_SECONDS = 0.05
 
 
@@ -94,7 +100,8 @@ class AlnsSolver:
     seconds); ``destroy_rate`` is the initial share of integer variables freed by the
     rate-driven operators, adapted per operator (grown when a sub-MIP is solved to optimality
     without gain, shrunk when it times out); ``initial_fraction`` of the time limit goes to the
-    plain solver for the starting incumbent (doubled until one is found).
+    plain solver for the starting incumbent (doubled until one is found); with ``quick_start``
+    that solve stops at its first solution.
     """
 
     def __init__(
@@ -109,6 +116,7 @@ class AlnsSolver:
         destroy_rate: float = 0.3,
         sub_time_limit: float | None = None,
         initial_fraction: float = 0.2,
+        quick_start: bool = True,
         seed: int = 0,
     ) -> None:
         if isinstance(backend, str):
@@ -132,6 +140,7 @@ class AlnsSolver:
         if not 0.0 < initial_fraction < 1.0:
             raise AlnsError(f"initial_fraction must lie in (0, 1), got {initial_fraction!r}")
         self.initial_fraction = initial_fraction
+        self.quick_start = quick_start
         self.seed = seed
         if policy not in ("epsilon_greedy", "ucb", "thompson"):
             raise AlnsError(f"unknown policy {policy!r}; use 'epsilon_greedy', 'ucb' or 'thompson'")
@@ -194,12 +203,16 @@ class _Run:
         return time.perf_counter() - self.start
 
     def _solve(
-        self, model: Model, limit: float, start: dict[str, float] | None = None
+        self,
+        model: Model,
+        limit: float,
+        start: dict[str, float] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> SolveResult | None:
         limit = min(limit, self.remaining())
         if limit < _MIN_SOLVE_SECONDS:
             return None
-        return repair_solve(self.solver.backend, model, limit, start)
+        return repair_solve(self.solver.backend, model, limit, start, options)
 
     def _record(self, values: dict[str, float], cost: float) -> None:
         """Add a feasible solution to the pool and the trajectory (if it is a new best)."""
@@ -259,8 +272,11 @@ class _Run:
     def _initial_solution(self) -> tuple[dict[str, float], float] | AlnsResult:
         """Solve the full model briefly, doubling the limit until a solution appears."""
         limit = max(self.sub_limit, self.solver.initial_fraction * self.time_limit)
+        options = (
+            _FIRST_SOLUTIONS.get(self.solver.backend.name) if self.solver.quick_start else None
+        )
         while self.remaining() >= _MIN_SOLVE_SECONDS:
-            result = self._solve(self.model, limit)
+            result = self._solve(self.model, limit, options=options)
             if result is None:
                 break
             found = self._feasible_cost(result)
