@@ -113,8 +113,8 @@ def solve_command(
                 result = AlnsSolver(
                     solver,
                     operators=names,
-                    policy=policy,  # type: ignore[arg-type]
-                    acceptance=acceptance,  # type: ignore[arg-type]
+                    policy=policy,
+                    acceptance=acceptance,
                     seed=seed,
                 ).solve(model, time_limit)
             else:

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import random
 
-from agents.solvers.model import Constraint, ConstraintSense, Model, ObjectiveSense, Variable
+from agents.solvers.model import (
+    Constraint,
+    ConstraintSense,
+    Model,
+    ObjectiveSense,
+    Variable,
+    VarType,
+)
 
 __all__ = ["combinatorial_auction", "facility_location", "set_cover"]
 
@@ -17,7 +24,7 @@ __all__ = ["combinatorial_auction", "facility_location", "set_cover"]
 def set_cover(n_rows: int = 200, n_cols: int = 400, density: float = 0.05, seed: int = 0) -> Model:
     """Minimum-cost set cover: every row covered by a chosen column (Balas & Ho style costs)."""
     rng = random.Random(seed)
-    variables = [Variable(name=f"x{j}", upper=1, type="binary") for j in range(n_cols)]
+    variables = [Variable(name=f"x{j}", upper=1, type=VarType.BINARY) for j in range(n_cols)]
     rows: list[set[int]] = []
     for _ in range(n_rows):
         k = max(2, round(density * n_cols * rng.uniform(0.5, 1.5)))
@@ -68,7 +75,7 @@ def combinatorial_auction(
             )
         bundles.append(bundle)
         price = sum(value[i] for i in bundle) * (1.0 + 0.2 * rng.random()) * len(bundle) ** 0.2
-        variables.append(Variable(name=f"bid{b}", upper=1, type="binary"))
+        variables.append(Variable(name=f"bid{b}", upper=1, type=VarType.BINARY))
         objective[f"bid{b}"] = round(price, 2)
     constraints = []
     for item in range(n_items):
@@ -109,7 +116,9 @@ def facility_location(
     scale = ratio * sum(demand) / sum(capacity)
     capacity = [round(c * scale) for c in capacity]
     fixed = [round(rng.randint(100, 110) * c**0.5 + rng.randint(0, 90)) for c in capacity]
-    variables = [Variable(name=f"open{j}", upper=1, type="binary") for j in range(n_facilities)]
+    variables = [
+        Variable(name=f"open{j}", upper=1, type=VarType.BINARY) for j in range(n_facilities)
+    ]
     objective: dict[str, float] = {f"open{j}": float(fixed[j]) for j in range(n_facilities)}
     constraints = []
     for i in range(n_customers):

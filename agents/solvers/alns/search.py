@@ -122,8 +122,9 @@ class AlnsSolver:
         if isinstance(backend, str):
             from agents.solvers import get
 
-            backend = get(backend)
-        self.backend = backend
+            self.backend = get(backend)
+        else:
+            self.backend = backend
         self.operators = operator_names(operators)
         if acceptance not in ("hill_climbing", "simulated_annealing"):
             raise AlnsError(
@@ -257,7 +258,8 @@ class _Run:
             if isinstance(initial, AlnsResult):
                 return initial
             values, cost = initial
-        if self._gap(cost) is not None and self._gap(cost) <= 1e-9:
+        gap = self._gap(cost)
+        if gap is not None and gap <= 1e-9:
             return self._finish(values, cost, 0, proven=True)
         iterations = self._iterate(values, cost)
         best_cost, best_values = self.pool[0]
@@ -436,7 +438,9 @@ class _Run:
             log_tail=result.log_tail,
             bound=self.bound,
             operators=self.stats,
-            trajectory=[(self.elapsed(), result.objective)] if result.has_solution else [],
+            trajectory=[(self.elapsed(), result.objective)]
+            if result.objective is not None and result.values
+            else [],
             solver=f"alns+{self.solver.backend.name}",
             message=f"{message}: {result.message}" if result.message else message,
         )
