@@ -178,3 +178,25 @@ def test_infeasible_start_and_bad_configuration_are_refused_with_a_fix():
         AlnsSolver("highs", operators=["teleport"])
     with pytest.raises(AlnsError, match="policy"):
         AlnsSolver("highs", policy="greedy")  # type: ignore[arg-type]
+
+
+def test_alns_over_scip_warm_starts_its_repairs_and_stays_feasible():
+    pytest.importorskip("pyscipopt")
+    cover = set_cover(n_rows=40, n_cols=80, density=0.08, seed=4)
+    start = _all_ones(cover)
+    result = AlnsSolver(
+        "scip", operators=["mutation", "local_branching", "proximity"], seed=0
+    ).solve(cover, time_limit=30, initial=start, max_iterations=5)
+    assert result.solver == "alns+scip"
+    assert cover.is_feasible(result.values, tol=1e-6)
+    assert result.objective < cover.objective_value(start)
+    assert sum(s.no_solution for s in result.operators.values()) <= 2
+
+
+def test_cold_repairs_keep_solutions_feasible(cover):
+    start = _all_ones(cover)
+    result = AlnsSolver("highs", warm_start=False, seed=3, sub_time_limit=1.0).solve(
+        cover, time_limit=30, initial=start, max_iterations=6
+    )
+    assert cover.is_feasible(result.values, tol=1e-6)
+    assert result.objective < cover.objective_value(start)

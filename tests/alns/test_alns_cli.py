@@ -50,6 +50,8 @@ def test_solve_json_prints_only_the_report_on_stdout(tmp_path: Path) -> None:
 
 
 def test_solve_with_alns_reports_gap_and_operators(tmp_path: Path, cli_app) -> None:
+    pytest.importorskip("alns")
+    pytest.importorskip("mabwiser")
     model = _write(tmp_path / "cover.json", seed=2, rows=60, cols=150)
     result = CliRunner().invoke(
         cli_app, ["solve", str(model), "--alns", "--time-limit", "5", "--json", "--values"]
@@ -71,6 +73,7 @@ def test_solve_refuses_an_unknown_file_type_with_a_fix(tmp_path: Path, cli_app) 
 
 
 def test_tune_stream_reports_choices_and_regret(tmp_path: Path, cli_app) -> None:
+    pytest.importorskip("mabwiser")
     for seed in range(3):
         _write(tmp_path / f"cover{seed}.json", seed=seed)
     result = CliRunner().invoke(
@@ -97,3 +100,32 @@ def test_tune_stream_reports_choices_and_regret(tmp_path: Path, cli_app) -> None
     best = report["best_fixed"]
     assert best["setting"] in {"highs-default", "highs-heuristic-heavy", "highs-no-presolve"}
     assert report["regret"] == pytest.approx(report["total_cost"] - best["total_cost"], abs=0.01)
+
+
+def test_contextual_tune_stream_picks_a_setting_per_instance(tmp_path: Path, cli_app) -> None:
+    pytest.importorskip("mabwiser")
+    for seed in range(4):
+        _write(tmp_path / f"cover{seed}.json", seed=seed, rows=20 + 10 * seed, cols=50)
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "tune-stream",
+            str(tmp_path),
+            "--backends",
+            "highs",
+            "--time-limit",
+            "5",
+            "--json",
+            "--contextual",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert len(report["instances"]) == 4
+    # The first instances are a round robin over the three HiGHS settings.
+    assert [r["setting"] for r in report["instances"][:3]] == [
+        "highs-default",
+        "highs-heuristic-heavy",
+        "highs-no-presolve",
+    ]
+    assert all(r["cost"] < 10 for r in report["instances"])  # all solved, none hit PAR2

@@ -117,6 +117,7 @@ class AlnsSolver:
         sub_time_limit: float | None = None,
         initial_fraction: float = 0.2,
         quick_start: bool = True,
+        warm_start: bool = True,
         seed: int = 0,
     ) -> None:
         if isinstance(backend, str):
@@ -142,6 +143,7 @@ class AlnsSolver:
             raise AlnsError(f"initial_fraction must lie in (0, 1), got {initial_fraction!r}")
         self.initial_fraction = initial_fraction
         self.quick_start = quick_start
+        self.warm_start = warm_start
         self.seed = seed
         if policy not in ("epsilon_greedy", "ucb", "thompson"):
             raise AlnsError(f"unknown policy {policy!r}; use 'epsilon_greedy', 'ucb' or 'thompson'")
@@ -367,7 +369,8 @@ class _Run:
             return rejected
         stats = self.stats[state.op]
         began = time.perf_counter()
-        result = self._solve(restrict(self.model, state.hood), self.sub_limit, state.values)
+        start = state.values if self.solver.warm_start else None
+        result = self._solve(restrict(self.model, state.hood), self.sub_limit, start)
         stats.seconds += time.perf_counter() - began
         self._adapt_rate(state, result)
         found = self._feasible_cost(result)
