@@ -1,11 +1,12 @@
 """Adaptive large-neighborhood search over any MIP backend, with bandit operator selection.
 
 The loop is the ``alns`` library's (maintained; Balans builds on it too): each iteration a
-bandit (``mabwiser`` through ``alns.select.MABSelector``) picks a destroy operator, the operator
-cuts a sub-MIP around the current solution (:mod:`.neighborhoods`), the backend solves the
-sub-MIP within a sub-time-limit (the repair), and an acceptance criterion (hill climbing or
-simulated annealing) decides whether the repaired solution becomes the current one. The bandit
-is rewarded by the outcome: new best > better than current > accepted > rejected.
+bandit (:class:`.selection.BanditSelector` over ``mabwiser``) picks a destroy operator, the
+operator cuts a sub-MIP around the current solution (:mod:`.neighborhoods`), the backend solves
+the sub-MIP within a sub-time-limit, warm-started from the current solution (the repair,
+:mod:`.repair`), and an acceptance criterion (hill climbing or simulated annealing) decides
+whether the repaired solution becomes the current one. The bandit is rewarded by the outcome:
+new best > better than current > accepted > rejected.
 
 The search is anytime: it stops at ``time_limit`` and returns the incumbent, its gap to the LP
 relaxation bound, the incumbent trajectory and per-operator statistics, whatever happened.
@@ -41,13 +42,14 @@ Acceptance = Literal["hill_climbing", "simulated_annealing"]
 _POOL_SIZE = 5
 _FEAS_TOL = 1e-5
 _OBJ_TOL = 1e-9
-# Stop the initial solve after a few improving solutions (quick_start): the search improves
-# them faster than a full branch-and-bound would.
+# quick_start: stop the initial solve at the backend's first solution, so the search starts
+# improving it at once instead of waiting out a share of the budget.
 _FIRST_SOLUTIONS: dict[str, dict[str, Any]] = {
     "highs": {"mip_max_improving_sols": 1},
     "scip": {"limits/bestsol": 1},
 }
 _MIN_SOLVE_SECONDS = 0.05
+_RATE_OPERATORS = ("random", "mutation", "local_branching")  # sized by an adaptive rate
 
 
 class AlnsError(ValueError):
@@ -161,7 +163,9 @@ class AlnsSolver:
         """Improve a solution of ``model`` by ALNS until ``time_limit`` seconds pass.
 
         ``initial`` is a feasible starting solution (else the backend finds one);
-        ``max_iterations`` stops earlier after that many destroy-repair iterations.
+        ``max_iterations`` stops earlier after that many destroy-repair iterations (status
+        ``iteration_limit``; ``time_limit`` when the clock stopped it; ``optimal`` only when the
+        incumbent meets the LP bound).
         """
         if not (time_limit > 0 and math.isfinite(time_limit)):
             raise AlnsError(f"time_limit must be a positive number of seconds, got {time_limit}")
@@ -196,6 +200,7 @@ class _Run:
         self.lp_values: dict[str, float] | None = None
         self.bound: float | None = None
         self.log: list[str] = []
+        self.hit_iteration_limit = False
 
     # -- clock and bookkeeping -------------------------------------------------------------
 
@@ -338,9 +343,13 @@ class _Run:
             stats = self.stats[name]
             stats.best, stats.better, stats.accepted, stats.rejected = (int(c) for c in counts)
         for name, rate in self.rates.items():
-            if name in ("random", "mutation", "local_branching"):
+            if name in _RATE_OPERATORS:
                 self.stats[name].destroy_rate = rate
-        return len(result.statistics.objectives) - 1
+        iterations = len(result.statistics.objectives) - 1
+        self.hit_iteration_limit = (
+            self.max_iterations is not None and iterations >= self.max_iterations
+        )
+        return iterations
 
     def _destroy_op(self, name: str) -> Any:
         operator = OPERATORS[name]
@@ -372,8 +381,8 @@ class _Run:
         start = state.values if self.solver.warm_start else None
         result = self._solve(restrict(self.model, state.hood), self.sub_limit, start)
         stats.seconds += time.perf_counter() - began
-        self._adapt_rate(state, result)
         found = self._feasible_cost(result)
+        self._adapt_rate(state, result, found)
         if found is None:
             stats.no_solution += 1
             return rejected
@@ -383,14 +392,18 @@ class _Run:
         self._record(values, cost)
         return _State(values, cost)
 
-    def _adapt_rate(self, state: _State, result: SolveResult | None) -> None:
-        """Grow the neighborhood after a quick fruitless optimal solve, shrink it on a timeout."""
-        if state.op not in ("random", "mutation", "local_branching") or result is None:
+    def _adapt_rate(
+        self,
+        state: _State,
+        result: SolveResult | None,
+        found: tuple[dict[str, float], float] | None,
+    ) -> None:
+        """Grow the neighborhood after a fruitless optimal solve, shrink it on a timeout."""
+        if state.op not in _RATE_OPERATORS or result is None:
             return
         rate = self.rates[state.op]
-        if result.status is SolveStatus.OPTIMAL and state.op != "proximity":
-            found = self._feasible_cost(result)
-            if found is not None and found[1] >= state.cost - 1e-9:
+        if result.status is SolveStatus.OPTIMAL:
+            if found is not None and found[1] >= state.cost - _OBJ_TOL * max(1.0, abs(state.cost)):
                 rate = min(0.9, rate * 1.2)
         elif result.status is SolveStatus.TIME_LIMIT:
             rate = max(0.02, rate * 0.8)
@@ -408,7 +421,12 @@ class _Run:
         self, values: dict[str, float], cost: float, iterations: int, *, proven: bool
     ) -> AlnsResult:
         gap = 0.0 if proven else self._gap(cost)
-        status = SolveStatus.OPTIMAL if gap is not None and gap <= 1e-9 else SolveStatus.TIME_LIMIT
+        if gap is not None and gap <= 1e-9:
+            status = SolveStatus.OPTIMAL
+        elif self.hit_iteration_limit:
+            status = SolveStatus.ITERATION_LIMIT
+        else:
+            status = SolveStatus.TIME_LIMIT
         return AlnsResult(
             status=status,
             objective=self.sign * cost,
