@@ -13,7 +13,7 @@ pytest.importorskip("highspy")
 
 from typer.testing import CliRunner
 
-from agents.cli import _register_all, app
+from agents.cli import create_app
 from agents.solvers.alns import set_cover
 
 pytestmark = pytest.mark.solver
@@ -22,9 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def cli_app():
-    if not any(c.name == "solve" for c in app.registered_commands):
-        _register_all()
-    return app
+    return create_app()
 
 
 def _write(path: Path, seed: int, rows: int = 30, cols: int = 60) -> Path:

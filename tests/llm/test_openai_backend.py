@@ -70,6 +70,20 @@ def test_streaming_reply_is_joined_with_usage(
     assert chat_server.requests[0]["stream"] is True
 
 
+def test_stream_cut_mid_reply_is_retried(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
+    chat_server.script(Reply.cut_stream(), Reply.text("complete this time"))
+    result = make(chat_server, fast_retry).complete(USER, stream=True)
+    assert (result.text, result.attempts) == ("complete this time", 2)
+
+
+def test_server_specific_options_go_in_the_body(
+    chat_server: ChatServer, fast_retry: RetryPolicy
+) -> None:
+    make(chat_server, fast_retry).complete(USER, repeat_penalty=1.1, top_k=5)
+    sent = chat_server.requests[0]
+    assert (sent["repeat_penalty"], sent["top_k"]) == (1.1, 5)
+
+
 def test_async_streaming_and_plain(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
     llm = make(chat_server, fast_retry)
 

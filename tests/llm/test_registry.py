@@ -93,3 +93,16 @@ def test_importing_the_llm_layer_loads_no_provider_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_default_llm_falls_back_to_the_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trace_core.llm.registry as registry
+
+    monkeypatch.setattr(registry, "local_model_available", lambda: True)
+    assert default_llm().model_id == "local:smollm2"
+
+
+def test_default_llm_takes_an_explicit_cli_choice_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPTOFORGE_LLM", "local:smollm2")
+    llm = default_llm("openai:m", base_url="http://127.0.0.1:1/v1")
+    assert llm.model_id == "openai:m"

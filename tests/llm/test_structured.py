@@ -61,6 +61,12 @@ def test_request_carries_the_schema_instruction() -> None:
     assert '"suggestion"' in sent and "JSON schema" in sent
 
 
+def test_schema_instruction_can_be_left_out() -> None:
+    llm = ScriptedLLM([GOOD])
+    llm.complete(ASK, response_format=Proposal, schema_instruction=False)
+    assert llm.calls[0] == ASK
+
+
 def test_schema_violation_is_repaired_quoting_the_error() -> None:
     llm = ScriptedLLM(['{"reasoning": "r", "suggestion": {"x": "four"}}', GOOD])
     result = llm.complete(ASK, response_format=Proposal)

@@ -41,6 +41,7 @@ class Reply:
     usage: tuple[int, int] | None = None
     finish_reason: str = "stop"
     model: str = "fault-server-model"
+    stream_cut_after: int | None = None
 
     @classmethod
     def text(cls, content: str, **kw: Any) -> Reply:
@@ -74,6 +75,11 @@ class Reply:
         """A 200 whose JSON envelope is cut in half (Content-Length matches the cut body)."""
         full = _completion_body(Reply(content=content), {})
         return cls(content=None, raw_body=full[: len(full) // 2])
+
+    @classmethod
+    def cut_stream(cls, content: str = "a reply that never ends", after: int = 2) -> Reply:
+        """When streamed, close the connection after ``after`` events (no finish, no [DONE])."""
+        return cls(content=content, stream_cut_after=after)
 
     @classmethod
     def refused(cls, text: str = "I'm sorry, but I can't help with that.") -> Reply:
@@ -227,7 +233,10 @@ class ChatServer:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                for event in _stream_events(reply, body):
+                events = _stream_events(reply, body)
+                if reply.stream_cut_after is not None:
+                    events = events[: reply.stream_cut_after]
+                for event in events:
                     self.wfile.write(event.encode())
                     self.wfile.flush()
                 self.close_connection = True

@@ -25,7 +25,7 @@ _TRANSPORT_OPTS = frozenset({"timeout", "stream"})
 # Options that only select cache entries and are never sent to a provider.
 _CACHE_ONLY_OPTS = frozenset({"rollout_id"})
 # Options consumed by the pipeline itself.
-_PIPELINE_OPTS = frozenset({"cache", "max_repairs"})
+_PIPELINE_OPTS = frozenset({"cache", "max_repairs", "schema_instruction"})
 
 
 @dataclass
@@ -53,7 +53,9 @@ class ChatBackend:
     - ``defaults``: generation options applied to every call (``temperature``, ``max_tokens``).
 
     Per call, ``opts`` may hold generation options plus ``seed``, ``rollout_id`` (cache key
-    only), ``timeout``, ``stream``, ``cache`` (bool) and ``max_repairs``.
+    only), ``timeout``, ``stream``, ``cache`` (bool), ``max_repairs`` and
+    ``schema_instruction`` (False: the prompt already states the JSON format, so do not append
+    the schema to it).
     """
 
     provider: ClassVar[str] = "base"
@@ -161,7 +163,10 @@ class ChatBackend:
         self, messages: list[Message], response_format: Any, opts: dict[str, Any]
     ) -> StructuredSession:
         return StructuredSession(
-            messages, response_format, max_repairs=int(opts.get("max_repairs", self.max_repairs))
+            messages,
+            response_format,
+            max_repairs=int(opts.get("max_repairs", self.max_repairs)),
+            add_instruction=bool(opts.get("schema_instruction", True)),
         )
 
     def _plan(

