@@ -249,7 +249,6 @@ class _Run:
         if not self.model.is_mip:
             result = self._solve(self.model, self.remaining())
             return self._finish_plain(result, "the model has no integer variables: solved as is")
-        self._solve_relaxation()
         if start is not None:
             values = clean_values(self.model, start)
             if not self.model.is_feasible(values, tol=_FEAS_TOL):
@@ -265,6 +264,9 @@ class _Run:
             if isinstance(initial, AlnsResult):
                 return initial
             values, cost = initial
+        # The LP relaxation (bound, RINS/DINS reference) comes after the first incumbent, so
+        # that the run has a solution to return as early as the plain solver would.
+        self._solve_relaxation()
         gap = self._gap(cost)
         if gap is not None and gap <= 1e-9:
             return self._finish(values, cost, 0, proven=True)
