@@ -201,3 +201,16 @@ def test_cold_repairs_keep_solutions_feasible(cover):
     )
     assert cover.is_feasible(result.values, tol=1e-6)
     assert result.objective < cover.objective_value(start)
+
+
+def test_simulated_annealing_returns_the_best_solution_seen_not_the_last(cover):
+    start = _all_ones(cover)
+    result = AlnsSolver(
+        "highs", acceptance="simulated_annealing", policy="thompson", seed=5, sub_time_limit=1.0
+    ).solve(cover, time_limit=30, initial=start, max_iterations=8)
+    assert cover.is_feasible(result.values, tol=1e-6)
+    # The trajectory only ever improves and ends at the returned objective.
+    objectives = [z for _, z in result.trajectory]
+    assert objectives == sorted(objectives, reverse=True)
+    assert objectives[-1] == pytest.approx(result.objective)
+    assert result.objective < cover.objective_value(start)
