@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "Tolerance": "agents.evaluation.scoring",
     "evaluate": "agents.evaluation.harness",
     "Report": "agents.evaluation.report",
+    "Synthesizer": "agents.resocratic.pipeline",
 }
 
 __all__ = sorted(_EXPORTS)

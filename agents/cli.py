@@ -24,6 +24,8 @@ _COMMAND_MODULES: list[str] = [
     "agents.evaluation.commands",
     "agents.commands",
     "agents.demo",
+    "agents.prompt_commands",
+    "agents.resocratic.commands",
     "agents.solvers.commands",
 ]
 

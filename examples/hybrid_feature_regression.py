@@ -77,6 +77,7 @@ def main(
     y = 3 * x**2 + 1
     w = node(torch.zeros(2, device=device, requires_grad=True), name="weights", trainable=True)
     code = features.code_parameter()
+    code.set(features.source)  # start from the written features, even on a second run
     optimizer = HybridOptimizer(
         [w, code],
         functools.partial(OptoPrime, llm=llm, objective="Minimize the mean squared error."),
@@ -86,17 +87,18 @@ def main(
     losses: list[float] = []
     calls = 0
     for _ in range(rounds):
-        for _ in range(steps_per_round):  # cheap tensor steps: torch backward only
-            optimizer.zero_feedback()
-            loss = mse(predict(w, features(x)), y)
-            optimizer.backward(loss)
-            optimizer.step()
-            losses.append(float(loss.data.detach()))
-        optimizer.zero_feedback()  # then one LLM step on the features code
         try:
+            for _ in range(steps_per_round):  # cheap tensor steps: torch backward only
+                optimizer.zero_feedback()
+                loss = mse(predict(w, features(x)), y)
+                optimizer.backward(loss)
+                optimizer.step()
+                losses.append(float(loss.data.detach()))
+            optimizer.zero_feedback()  # then one LLM step on the features code
             prediction = predict(w, features(x))
             output, feedback = mse(prediction, y), describe(prediction.data, y, x)
-        except ExecutionError as err:  # new code that fails: the error is the feedback
+        except ExecutionError as err:  # code the LLM wrote fails: the error is the feedback
+            optimizer.zero_feedback()
             output, feedback = err.exception_node, str(err)
         optimizer.backward(output, feedback)
         result = optimizer.step()

@@ -22,6 +22,18 @@ _EXPORTS: dict[str, str] = {
     "StepRecord": "optimizers.trainer",
     "TrainReport": "optimizers.trainer",
     "load_prompt": "optimizers.prompts",
+    "PromptProgram": "optimizers.prompting.program",
+    "PromptTemplate": "optimizers.prompting.program",
+    "Exemplar": "optimizers.prompting.program",
+    "ExemplarPool": "optimizers.prompting.program",
+    "run_strategy": "optimizers.prompting.schedule",
+    "run_ablation": "optimizers.prompting.ablation",
+    "random_search": "optimizers.prompting.exemplars",
+    "greedy_search": "optimizers.prompting.exemplars",
+    "diverse_search": "optimizers.prompting.exemplars",
+    "bootstrap_exemplars": "optimizers.prompting.exemplars",
+    "HybridOptimizer": "optimizers.numeric.hybrid",
+    "HybridStepResult": "optimizers.numeric.hybrid",
 }
 
 __all__ = sorted(_EXPORTS)

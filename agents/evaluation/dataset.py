@@ -53,6 +53,8 @@ class Item(BaseModel):
     group: str | None = None
     notes: str | None = None
     results: dict[str, float] | None = None
+    program: str | None = None  # a reference solver program (e.g. synthesized data)
+    provenance: dict[str, Any] | None = None  # how the item was made (generator, seeds, ...)
 
     @field_validator("id", "source", "question")
     @classmethod

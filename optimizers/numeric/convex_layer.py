@@ -63,7 +63,7 @@ class ConvexLayer:
         self._op = self._make_op(name, description or f"[{name}] solve {_summary(problem)}")
 
     def _make_op(self, name: str, description: str) -> Any:
-        from trace_core import bundle
+        from trace_core.bundle import bundle
 
         def solve(*data: Any) -> Any:
             solution = self._layer(*data, solver_args=self.solver_args or None)

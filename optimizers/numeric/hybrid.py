@@ -66,6 +66,10 @@ class HybridStepResult:
     def usage(self) -> Any:
         return getattr(self.llm, "usage", None)
 
+    @property
+    def error(self) -> str | None:
+        return getattr(self.llm, "error", None)
+
 
 def is_tensor_parameter(param: Any) -> bool:
     """True for a node whose value is a torch tensor (a tensor ``ParameterNode``)."""
@@ -117,6 +121,13 @@ class HybridOptimizer:
         builder = isinstance(llm_optimizer, type) or not hasattr(llm_optimizer, "step")
         if llm_optimizer is not None and builder:
             llm_optimizer = llm_optimizer(self.other_parameters) if self.other_parameters else None
+        overlap = [p.name for p in getattr(llm_optimizer, "parameters", []) or []
+                   if is_tensor_parameter(p)]  # fmt: skip
+        if overlap:
+            raise ValueError(
+                f"the llm_optimizer also holds tensor parameters {overlap}; build it over the "
+                "non-tensor parameters only, or pass its class and let HybridOptimizer do it"
+            )
         if llm_optimizer is None and self.other_parameters:
             raise ValueError(
                 f"{len(self.other_parameters)} non-tensor parameters need an llm_optimizer "
@@ -132,6 +143,20 @@ class HybridOptimizer:
         self._zo_kw = dict(zeroth_order_kw or {})
         self.zeroth_order: torch.optim.Optimizer | None = None
         self.step_count = 0
+
+    # -- what optimizers.Trainer reads (the LLM side; tensors live in state_dict) ---------
+    @property
+    def names(self) -> dict[str, Any]:
+        """Prompt name -> non-tensor parameter (the values a Trainer snapshots as JSON)."""
+        return dict(getattr(self.llm_optimizer, "names", {}) or {})
+
+    @property
+    def usage(self) -> Any:
+        return getattr(self.llm_optimizer, "usage", None)
+
+    @property
+    def budget(self) -> Any:
+        return getattr(self.llm_optimizer, "budget", None)
 
     # -- feedback --------------------------------------------------------------------------
     def zero_feedback(self) -> None:
@@ -241,9 +266,8 @@ class HybridOptimizer:
                 f"tensor parameters differ: saved {sorted(state['tensors'])}, "
                 f"here {sorted(names)}; build the optimizer over the same workflow"
             )
-        with torch.no_grad():
-            for n, p in names.items():
-                p.data.copy_(from_json(state["tensors"][n]))
+        for n, p in names.items():  # set() validates and copies in place (same tensor object)
+            p.set(from_json(state["tensors"][n], device=p.data.device))
         if self.numeric is not None and state["numeric"] is not None:
             self.numeric.load_state_dict(from_json(state["numeric"]))
         zo = state.get("zeroth_order")

@@ -90,7 +90,7 @@ def test_linear_program_solves_and_reports_shape() -> None:
     g = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=F64)
     h = torch.tensor([1.0, 1.0, 1.5], dtype=F64)
     x = lp(c, g, h)
-    assert float(x.data.sum()) == pytest.approx(1.5, abs=1e-6)
+    assert float(x.data.detach().sum()) == pytest.approx(1.5, abs=1e-6)
 
 
 def test_non_dpp_problem_is_refused_with_a_fix() -> None:

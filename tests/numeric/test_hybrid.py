@@ -66,7 +66,7 @@ def _workflow(differentiable: bool = True) -> tuple[Any, Any, Any]:
     @bundle()
     def predict(w, feats):
         """Weighted sum of the features."""
-        weights = w if differentiable else [float(v) for v in w]  # float(): no gradient path
+        weights = w if differentiable else w.detach().tolist()  # no gradient path
         return sum(wi * f for wi, f in zip(weights, feats, strict=True))
 
     @bundle()
@@ -160,3 +160,57 @@ def test_text_parameters_without_llm_optimizer_are_refused() -> None:
     w, code, _ = _workflow()
     with pytest.raises(ValueError, match="need an llm_optimizer"):
         HybridOptimizer([w, code], None)
+
+
+def test_llm_optimizer_over_tensor_parameters_is_refused() -> None:
+    w, code, _ = _workflow()
+    with pytest.raises(ValueError, match="also holds tensor parameters"):
+        HybridOptimizer([w, code], ScriptedTextOptimizer([w, code]))
+
+
+def test_package_exports_resolve() -> None:
+    from optimizers import numeric
+
+    for name in numeric.__all__:
+        assert getattr(numeric, name) is not None
+
+
+def test_trainer_drives_a_hybrid_optimizer() -> None:
+    """optimizers.Trainer runs HybridOptimizer like an LLM optimizer; tensors get their grads."""
+    optimizers = pytest.importorskip("optimizers.trainer")
+    pytest.importorskip("optimizers.optoprime")
+    from optimizers.optoprime import OptoPrime
+    from trace_core.llm import ScriptedLLM
+
+    w, code, _ = _workflow()
+    llm = ScriptedLLM(lambda messages: '{"reasoning": "keep", "suggestion": {}}')
+    opt = HybridOptimizer([w, code], lambda ps: OptoPrime(ps, llm=llm), numeric="adam", lr=0.1)
+
+    @bundle()
+    def loss_of(pred, y):
+        """Squared error of one prediction."""
+        return (pred - y) ** 2
+
+    def forward(x: float) -> object:
+        @bundle()
+        def predict_one(w, x):
+            """The linear model on features [x, 1]."""
+            return w[0] * x + w[1]
+
+        return loss_of(predict_one(w, x), 2 * x + 1)
+
+    trainer = optimizers.Trainer(
+        forward,
+        opt,
+        lambda value, target: (
+            -float(value.detach()),
+            f"squared error {float(value.detach()):.3f}",
+        ),
+        [(float(x), None) for x in torch.linspace(-1, 1, 8)],
+        epochs=3,
+        progress=False,
+        keep_best=False,
+    )
+    trainer.fit()
+    assert torch.allclose(w.data, torch.tensor([2.0, 1.0]), atol=0.5)
+    assert len(llm.calls) == 3 * 8

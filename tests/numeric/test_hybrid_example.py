@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,6 @@ pytest.importorskip("optimizers.optoprime", reason="needs the OptoPrime optimize
 
 from trace_core.llm import ScriptedLLM  # noqa: E402
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hybrid_feature_regression.py"
 BETTER = '''def features(x):
     """Turn the input tensor into exactly two feature tensors (the model has two weights)."""
     return [x**2, x * 0 + 1.0]
@@ -30,10 +28,7 @@ def _reply(messages: list[dict]) -> str:
 
 
 def test_example_trains_tensor_and_code_together() -> None:
-    spec = importlib.util.spec_from_file_location("hybrid_feature_regression", EXAMPLE)
-    assert spec and spec.loader
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = importlib.import_module("examples.hybrid_feature_regression")
     llm = ScriptedLLM(_reply)
     report = example.main(llm=llm, rounds=3, steps_per_round=60)
     assert "x**2" in report.features_source
@@ -42,3 +37,21 @@ def test_example_trains_tensor_and_code_together() -> None:
     assert linear_features_floor > 0.3
     assert report.losses[-1] < 0.01
     assert report.weights == pytest.approx([3.0, 1.0], abs=0.1)
+
+
+def test_example_recovers_when_the_llm_writes_failing_code() -> None:
+    example = importlib.import_module("examples.hybrid_feature_regression")
+    three_features = BETTER.replace("[x**2, x * 0 + 1.0]", "[x**2, x, x * 0 + 1.0]")
+    replies = [three_features, BETTER]
+
+    def reply(messages: list[dict]) -> str:
+        if not replies:
+            return json.dumps({"reasoning": "keep", "suggestion": {}})
+        return json.dumps({"reasoning": "try", "suggestion": {"__code_features": replies.pop(0)}})
+
+    llm = ScriptedLLM(reply)
+    report = example.main(llm=llm, rounds=3, steps_per_round=60)
+    error_prompt = "\n".join(str(m.get("content", "")) for m in llm.calls[1])
+    assert "ValueError" in error_prompt  # the second prompt carried the runtime error
+    assert report.features_source == BETTER
+    assert report.losses[-1] < 0.05
