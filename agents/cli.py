@@ -27,6 +27,7 @@ _COMMAND_MODULES: list[str] = [
     "agents.prompt_commands",
     "agents.resocratic.commands",
     "agents.alphaopt.commands",
+    "agents.solvers.commands",
 ]
 
 
