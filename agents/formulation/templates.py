@@ -2,35 +2,26 @@
 
 Templates use ``string.Template`` placeholders (``$question``) so that braces in code samples
 need no escaping. A directory passed as ``prompt_dir`` overrides any template by file name.
+Loading is shared with the other agents (:mod:`trace_core.prompt_templates`).
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
-from string import Template
 
+from trace_core.prompt_templates import PromptTemplateError, read_template, render_template
 
-class PromptTemplateError(LookupError):
-    """A template is missing or a placeholder has no value."""
+__all__ = ["PromptTemplateError", "load_template", "render"]
 
 
 def load_template(name: str, prompt_dir: str | Path | None = None) -> str:
     """Text of template ``name`` (without ``.md``), from ``prompt_dir`` first, then the package."""
-    if prompt_dir is not None:
-        override = Path(prompt_dir) / f"{name}.md"
-        if override.is_file():
-            return override.read_text(encoding="utf-8")
-    packaged = resources.files("agents.formulation").joinpath("prompts", f"{name}.md")
-    if not packaged.is_file():
+    text = read_template("agents.formulation", name, prompt_dir, folder="prompts")
+    if text is None:
         raise PromptTemplateError(f"no prompt template named {name!r} (looked for {name}.md)")
-    return packaged.read_text(encoding="utf-8")
+    return text
 
 
 def render(name: str, prompt_dir: str | Path | None = None, **values: object) -> str:
     """Fill template ``name`` with ``values`` (a missing one raises PromptTemplateError)."""
-    text = load_template(name, prompt_dir)
-    try:
-        return Template(text).substitute({key: str(value) for key, value in values.items()})
-    except KeyError as err:
-        raise PromptTemplateError(f"template {name!r} needs a value for {err.args[0]!r}") from err
+    return render_template("agents.formulation", name, prompt_dir, values)
