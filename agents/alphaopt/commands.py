@@ -11,6 +11,8 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,6 +86,21 @@ def _errors() -> tuple[type[BaseException], ...]:
     return (*user_errors(), LibraryError, EmbedderConfigError)
 
 
+def _solve_settings(
+    solver: str, max_repairs: int, timeout: float, rel_tol: float, abs_tol: float
+) -> Any:
+    """The SolveSettings that the solver, repair, timeout and tolerance options describe."""
+    from agents.alphaopt.solving import SolveSettings
+    from agents.evaluation.scoring import Tolerance
+
+    return SolveSettings(
+        solver=solver,
+        max_repairs=max_repairs,
+        timeout_s=timeout,
+        tolerance=Tolerance(rel=rel_tol, abs=abs_tol),
+    )
+
+
 def _alpha(
     library: Path,
     llm: str | None,
@@ -98,8 +115,6 @@ def _alpha(
     **settings: Any,
 ) -> Any:
     from agents.alphaopt.pipeline import AlphaOpt
-    from agents.alphaopt.solving import SolveSettings
-    from agents.evaluation.scoring import Tolerance
     from agents.formulation.factory import resolve_llm
     from agents.formulation.targets import resolve_target
 
@@ -109,12 +124,7 @@ def _alpha(
         from trace_core.llm import Budget
 
         budget = Budget(max_cost=max_cost)
-    solve = SolveSettings(
-        solver=solver,
-        max_repairs=max_repairs,
-        timeout_s=timeout,
-        tolerance=Tolerance(rel=rel_tol, abs=abs_tol),
-    )
+    solve = _solve_settings(solver, max_repairs, timeout, rel_tol, abs_tol)
     from agents.alphaopt.embedding import load_embedder
 
     return AlphaOpt(
@@ -124,6 +134,18 @@ def _alpha(
         embedder=load_embedder(embedder),
         **settings,
     )
+
+
+@contextmanager
+def _reported_errors(resume_dir: Path | None = None) -> Iterator[None]:
+    """Turn user errors into a one-line exit 2; with ``resume_dir``, a budget stop into exit 3."""
+    budget_stop = (_budget_error(),) if resume_dir is not None else ()
+    try:
+        yield
+    except budget_stop as err:
+        raise _fail(f"{err}. Rerun the same command to resume from {resume_dir}.", 3) from None
+    except _errors() as err:
+        raise _fail(str(err)) from None
 
 
 def _budget_error() -> type[BaseException]:
@@ -186,7 +208,7 @@ def learn(
     from agents.evaluation.streams import stdout_to_stderr
 
     target = run_dir or _run_dir("learn", dataset, library, llm)
-    try:
+    with _reported_errors(target):
         items = _load(dataset, tag, limit)
         alpha = _alpha(
             library,
@@ -204,10 +226,6 @@ def learn(
         )
         with stdout_to_stderr():
             states = alpha.learn(items, target, progress=progress, workers=workers)
-    except _budget_error() as err:
-        raise _fail(f"{err}. Rerun the same command to resume from {target}.", 3) from None
-    except _errors() as err:
-        raise _fail(str(err)) from None
     _emit(_summary(alpha, states, target, len(items)), json_output)
 
 
@@ -238,7 +256,7 @@ def evolve(
     from agents.evaluation.streams import stdout_to_stderr
 
     target = run_dir or _run_dir("evolve", dataset, library, llm)
-    try:
+    with _reported_errors(target):
         items = _load(dataset, tag, limit)
         alpha = _alpha(
             library,
@@ -254,10 +272,6 @@ def evolve(
         )
         with stdout_to_stderr():
             result = alpha.evolve(items, target, progress=progress, workers=workers)
-    except _budget_error() as err:
-        raise _fail(f"{err}. Rerun the same command to resume from {target}.", 3) from None
-    except _errors() as err:
-        raise _fail(str(err)) from None
     rounds_done: list[dict[str, Any]] = result["rounds"]
     states = [s for r in rounds_done for s in r["items"]]
     summary = {
@@ -381,7 +395,7 @@ def evaluate(
     if not library.exists():
         raise _fail(f"no library at {library}; create one with `optoforge library learn`")
     target = run_dir or _run_dir("evaluate", dataset, library, llm)
-    try:
+    with _reported_errors(target):
         items = _load(dataset, tag, limit)
         alpha = _alpha(
             library,
@@ -408,10 +422,6 @@ def evaluate(
                 model=llm or getattr(alpha.prompter.llm, "model_id", None),
                 solver=solver,
             )
-    except _budget_error() as err:
-        raise _fail(f"{err}. Rerun the same command to resume from {target}.", 3) from None
-    except _errors() as err:
-        raise _fail(str(err)) from None
     # Solve calls are in the report; retrieval calls are metered by the library.
     summary = report.model_dump(mode="json")
     summary["retrieval_cost"] = alpha.usage.cost
@@ -448,8 +458,6 @@ def ablate(
     from agents.alphaopt.ablation import run_ablation
     from agents.alphaopt.evolution import EvolveSettings
     from agents.alphaopt.learning import LearnSettings
-    from agents.alphaopt.solving import SolveSettings
-    from agents.evaluation.scoring import Tolerance
     from agents.evaluation.streams import stdout_to_stderr
     from agents.formulation.factory import resolve_llm
 
@@ -462,7 +470,7 @@ def ablate(
     target = (
         run_dir or DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
     )
-    try:
+    with _reported_errors():
         train_items = _load(train, train_tag, None)
         eval_items = _load(eval_set, eval_tag, eval_limit)
         llm_object = resolve_llm(llm)
@@ -473,19 +481,12 @@ def ablate(
                 lambda: llm_object,
                 target,
                 sizes=size_list,
-                solve=SolveSettings(
-                    solver=solver,
-                    max_repairs=max_repairs,
-                    timeout_s=timeout,
-                    tolerance=Tolerance(rel=rel_tol, abs=abs_tol),
-                ),
+                solve=_solve_settings(solver, max_repairs, timeout, rel_tol, abs_tol),
                 learn=LearnSettings(attempts=attempts),
                 evolve=EvolveSettings(rounds=rounds),
                 workers=workers,
                 progress=progress,
             )
-    except _errors() as err:
-        raise _fail(str(err)) from None
     if json_output:
         typer.echo(report.model_dump_json())
     else:
