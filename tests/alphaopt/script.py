@@ -7,6 +7,7 @@ Agent prompts get real pyscipopt programs for two items of ``examples/data/sampl
 * ``nl4opt-F004`` (bones, gold 810): right, unless the prompt carries ``HARMFUL-BONES``, which
   makes the program demand 60 large bones (wrong).
 
+The programs and the sample's questions come from the formulation tests' oracle.
 AlphaOPT steps are recognised by their ``# AlphaOPT: <step>`` heading. Applicability follows
 the conditions: ``ALWAYS`` applies everywhere, ``NEVER`` nowhere, ``ONLY-MEALS`` only to texts
 mentioning meals. What extraction proposes and which refined conditions are offered are set per
@@ -17,48 +18,17 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "sample.jsonl"
+from tests.formulation.oracle import BONES_PROGRAM, MEALS_PROGRAM, sample_questions
+from tests.formulation.oracle import SAMPLE as SAMPLE  # re-exported for the alphaopt tests
+
 MEALS, BONES = "nl4opt-F028", "nl4opt-F004"
 
-_MEALS = """
-from pyscipopt import Model
-
-model = Model("meals")
-model.hideOutput()
-turkey = model.addVar(name="turkey", vtype="{vtype}", lb=0)
-tuna = model.addVar(name="tuna", vtype="{vtype}", lb=0)
-model.addCons(turkey <= 0.4 * (turkey + tuna))
-model.addCons(20 * turkey + 18 * tuna >= 150)
-model.addCons(30 * turkey + 25 * tuna >= 200)
-model.setObjective(12 * turkey + 8 * tuna, sense="minimize")
-model.optimize()
-status = model.getStatus()
-report(model.getObjVal() if status == "optimal" else None, status)
-"""
-
-_BONES = """
-from pyscipopt import Model
-
-model = Model("bones")
-model.hideOutput()
-small = model.addVar(name="small", vtype="I", lb=0)
-large = model.addVar(name="large", vtype="I", lb=0)
-model.addCons(10 * small + 15 * large <= 2000)
-model.addCons(small >= 0.5 * (small + large))
-model.addCons(large >= {large})
-model.setObjective(12 * small + 15 * large, sense="minimize")
-model.optimize()
-status = model.getStatus()
-report(model.getObjVal() if status == "optimal" else None, status)
-"""
-
-MEALS_RIGHT = _MEALS.format(vtype="I")
-MEALS_WRONG = _MEALS.format(vtype="C")
-BONES_RIGHT = _BONES.format(large=30)
-BONES_WRONG = _BONES.format(large=60)
+MEALS_RIGHT = MEALS_PROGRAM.format(vtype="I")
+MEALS_WRONG = MEALS_PROGRAM.format(vtype="C")
+BONES_RIGHT = BONES_PROGRAM.format(large=30)
+BONES_WRONG = BONES_PROGRAM.format(large=60)
 
 INTEGRALITY = ["General Formulation", "Variable Definition", "Integrality"]
 
@@ -74,12 +44,6 @@ USELESS = {
     "explanation": "Name your variables clearly.",
     "example": "x1 -> turkey",
 }
-
-
-def questions() -> dict[str, str]:
-    with SAMPLE.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    return {row["id"]: row["question"] for row in rows}
 
 
 def _section(text: str, title: str) -> str:
@@ -99,7 +63,7 @@ class Script:
     """Callable reply function for ``ScriptedLLM``; attributes steer each AlphaOPT step."""
 
     def __init__(self) -> None:
-        self.qs = questions()
+        self.qs = sample_questions()
         self.proposals: list[dict[str, Any]] = [FIXING]
         self.refined: list[str] = ["ONLY-MEALS: the problem is about buying meals"]
         self.unretrieved_ids: list[int] | None = None  # None: pick every id offered

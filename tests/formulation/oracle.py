@@ -17,7 +17,8 @@ from typing import Any
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "sample.jsonl"
 BROKEN_MARK = "# oracle: broken on purpose"
 
-_BONES = """
+# Shared with tests/alphaopt/script.py, which also needs a wrong variant ({large} = 60).
+BONES_PROGRAM = """
 from pyscipopt import Model
 
 model = Model("bones")
@@ -26,12 +27,12 @@ small = model.addVar(name="small", vtype="I", lb=0)
 large = model.addVar(name="large", vtype="I", lb=0)
 model.addCons(10 * small + 15 * large <= 2000, name="medication")
 model.addCons(small >= 0.5 * (small + large), name="mostly_small")
-model.addCons(large >= 30, name="min_large")
+model.addCons(large >= {large}, name="min_large")
 model.setObjective(12 * small + 15 * large, sense="minimize")
 model.optimize()
 status = model.getStatus()
 if status == "optimal":
-    values = {"small": model.getVal(small), "large": model.getVal(large)}
+    values = {{"small": model.getVal(small), "large": model.getVal(large)}}
     report(model.getObjVal(), "optimal", values)
 else:
     report(None, status)
@@ -82,14 +83,15 @@ status = model.getStatus()
 report(model.getObjVal() if status == "optimal" else None, status)
 """
 
-# Runs, but treats meals as divisible: optimal for the wrong model (66.67; gold is 72).
-_MEALS_WRONG = """
+# With vtype "C" it runs, but treats meals as divisible: optimal for the wrong model (66.67;
+# gold is 72); with "I" it is right. Shared with tests/alphaopt/script.py.
+MEALS_PROGRAM = """
 from pyscipopt import Model
 
 model = Model("meals")
 model.hideOutput()
-turkey = model.addVar(name="turkey", vtype="C", lb=0)
-tuna = model.addVar(name="tuna", vtype="C", lb=0)
+turkey = model.addVar(name="turkey", vtype="{vtype}", lb=0)
+tuna = model.addVar(name="tuna", vtype="{vtype}", lb=0)
 model.addCons(turkey <= 0.4 * (turkey + tuna))
 model.addCons(20 * turkey + 18 * tuna >= 150)
 model.addCons(30 * turkey + 25 * tuna >= 200)
@@ -131,6 +133,9 @@ model.optimize()
 print("Optimal value: about seventy-five trips")
 """
 
+_BONES = BONES_PROGRAM.format(large=30)
+_MEALS_WRONG = MEALS_PROGRAM.format(vtype="C")
+
 # item id -> (first reply program, repaired program or None to repeat the first)
 BEHAVIOUR: dict[str, tuple[str, str | None]] = {
     "nl4opt-F004": (_BONES, None),  # right first time: 810
@@ -155,13 +160,14 @@ GOLD_OUTCOME = {
 }
 
 
-def _questions() -> dict[str, str]:
+def sample_questions() -> dict[str, str]:
+    """Question text of every item of ``examples/data/sample.jsonl``, by item id."""
     with SAMPLE.open(encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
-    return {row["id"]: row["question"] for row in rows if row["id"] in BEHAVIOUR}
+    return {row["id"]: row["question"] for row in rows}
 
 
-_QUESTIONS = _questions()
+_QUESTIONS = {key: text for key, text in sample_questions().items() if key in BEHAVIOUR}
 
 
 def oracle_reply(messages: list[dict[str, Any]]) -> str:
