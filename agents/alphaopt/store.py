@@ -58,6 +58,22 @@ class VerifiedProgram(BaseModel):
     objective: float
 
 
+def _columns(insight: Insight) -> tuple[Any, ...]:
+    """The stored columns of ``insight``, in the order both INSERT and UPDATE name them."""
+    return (
+        json.dumps(insight.taxonomy),
+        insight.condition,
+        insight.explanation,
+        insight.example,
+        json.dumps(insight.provenance),
+        insight.stats.model_dump_json(),
+        insight.distribution.model_dump_json(),
+        insight.status,
+        insight.version,
+        insight.iteration,
+    )
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -225,19 +241,7 @@ class ExperienceLibrary:
             "INSERT INTO insights (taxonomy, condition, explanation, example, provenance, stats, "
             "distribution, status, version, iteration, created) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                json.dumps(insight.taxonomy),
-                insight.condition,
-                insight.explanation,
-                insight.example,
-                json.dumps(insight.provenance),
-                insight.stats.model_dump_json(),
-                insight.distribution.model_dump_json(),
-                insight.status,
-                insight.version,
-                insight.iteration,
-                _now(),
-            ),
+            (*_columns(insight), _now()),
         )
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
@@ -246,19 +250,7 @@ class ExperienceLibrary:
         db.execute(
             "UPDATE insights SET taxonomy=?, condition=?, explanation=?, example=?, "
             "provenance=?, stats=?, distribution=?, status=?, version=?, iteration=? WHERE id=?",
-            (
-                json.dumps(insight.taxonomy),
-                insight.condition,
-                insight.explanation,
-                insight.example,
-                json.dumps(insight.provenance),
-                insight.stats.model_dump_json(),
-                insight.distribution.model_dump_json(),
-                insight.status,
-                insight.version,
-                insight.iteration,
-                insight.id,
-            ),
+            (*_columns(insight), insight.id),
         )
 
     def _log(
