@@ -252,6 +252,19 @@ def evaluate(
     task = ItemTask(agent_factory, tolerance)
     results = dict(kept)
     correct = sum(record.correct for record in kept.values())
+
+    def summarize() -> Report:
+        """The report over the results so far (partial if the run stops early)."""
+        return build_report(
+            results.values(),
+            tolerance=tolerance,
+            dataset=dataset,
+            total=len(items),
+            run_dir=str(run_path),
+            model=model,
+            solver=solver,
+        )
+
     try:
         with _progress(progress, len(items), len(kept)) as bar:
             task_id = bar.add_task(
@@ -265,26 +278,9 @@ def evaluate(
     except BaseException:
         # Budget exhausted, Ctrl-C, a missing key: leave a partial report next to the results.
         if results:
-            partial = build_report(
-                results.values(),
-                tolerance=tolerance,
-                dataset=dataset,
-                total=len(items),
-                run_dir=str(run_path),
-                model=model,
-                solver=solver,
-            )
-            _write_json(run_path / REPORT_FILE, partial.model_dump(mode="json"))
+            _write_json(run_path / REPORT_FILE, summarize().model_dump(mode="json"))
         raise
-    report = build_report(
-        results.values(),
-        tolerance=tolerance,
-        dataset=dataset,
-        total=len(items),
-        run_dir=str(run_path),
-        model=model,
-        solver=solver,
-    )
+    report = summarize()
     _write_json(run_path / REPORT_FILE, report.model_dump(mode="json"))
     if plot and report.n:
         from agents.evaluation.plot import plot_report
