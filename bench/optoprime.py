@@ -58,6 +58,23 @@ class _BareLLM:
         return Completion(text=self.text, parsed=parsed)
 
 
+def _chain(node: Any, n_ops: int) -> tuple[list[Any], Any]:
+    """A chain of ``n_ops`` additions built with ``node`` (either library's); (params, output).
+
+    Every PARAM_EVERY-th op adds a fresh trainable parameter, the others add a constant.
+    """
+    params = []
+    x = node(0, name="start")
+    for i in range(n_ops):
+        if i % PARAM_EVERY == 0:
+            p = node(1, name=f"p{i}", trainable=True)
+            params.append(p)
+            x = x + p
+        else:
+            x = x + 1
+    return params, x
+
+
 def ours_step(n_ops: int, bare: bool = False) -> tuple[float, int]:
     """Build the chain in trace_core, backward, time one OptoPrime step; return (s, chars).
 
@@ -68,15 +85,7 @@ def ours_step(n_ops: int, bare: bool = False) -> tuple[float, int]:
     from trace_core import node
     from trace_core.llm import ScriptedLLM
 
-    params = []
-    x = node(0, name="start")
-    for i in range(n_ops):
-        if i % PARAM_EVERY == 0:
-            p = node(1, name=f"p{i}", trainable=True)
-            params.append(p)
-            x = x + p
-        else:
-            x = x + 1
+    params, x = _chain(node, n_ops)
     reply = json.dumps({"reasoning": "raise p0", "suggestion": {"p0": 11}})
     llm: Any = _BareLLM(reply) if bare else ScriptedLLM(lambda messages: reply)
     # budget large enough that nothing is cut: same information as trace-opt's prompt
@@ -110,15 +119,7 @@ def theirs_step(n_ops: int) -> tuple[float, int]:
     from opto.trace import GRAPH, node
 
     GRAPH.clear()
-    params = []
-    x = node(0, name="start")
-    for i in range(n_ops):
-        if i % PARAM_EVERY == 0:
-            p = node(1, name=f"p{i}", trainable=True)
-            params.append(p)
-            x = x + p
-        else:
-            x = x + 1
+    params, x = _chain(node, n_ops)
     stub = _StubLLM("")
     opt = OptoPrime(params, llm=stub)
     # trace-opt's prompts name a parameter `p0` as `p00` (name + registry index)
