@@ -72,6 +72,21 @@ def _require_closure(closure: Closure | None, name: str) -> Closure:
     return closure
 
 
+def _sgd_update(state: dict[str, Any], p: Any, grad: Any, group: dict[str, Any]) -> None:
+    """Step ``p`` against ``grad`` as torch's SGD does: heavy-ball momentum, then ``lr``.
+
+    The momentum buffer lives in ``state`` (the parameter's optimizer state).
+    """
+    if group["momentum"]:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = grad.clone()
+        else:
+            buf.mul_(group["momentum"]).add_(grad)
+        grad = buf
+    p.add_(grad, alpha=-group["lr"])
+
+
 class _SeededState:
     """Random stream, step count and non-finite policy shared by the optimizers here.
 
@@ -207,14 +222,7 @@ class ForwardGradient(torch.optim.Optimizer, _SeededState):
                     grad.add_(_direction(p, seed, index_of[id(p)]), alpha=weight)
                 if group["weight_decay"]:
                     grad.add_(p, alpha=group["weight_decay"])
-                if group["momentum"]:
-                    buf = self.state[p].get("momentum_buffer")
-                    if buf is None:
-                        buf = self.state[p]["momentum_buffer"] = grad.clone()
-                    else:
-                        buf.mul_(group["momentum"]).add_(grad)
-                    grad = buf
-                p.add_(grad, alpha=-group["lr"])
+                _sgd_update(self.state[p], p, grad, group)
         self.steps += 1
         return torch.tensor(loss)
 
@@ -415,14 +423,7 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
                 continue
             if group["weight_decay"]:
                 grad = grad.add(p, alpha=group["weight_decay"])
-            if group["momentum"]:
-                buf = self.state[p].get("momentum_buffer")
-                if buf is None:
-                    buf = self.state[p]["momentum_buffer"] = grad.clone()
-                else:
-                    buf.mul_(group["momentum"]).add_(grad)
-                grad = buf
-            p.add_(grad, alpha=-group["lr"])
+            _sgd_update(self.state[p], p, grad, group)
         return torch.tensor(loss)
 
     def state_dict(self) -> dict[str, Any]:
