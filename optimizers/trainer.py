@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from optimizers.base import Optimizer, Rejection, StepUsage
+from trace_core.durable import append_line, write_atomic
 
 if TYPE_CHECKING:
     from trace_core.nodes import Node
@@ -297,10 +297,7 @@ class Trainer:
     def _persist(self, record: StepRecord, best: _Best, done: int) -> None:
         if self.run_dir is None:
             return
-        with open(self.run_dir / "history.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(record.model_dump_json() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        append_line(self.run_dir / "history.jsonl", record.model_dump_json())
         state = {
             "version": CHECKPOINT_VERSION,
             "steps_done": done,
@@ -391,12 +388,7 @@ def _progress(total: int, initial: int, *, enabled: bool) -> Any:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so a crash leaves either the old or the new file, whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, text)
 
 
 def load_history(path: str | Path) -> list[StepRecord]:

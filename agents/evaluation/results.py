@@ -9,7 +9,6 @@ is how ``--resume`` skips them.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agents.evaluation.scoring import Outcome
+from trace_core.durable import append_line
 
 RESULTS_FILE = "results.jsonl"
 
@@ -86,17 +86,10 @@ class RunLog:
 
     def append(self, record: ItemResult) -> None:
         """Durably append one record (returns after the line is on disk)."""
-        data = (record.model_dump_json() + "\n").encode("utf-8")
+        line = record.model_dump_json()
         with self._lock:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_line(self.path, line)
 
     def clear(self) -> None:
         """Remove previous results (``--overwrite``)."""

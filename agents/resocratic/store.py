@@ -9,12 +9,12 @@ a half-written last line left by a kill.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from agents.resocratic.stats import SynthesisStats
+from trace_core.durable import append_line
 
 
 class OutputFileError(ValueError):
@@ -120,11 +120,7 @@ class RunStore:
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:
-    line = json.dumps(record, ensure_ascii=False) + "\n"
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
+    append_line(path, json.dumps(record, ensure_ascii=False))
 
 
 def _read_lines(path: Path) -> list[tuple[int, Any]]:

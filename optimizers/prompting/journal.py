@@ -16,12 +16,13 @@ journal does not hold (the code or the data changed) simply goes to the model.
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+from trace_core.durable import append_line
 
 if TYPE_CHECKING:
     from trace_core.llm import LLM, Completion, Message
@@ -85,16 +86,8 @@ class CallJournal:
         line = json.dumps(
             {"key": key, "completion": completion.model_dump(mode="json")}, ensure_ascii=False
         )
-        data = (line + "\n").encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, line)
         self.recorded += 1
 
 

@@ -18,13 +18,13 @@ flight when it died is asked again).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from optimizers.prompting.evaluation import SearchResult, SearchStep
 from optimizers.prompting.journal import CallJournal
+from trace_core.durable import append_line, write_atomic
 
 RUN_FILE = "run.json"
 HISTORY_FILE = "history.jsonl"
@@ -173,19 +173,11 @@ class PromptRun:
         key = (step.strategy, step.step)
         if key in self._written:
             return
-        with open(self.path / HISTORY_FILE, "a", encoding="utf-8") as fh:
-            fh.write(step.model_dump_json() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        append_line(self.path / HISTORY_FILE, step.model_dump_json())
         self._written.add(key)
 
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a fsync-ed temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, text)
