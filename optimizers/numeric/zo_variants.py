@@ -129,7 +129,20 @@ class _SeededState:
             self._gen.set_state(extra["rng"])
 
 
-class ForwardGradient(torch.optim.Optimizer, _SeededState):
+class _SeededOptimizer(torch.optim.Optimizer, _SeededState):
+    """A torch optimizer whose saved state also carries the random stream and step count."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Torch state plus the random stream (directions or perturbations) and step count."""
+        return {**super().state_dict(), "zo": self._extra_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`."""
+        super().load_state_dict({k: v for k, v in state_dict.items() if k != "zo"})
+        self._load_extra_state(state_dict.get("zo"))
+
+
+class ForwardGradient(_SeededOptimizer):
     """SGD on forward gradients ``(∇f·v) v`` computed with forward-mode AD (no backward pass).
 
     Args:
@@ -225,15 +238,6 @@ class ForwardGradient(torch.optim.Optimizer, _SeededState):
                 _sgd_update(self.state[p], p, grad, group)
         self.steps += 1
         return torch.tensor(loss)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Torch state plus the direction stream."""
-        return {**super().state_dict(), "zo": self._extra_state()}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Inverse of :meth:`state_dict`."""
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "zo"})
-        self._load_extra_state(state_dict.get("zo"))
 
 
 class ZOBlock(torch.optim.Optimizer, _SeededState):
@@ -332,7 +336,7 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
             self._cursor = int(extra["cursor"])
 
 
-class ZOHybrid(torch.optim.Optimizer, _SeededState):
+class ZOHybrid(_SeededOptimizer):
     """Hybrid ZO/FO: back-propagation for groups marked ``mode="fo"``, ZO-SGD for the rest.
 
     Example: ``ZOHybrid([{"params": body.parameters()},
@@ -425,15 +429,6 @@ class ZOHybrid(torch.optim.Optimizer, _SeededState):
                 grad = grad.add(p, alpha=group["weight_decay"])
             _sgd_update(self.state[p], p, grad, group)
         return torch.tensor(loss)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Torch state plus the perturbation stream."""
-        return {**super().state_dict(), "zo": self._extra_state()}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Inverse of :meth:`state_dict`."""
-        super().load_state_dict({k: v for k, v in state_dict.items() if k != "zo"})
-        self._load_extra_state(state_dict.get("zo"))
 
 
 def _forward_gradient(params: Iterable[Any], **kw: Any) -> ForwardGradient:
