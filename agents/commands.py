@@ -9,8 +9,6 @@ with the same shapes and colours.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,22 +76,6 @@ def dot_from_saved_graph(document: Any, source: str = "graph") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _render(dot: str, target: Path) -> bool:
-    """Render DOT into ``target`` with graphviz; False when ``dot`` is not installed."""
-    exe = shutil.which("dot")
-    if exe is None:
-        return False
-    fmt = target.suffix.lower().lstrip(".")
-    subprocess.run(
-        [exe, f"-T{fmt}", "-o", str(target)],
-        input=dot.encode(),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return True
-
-
 def viz(
     graph: Annotated[
         Path | None,
@@ -123,11 +105,17 @@ def viz(
         typer.echo(dot, nl=False)
         return
     if out.suffix.lower().lstrip(".") in _RENDERED:
-        if _render(dot, out):
+        from trace_core.errors import GraphvizNotFoundError
+        from trace_core.visualize import write_dot
+
+        try:
+            write_dot(dot, out)
+        except GraphvizNotFoundError:
+            out = out.with_suffix(".dot")
+            typer.echo("graphviz 'dot' is not installed; writing DOT text instead", err=True)
+        else:
             typer.echo(f"wrote {out}", err=True)
             return
-        out = out.with_suffix(".dot")
-        typer.echo("graphviz 'dot' is not installed; writing DOT text instead", err=True)
     out.write_text(dot, encoding="utf-8")
     typer.echo(f"wrote {out}", err=True)
 
