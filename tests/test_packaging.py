@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.import_probe import modules_loaded_by
 
 HEAVY = ["torch", "openai", "litellm", "ray", "pyscipopt", "highspy", "gurobipy"]
 
 
-def _loaded_after(import_line: str) -> set[str]:
-    code = f"import sys; {import_line}; print(','.join(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return set(out.stdout.strip().split(","))
-
-
 def test_importing_top_packages_loads_no_heavy_library() -> None:
-    loaded = _loaded_after("import trace_core, optimizers, agents")
+    loaded = modules_loaded_by("import trace_core, optimizers, agents")
     assert not (set(HEAVY) & loaded), sorted(set(HEAVY) & loaded)
 
 

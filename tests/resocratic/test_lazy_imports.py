@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.import_probe import modules_loaded_by
 
 
 def test_pipeline_and_command_imports_are_light() -> None:
-    code = (
-        "import sys, agents.resocratic, agents.resocratic.commands, agents.resocratic.pipeline; "
-        "print(','.join(m for m in ('sklearn', 'pyscipopt', 'openai', 'litellm', 'torch') "
-        "if m in sys.modules))"
+    loaded = modules_loaded_by(
+        "import agents.resocratic, agents.resocratic.commands, agents.resocratic.pipeline"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert sorted({"sklearn", "pyscipopt", "openai", "litellm", "torch"} & loaded) == []

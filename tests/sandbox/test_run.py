@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from agents.sandbox import SandboxError, available_isolation, run
 from agents.sandbox.stdout_result import parse_objective, parse_status
+from tests.import_probe import modules_loaded_by
 
 
 def test_report_gives_objective_status_and_values() -> None:
@@ -116,16 +116,9 @@ def test_weakest_layer_still_reports_results() -> None:
 
 
 def test_importing_sandbox_loads_no_solver_or_llm_library() -> None:
-    code = "import sys, agents.sandbox; agents.sandbox.run; print(sorted(sys.modules))"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).parents[2],
-    ).stdout
+    loaded = modules_loaded_by("import agents.sandbox; agents.sandbox.run")
     for heavy in ("highspy", "pyscipopt", "gurobipy", "torch", "openai", "scipy", "numpy"):
-        assert f"'{heavy}'" not in out
+        assert heavy not in loaded
 
 
 @pytest.mark.parametrize(
