@@ -87,35 +87,43 @@ class MeteredLLM:
             return ""
         return messages_key(messages)
 
-    def complete(
-        self, messages: list[Message], *, response_format: Any = None, **opts: Any
-    ) -> Completion:
-        """Answer from the memo, or charge the budget and ask the wrapped model."""
-        key = self._key(messages, response_format, opts)
-        if key and self.memo is not None and key in self.memo:
-            return self.memo[key]
-        self.budget.charge()
-        completion = self.inner.complete(messages, response_format=response_format, **opts)
+    def _recalled(self, key: str) -> Completion | None:
+        """The memoized answer for ``key`` (``""`` means "not memoizable"), or None."""
+        if key and self.memo is not None:
+            return self.memo.get(key)
+        return None
+
+    def _answered(self, key: str, completion: Completion) -> Completion:
+        """Bookkeeping after the wrapped model answered: notify, then memoize."""
         if self.on_call is not None:
             self.on_call()
         if key and self.memo is not None:
             self.memo[key] = completion
         return completion
 
+    def complete(
+        self, messages: list[Message], *, response_format: Any = None, **opts: Any
+    ) -> Completion:
+        """Answer from the memo, or charge the budget and ask the wrapped model."""
+        key = self._key(messages, response_format, opts)
+        recalled = self._recalled(key)
+        if recalled is not None:
+            return recalled
+        self.budget.charge()
+        completion = self.inner.complete(messages, response_format=response_format, **opts)
+        return self._answered(key, completion)
+
     async def acomplete(
         self, messages: list[Message], *, response_format: Any = None, **opts: Any
     ) -> Completion:
         """Async :meth:`complete`."""
         key = self._key(messages, response_format, opts)
-        if key and self.memo is not None and key in self.memo:
-            return self.memo[key]
+        recalled = self._recalled(key)
+        if recalled is not None:
+            return recalled
         self.budget.charge()
         completion = await self.inner.acomplete(messages, response_format=response_format, **opts)
-        if self.on_call is not None:
-            self.on_call()
-        if key and self.memo is not None:
-            self.memo[key] = completion
-        return completion
+        return self._answered(key, completion)
 
 
 def messages_key(messages: list[Message]) -> str:
