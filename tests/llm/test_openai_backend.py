@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -296,7 +297,7 @@ _ENVELOPE = st.one_of(
         st.none() | st.booleans() | st.integers() | st.text(max_size=10),
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
         max_leaves=8,
-    ).map(lambda v: __import__("json").dumps({"choices": [{"message": {"content": v}}]})),
+    ).map(lambda v: json.dumps({"choices": [{"message": {"content": v}}]})),
 )
 
 
