@@ -7,7 +7,21 @@ from __future__ import annotations
 
 from trace_core._lazy import lazy_getattr
 
-_EXPORTS: dict[str, str] = {}
+_EXPORTS: dict[str, str] = {
+    "Model": "agents.solvers.model",
+    "SolveResult": "agents.solvers.base",
+    "SolveStatus": "agents.solvers.base",
+    "RunResult": "agents.sandbox.runner",
+    "FormulationAgent": "agents.formulation.agent",
+    "FormulationResult": "agents.formulation.result",
+    "Item": "agents.evaluation.dataset",
+    "load_dataset": "agents.evaluation.dataset",
+    "DatasetError": "agents.evaluation.dataset",
+    "Tolerance": "agents.evaluation.scoring",
+    "evaluate": "agents.evaluation.harness",
+    "Report": "agents.evaluation.report",
+    "Synthesizer": "agents.resocratic.pipeline",
+}
 
 __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -10,15 +10,23 @@ import importlib
 
 import typer
 
-app = typer.Typer(
-    name="optoforge",
-    help="Optimize workflows with LLMs; formulate and solve optimization problems from text.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+_APP_SETTINGS: dict[str, object] = {
+    "name": "optoforge",
+    "help": "Optimize workflows with LLMs; formulate and solve optimization problems from text.",
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+}
+app = typer.Typer(**_APP_SETTINGS)  # type: ignore[arg-type]
 
 # Modules that contribute commands (each defines ``register(app: typer.Typer) -> None``).
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = [
+    "agents.formulation.commands",
+    "agents.evaluation.commands",
+    "agents.commands",
+    "agents.demo",
+    "agents.prompt_commands",
+    "agents.resocratic.commands",
+]
 
 
 def _register_all() -> None:
@@ -32,6 +40,15 @@ def version() -> None:
     from importlib.metadata import version as _version
 
     typer.echo(_version("optoforge"))
+
+
+def create_app() -> typer.Typer:
+    """A fresh app with every command registered (for typer's ``CliRunner`` in tests)."""
+    fresh = typer.Typer(**_APP_SETTINGS)  # type: ignore[arg-type]
+    fresh.command()(version)
+    for module_name in _COMMAND_MODULES:
+        importlib.import_module(module_name).register(fresh)
+    return fresh
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "Module": "trace_core.module",
     # walking, propagating, summarizing
     "topological_order": "trace_core.graph",
+    "ancestors": "trace_core.graph",
     "subgraph": "trace_core.graph",
     "parameters_of": "trace_core.graph",
     "to_networkx": "trace_core.graph",

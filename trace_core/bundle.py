@@ -10,17 +10,22 @@ reading any other node's ``.data`` inside the body is detected as a hidden depen
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar, overload
 
-from trace_core.code_policy import compile_function, function_source, signature_key
-from trace_core.errors import ExecutionError, MissingInputsError
+from trace_core.code_policy import (
+    check_source,
+    compile_function,
+    function_source,
+    signature_key,
+)
+from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
 from trace_core.nodes import (
-    _READS,
-    _TRACING,
+    _MODE,
     Constraint,
     ExceptionNode,
     MessageNode,
@@ -79,6 +84,9 @@ class BundledFunction:
     ) -> None:
         if isolation not in (None, "sandbox"):
             raise ValueError(f"isolation must be None or 'sandbox', got {isolation!r}")
+        self._is_async = inspect.iscoroutinefunction(fn)
+        if self._is_async and isolation == "sandbox":
+            raise ValueError("isolation='sandbox' supports plain functions, not async ones")
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.trainable = trainable
@@ -132,7 +140,7 @@ class BundledFunction:
 
     def _new_code_parameter(self) -> ParameterNode:
         name = self.fn.__name__
-        sig = inspect.signature(self.fn)
+        sig = _plain_signature(self.fn)
         return ParameterNode(
             self.source,
             name=f"__code_{name}",
@@ -145,7 +153,15 @@ class BundledFunction:
     def _validate_source(self, source: Any) -> str:
         if not isinstance(source, str):
             raise TypeError(f"code must be a str of Python source, got {type(source).__name__}")
-        self._function_for(source)
+        if self.isolation == "sandbox":
+            # Never execute sandboxed code in this process, not even its def statement.
+            check_source(
+                source,
+                expected_signature=self._signature,
+                check_policy=not self.allow_unsafe_code,
+            )
+        else:
+            self._function_for(source)
         return source
 
     def _function_for(self, source: str) -> Callable[..., Any]:
@@ -173,48 +189,112 @@ class BundledFunction:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return functools.partial(self._call, instance)
+        return functools.partial(self._entry, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._is_method and args:
-            return self._call(args[0], *args[1:], **kwargs)
-        return self._call(None, *args, **kwargs)
+            return self._entry(args[0], *args[1:], **kwargs)
+        if self._is_async:
+            return self._acall(None, args, kwargs)
+        return self._call(None, args, kwargs)
 
-    def _call(self, instance: Any, *args: Any, **kwargs: Any) -> Any:
+    def _entry(self, instance: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._is_async:
+            return self._acall(instance, args, kwargs)
+        return self._call(instance, args, kwargs)
+
+    def _call(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         code = self.code_parameter(instance) if self.trainable else None
-        if not _TRACING.get():
-            plain_args = [_plain(a) for a in args]
-            plain_kwargs = {k: _plain(v) for k, v in kwargs.items()}
-            return self._invoke(code, instance, plain_args, plain_kwargs)
+        if _MODE.get() is not True:
+            return self._invoke(code, instance, *_plain_arguments(args, kwargs))
+        parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
+        # The body runs untraced (it is this one op) while its .data reads are recorded.
+        reads: list[Node] = []
+        token = _MODE.set(reads)
+        error: Exception | None = None
+        result = None
+        try:
+            result = self._invoke(code, instance, call_args, call_kwargs)
+        except SandboxUnavailableError:
+            raise  # a set-up problem, not something an optimizer should learn from
+        except Exception as exc:
+            if not self.catch_execution_error:
+                raise
+            error = exc
+        finally:
+            _MODE.reset(token)
+        return self._output(result, error, reads, parents, keys)
+
+    async def _acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        code = self.code_parameter(instance) if self.trainable else None
+        if _MODE.get() is not True:
+            return await self._invoke(code, instance, *_plain_arguments(args, kwargs))
+        parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
+        reads: list[Node] = []
+        # Context variables are per task, so other tasks keep tracing while this one awaits.
+        token = _MODE.set(reads)
+        error: Exception | None = None
+        result = None
+        try:
+            result = await self._invoke(code, instance, call_args, call_kwargs)
+        except Exception as exc:
+            if not self.catch_execution_error:
+                raise
+            error = exc
+        finally:
+            _MODE.reset(token)
+        return self._output(result, error, reads, parents, keys)
+
+    def _inputs(
+        self, code: ParameterNode | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[list[Node], list[str] | None, list[Any], dict[str, Any]]:
+        """Parents and argument names of one call, and the plain values the body receives.
+
+        Names are ``None`` when they are the op's own positional names (the common case),
+        so a MessageNode does not carry its own copy.
+        """
         parents: list[Node] = []
+        if not kwargs and code is None and len(args) <= len(self._positional):
+            values: list[Any] = []
+            for arg in args:
+                if isinstance(arg, Node):
+                    parents.append(arg)
+                    values.append(arg._data)
+                elif isinstance(arg, list | tuple):
+                    break  # may hold nodes: take the general path
+                else:
+                    parents.append(Node(arg))
+                    values.append(arg)
+            else:
+                return parents, None, values, {}
+            parents = []
         keys: list[str] = []
         call_args = [self._unwrap(a, self._key(i), parents, keys) for i, a in enumerate(args)]
         call_kwargs = {k: self._unwrap(v, k, parents, keys) for k, v in kwargs.items()}
         if code is not None:
             parents.append(code)
             keys.append("__code")
-        # The body runs untraced (it is this one op) while .data reads are recorded.
-        reads: list[Node] = []
-        tracing_token = _TRACING.set(False)
-        reads_token = _READS.set(reads)
-        error: Exception | None = None
-        try:
-            result = self._invoke(code, instance, call_args, call_kwargs)
-        except Exception as exc:
-            if not self.catch_execution_error:
-                raise
-            error = exc
-        finally:
-            _READS.reset(reads_token)
-            _TRACING.reset(tracing_token)
+        return parents, keys, call_args, call_kwargs
+
+    def _output(
+        self,
+        result: Any,
+        error: Exception | None,
+        reads: list[Node],
+        parents: list[Node],
+        keys: list[str] | None,
+    ) -> MessageNode:
         if reads:
+            if keys is None:
+                keys = list(self._positional[: len(parents)])
             self._add_hidden_inputs(reads, parents, keys)
+        key_tuple = None if keys is None else tuple(keys)
         if error is not None:
-            exc_node = ExceptionNode.from_exception(error, self.op, tuple(parents), tuple(keys))
+            exc_node = ExceptionNode.from_exception(error, self.op, tuple(parents), key_tuple)
             raise ExecutionError(exc_node) from error
         if isinstance(result, Node):
             result = result._data
-        return MessageNode(result, self.op, tuple(parents), tuple(keys))
+        return MessageNode(result, self.op, tuple(parents), key_tuple)
 
     def _key(self, index: int) -> str:
         if index < len(self._positional):
@@ -275,8 +355,41 @@ class BundledFunction:
         fn = self._function_for(source) if code is not None else self.fn
         return fn(*args, **kwargs)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle and deepcopy by reference, like plain functions: a bundle is shared code.
+        if "<locals>" in self.fn.__qualname__:
+            raise TypeError(f"cannot pickle bundle {self.fn.__qualname__} defined in a function")
+        return (_resolve_bundle, (self.fn.__module__, self.fn.__qualname__))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BundledFunction:
+        return self
+
+    def __copy__(self) -> BundledFunction:
+        return self
+
     def __repr__(self) -> str:
         return f"<bundle {self.fn.__qualname__}{' trainable' if self.trainable else ''}>"
+
+
+def _resolve_bundle(module: str, qualname: str) -> Any:
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        # getattr_static: a class attribute must come back as the bundle, not bound.
+        target = inspect.getattr_static(target, part)
+    return target
+
+
+def _plain_signature(fn: Callable[..., Any]) -> str:
+    """``(a, b=2, *args)``: the signature without annotations, as a prompt can quote it."""
+    sig = inspect.signature(fn)
+    bare = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()]
+    return str(sig.replace(parameters=bare, return_annotation=inspect.Signature.empty))
+
+
+def _plain_arguments(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    return [_plain(a) for a in args], {k: _plain(v) for k, v in kwargs.items()}
 
 
 def _plain(value: Any) -> Any:

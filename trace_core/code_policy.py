@@ -143,15 +143,33 @@ def signature_key(fn: Callable[..., Any]) -> tuple[tuple[str, str, bool], ...]:
     )
 
 
-def compile_function(
+def _ast_signature_key(
+    definition: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> tuple[tuple[str, str, bool], ...]:
+    """:func:`signature_key` read from the syntax tree, without running anything."""
+    a = definition.args
+    positional = [*a.posonlyargs, *a.args]
+    first_default = len(positional) - len(a.defaults)
+    key: list[tuple[str, str, bool]] = []
+    for i, arg in enumerate(positional):
+        kind = "POSITIONAL_ONLY" if i < len(a.posonlyargs) else "POSITIONAL_OR_KEYWORD"
+        key.append((arg.arg, kind, i >= first_default))
+    if a.vararg is not None:
+        key.append((a.vararg.arg, "VAR_POSITIONAL", False))
+    for arg, default in zip(a.kwonlyargs, a.kw_defaults, strict=True):
+        key.append((arg.arg, "KEYWORD_ONLY", default is not None))
+    if a.kwarg is not None:
+        key.append((a.kwarg.arg, "VAR_KEYWORD", False))
+    return tuple(key)
+
+
+def check_source(
     source: str,
-    namespace: dict[str, Any],
     *,
     expected_signature: tuple[tuple[str, str, bool], ...] | None,
     check_policy: bool,
-    label: str,
-) -> Callable[..., Any]:
-    """Compile ``source`` (one ``def``) against ``namespace`` and return the function.
+) -> tuple[ast.Module, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Parse ``source`` and check shape, signature and policy without executing any of it.
 
     Raises ``SyntaxError`` for unparsable source, ``CodePolicyError`` for forbidden constructs
     and ``ValueError`` for a wrong shape or a changed signature.
@@ -160,6 +178,15 @@ def compile_function(
     definitions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     if len(definitions) != 1:
         raise ValueError(f"source must define exactly one function, found {len(definitions)}")
+    definition = definitions[0]
+    if expected_signature is not None:
+        found = _ast_signature_key(definition)
+        if found != expected_signature:
+            raise ValueError(
+                f"the new code changes the signature to ({', '.join(n for n, _, _ in found)}); "
+                f"keep the parameters {[name for name, _, _ in expected_signature]} with the "
+                "same kinds and defaults"
+            )
     if check_policy:
         extra = [
             f"line {n.lineno}: only imports, the function and docstrings may be top-level"
@@ -169,11 +196,29 @@ def compile_function(
             )
             or (isinstance(n, ast.Expr) and not isinstance(n.value, ast.Constant))
         ]
-        if definitions[0].decorator_list:
-            extra.append(f"line {definitions[0].lineno}: decorators are not allowed")
+        if definition.decorator_list:
+            extra.append(f"line {definition.lineno}: decorators are not allowed")
         violations = extra + policy_violations(tree)
         if violations:
             raise CodePolicyError(violations)
+    return tree, definition
+
+
+def compile_function(
+    source: str,
+    namespace: dict[str, Any],
+    *,
+    expected_signature: tuple[tuple[str, str, bool], ...] | None,
+    check_policy: bool,
+    label: str,
+) -> Callable[..., Any]:
+    """Check ``source`` (see :func:`check_source`), then compile it and return the function.
+
+    Only the ``def`` statement (and allowed imports) run here; the body runs when called.
+    """
+    tree, definition = check_source(
+        source, expected_signature=expected_signature, check_policy=check_policy
+    )
     digest = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()[:10]
     filename = f"<trainable {label} {digest}>"
     # Registering the text lets tracebacks (ExceptionNode.traceback_text) show failing lines.
@@ -181,11 +226,5 @@ def compile_function(
     # A copy of the namespace: the new code's imports and def must not leak into the module.
     scope = dict(namespace)
     exec(compile(tree, filename, "exec"), scope)
-    fn: Callable[..., Any] = scope[definitions[0].name]
-    if expected_signature is not None and signature_key(fn) != expected_signature:
-        raise ValueError(
-            f"the new code changes the signature to {inspect.signature(fn)}; keep the "
-            f"parameters {[name for name, _, _ in expected_signature]} with the same kinds "
-            "and defaults"
-        )
+    fn: Callable[..., Any] = scope[definition.name]
     return fn

@@ -63,15 +63,14 @@ def topological_order(outputs: Node | Iterable[Node]) -> list[Node]:
 
 
 def ancestors(outputs: Node | Iterable[Node]) -> set[Node]:
-    """Every node ``outputs`` was computed from, outputs included."""
-    seen: set[Node] = set()
-    stack = _as_list(outputs)
+    """Every node ``outputs`` was computed from, outputs included (in no particular order)."""
+    seen: set[Node] = set(_as_list(outputs))
+    stack = list(seen)
     while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(node._parents)
+        for parent in stack.pop()._parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
     return seen
 
 

@@ -27,38 +27,37 @@ if TYPE_CHECKING:
 
 _COUNTER = itertools.count()
 
-# Whether operations record nodes (``no_trace()`` turns it off) and, while a bundled function
-# body runs, the list that collects every ``Node.data`` read (hidden-dependency detection).
-_TRACING: ContextVar[bool] = ContextVar("trace_core_tracing", default=True)
-_READS: ContextVar[list[Node] | None] = ContextVar("trace_core_reads", default=None)
+# One context variable (one lookup per op) holds the tracing mode:
+#   True  - operations record nodes (the default);
+#   False - inside no_trace(): operations return plain values;
+#   list  - inside a bundled function's body: not recording, and every Node.data read is
+#           appended to the list (hidden-dependency detection).
+_MODE: ContextVar[bool | list[Node]] = ContextVar("trace_core_mode", default=True)
 
 Constraint = str | Callable[[Any], bool]
 
 
 def tracing_enabled() -> bool:
     """True unless inside ``no_trace()`` (or inside a bundled function's body)."""
-    return _TRACING.get()
+    return _MODE.get() is True
 
 
 @contextmanager
 def tracing(enabled: bool) -> Iterator[None]:
-    """Turn recording on or off for the enclosed block (``no_trace()`` is ``tracing(False)``)."""
-    token = _TRACING.set(enabled)
+    """Turn recording on or off for the enclosed block (``no_trace()`` is ``tracing(False)``).
+
+    Turning it off inside a bundled function's body changes nothing: the body is already
+    untraced, and its ``.data`` reads keep being recorded.
+    """
+    current = _MODE.get()
+    if enabled == (current is True) or (not enabled and current is not True):
+        yield
+        return
+    token = _MODE.set(enabled)
     try:
         yield
     finally:
-        _TRACING.reset(token)
-
-
-@contextmanager
-def recording_reads() -> Iterator[list[Node]]:
-    """Collect every node whose ``.data`` is read inside the block."""
-    reads: list[Node] = []
-    token = _READS.set(reads)
-    try:
-        yield reads
-    finally:
-        _READS.reset(token)
+        _MODE.reset(token)
 
 
 def _plain(value: Any) -> Any:
@@ -84,9 +83,9 @@ class Node(TracedOperators):
     @property
     def data(self) -> Any:
         """The node's value. Reads inside a bundled function body are recorded."""
-        reads = _READS.get()
-        if reads is not None:
-            reads.append(self)
+        mode = _MODE.get()
+        if mode.__class__ is list:
+            mode.append(self)
         return self._data
 
     @property
@@ -141,7 +140,9 @@ class Node(TracedOperators):
 
         ``feedback`` is text or any JSON value. When this node's value is a scalar torch tensor
         with a ``grad_fn``, torch's ``backward(retain_graph=...)`` runs too, so tensor
-        parameters get ``.grad``. A warning is issued when no trainable parameter is reached.
+        parameters get ``.grad`` (then ``feedback`` may be omitted). On an ``ExceptionNode``
+        the default feedback is the error itself. A warning is issued when no trainable
+        parameter is reached.
         """
         from trace_core.propagators import backward as _backward
         from trace_core.tensors import is_scalar_tensor_with_grad
@@ -150,11 +151,19 @@ class Node(TracedOperators):
             self._data.backward(retain_graph=retain_graph)
             if feedback is None:
                 return
+        if feedback is None:
+            feedback = self._default_feedback()
         _backward(self, feedback, propagator)
+
+    def _default_feedback(self) -> Any:
+        raise ValueError(
+            f"backward() on {self.label} needs feedback (text or a JSON value); only scalar "
+            "tensor losses and exception nodes have a default"
+        )
 
     # -- tracing ------------------------------------------------------------------------
     def _trace(self, op: Op, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
-        if not _TRACING.get():
+        if _MODE.get() is not True:
             plain_kw = {k: _plain(v) for k, v in kwargs.items()} if kwargs else {}
             return op.fn(*[_plain(a) for a in args], **plain_kw)
         parents = [a if isinstance(a, Node) else Node(a) for a in args]
@@ -179,7 +188,7 @@ class Node(TracedOperators):
         return MessageNode(result, op, tuple(parents), keys)
 
     def _trace2(self, op: Op, a: Any, b: Any) -> Any:
-        if not _TRACING.get():
+        if _MODE.get() is not True:
             return op.fn(_plain(a), _plain(b))
         if not isinstance(a, Node):
             a = Node(a)
@@ -192,9 +201,16 @@ class Node(TracedOperators):
         return MessageNode(result, op, (a, b))
 
     def _record(self, op: Op, value: Any, args: tuple[Any, ...]) -> Any:
-        if not _TRACING.get():
+        if _MODE.get() is not True:
             return value
         return MessageNode(value, op, tuple(a if isinstance(a, Node) else Node(a) for a in args))
+
+    def __setstate__(self, state: Any) -> None:
+        # Used by copy, deepcopy and pickle: a copy is a new node, so it gets its own label.
+        slots = state[1] if isinstance(state, tuple) else state
+        for key, value in (slots or {}).items():
+            object.__setattr__(self, key, value)
+        self._id = next(_COUNTER)
 
     def __repr__(self) -> str:
         text = repr(self._data)
@@ -398,6 +414,10 @@ class ExceptionNode(MessageNode):
         node = cls(exc, op, parents, keys)
         node.traceback_text = "".join(traceback.format_exception(exc)).rstrip()
         return node
+
+    def _default_feedback(self) -> Any:
+        exc = self.exception
+        return f"{type(exc).__name__}: {exc}"
 
     @property
     def exception(self) -> BaseException:

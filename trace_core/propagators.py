@@ -2,11 +2,12 @@
 
 ``backward`` visits the output's ancestors once each, in reverse topological order (an
 explicit order, no recursion). For each node it combines the messages its children sent
-(``aggregate``), stores the result in ``node.feedback``, and asks the propagator what to send
-to each parent (``propagate``). With the default :class:`FeedbackPropagator` the message is the
-user's feedback object itself, passed by reference: backward costs O(nodes + edges) time and
-O(1) extra memory per node, unlike propagators that copy the whole subgraph along every edge.
-Optimizers read the graph itself through :func:`trace_core.summarize`, not through messages.
+(``aggregate``, optional on a propagator), stores the result in ``node.feedback``, and asks the
+propagator what to send to each parent (``propagate``). With the default
+:class:`FeedbackPropagator` the message is the user's feedback object itself, passed by
+reference, and no override is registered, so backward is a single graph walk: O(nodes + edges)
+time and one list entry per node, unlike propagators that copy the whole subgraph along every
+edge. Optimizers read the graph itself through :func:`trace_core.summarize`, not messages.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from trace_core.errors import DisconnectedFeedbackWarning
-from trace_core.graph import reverse_topological_order
+from trace_core.graph import ancestors, reverse_topological_order
 from trace_core.nodes import MessageNode, Node, ParameterNode
 
 if TYPE_CHECKING:
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Propagator(Protocol):
-    """What ``Node.backward`` needs to move feedback from an output to its ancestors."""
+    """What ``Node.backward`` needs to move feedback from an output to its ancestors.
+
+    A propagator may also define ``aggregate(node, messages) -> message`` to merge what several
+    children sent to one node; without it :meth:`FeedbackPropagator.aggregate` is used.
+    """
 
     def init(self, output: Node, feedback: Any) -> Any:
         """The message the output node itself receives."""
@@ -50,13 +55,14 @@ class FeedbackPropagator:
         return dict.fromkeys(node._parents, message)
 
     def aggregate(self, node: Node, messages: list[Any]) -> Any:
-        first = messages[0]
-        distinct = [first]
-        for message in messages[1:]:
-            if message is not first and all(message is not d for d in distinct):
+        seen: set[int] = set()
+        distinct = []
+        for message in messages:
+            if id(message) not in seen:
+                seen.add(id(message))
                 distinct.append(message)
         if len(distinct) == 1:
-            return first
+            return distinct[0]
         if all(isinstance(m, str) for m in distinct):
             return "\n\n".join(distinct)
         if all(isinstance(m, int | float) and not isinstance(m, bool) for m in distinct):
@@ -98,12 +104,12 @@ def _aggregate(propagator: Any, node: Node, messages: list[Any]) -> Any:
 def backward(output: Node, feedback: Any, propagator: Propagator | None = None) -> None:
     """Propagate ``feedback`` from ``output`` to every ancestor (see module docstring)."""
     prop: Propagator = propagator if propagator is not None else _DEFAULT
-    order = reverse_topological_order(output)
     if type(prop) is FeedbackPropagator and not _OVERRIDES:
-        # Fast path: every ancestor receives the very same message object.
+        # Fast path: every ancestor receives the very same message object, exactly once, so
+        # the visiting order does not matter and a plain graph walk suffices.
         message = prop.init(output, feedback)
         reached_parameter = False
-        for node in order:
+        for node in ancestors(output):
             received = node._feedback
             if received is None:
                 node._feedback = [message]
@@ -113,7 +119,7 @@ def backward(output: Node, feedback: Any, propagator: Propagator | None = None) 
                 node._note_output(output)
                 reached_parameter = True
     else:
-        reached_parameter = _propagate(output, feedback, prop, order)
+        reached_parameter = _propagate(output, feedback, prop, reverse_topological_order(output))
     if not reached_parameter:
         warnings.warn(
             f"feedback given to {output.label} reaches no trainable parameter; nothing can "

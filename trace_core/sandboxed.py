@@ -12,6 +12,7 @@ sandboxed call happens; trace_core does not depend on it otherwise.
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 import pickle
 from typing import Any
@@ -125,7 +126,7 @@ def call_in_sandbox(
 ) -> Any:
     """Run one call in ``agents.sandbox`` and return its (plain-data) result."""
     try:
-        from agents import sandbox
+        sandbox = importlib.import_module("agents.sandbox")
     except ImportError as err:
         raise SandboxUnavailableError(
             f"isolation='sandbox' needs agents.sandbox, which cannot be imported ({err}); "

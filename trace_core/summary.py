@@ -17,15 +17,28 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
 from trace_core.graph import topological_order
-from trace_core.nodes import MessageNode, Node, ParameterNode
+from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode
 
 _FALLBACK_VALUE_CHARS = (200, 80, 30)
+_FALLBACK_VARIABLE_CHARS = (4000, 1000, 300, 100)
 _SECTION_OVERHEAD_CHARS = 400
+SECTIONS = (
+    "Code",
+    "Documentation",
+    "Variables",
+    "Constraints",
+    "Inputs",
+    "Others",
+    "Outputs",
+    "Feedback",
+)
+_INLINE_CHARS = 30
+_MAX_MISSES = 32
 
 
 class Variable(BaseModel):
@@ -111,14 +124,23 @@ class TraceSummary(BaseModel):
             "Feedback": self.feedback,
         }
 
-    def to_text(self) -> str:
-        """The summary as ``#Section`` blocks, within ``budget_tokens`` unless ``over_budget``."""
-        return "\n\n".join(f"#{title}\n{body}" for title, body in self.sections().items())
+    def to_text(self, exclude: Iterable[str] = ()) -> str:
+        """The summary as ``#Section`` blocks, within ``budget_tokens`` unless ``over_budget``.
+
+        ``exclude`` names sections to leave out (e.g. ``{"Documentation", "Others"}``).
+        """
+        skip = set(exclude)
+        unknown = skip - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown sections {sorted(unknown)}; known: {list(SECTIONS)}")
+        return "\n\n".join(
+            f"#{title}\n{body}" for title, body in self.sections().items() if title not in skip
+        )
 
 
 def _variable_line(v: Variable) -> str:
     if v.is_code:
-        return f"(code) {v.name}:\n{v.value}"
+        return f"(code) {v.name}:\n{v.value.rstrip()}"
     return f"({v.type}) {v.name}={v.value}"
 
 
@@ -138,6 +160,13 @@ def render_value(value: Any, limit: int | None) -> tuple[str, bool]:
     text = value if isinstance(value, str) else _safe_repr(value)
     if limit is not None and len(text) > limit:
         return f"{text[:limit]}...[{len(text) - limit} chars cut]", True
+    return text, False
+
+
+def render_tail(text: str, limit: int | None) -> tuple[str, bool]:
+    """The last ``limit`` chars of ``text``, marked when the start is cut."""
+    if limit is not None and len(text) > limit:
+        return f"[{len(text) - limit} chars cut]...{text[-limit:]}", True
     return text, False
 
 
@@ -163,37 +192,67 @@ def render_feedback(messages: Sequence[Any]) -> str:
 
 
 def summarize(
-    output: Node | Iterable[Node],
+    output: Node | Iterable[Node] | None,
     parameters: Iterable[ParameterNode] | None = None,
     budget_tokens: int = 8000,
     *,
     feedback: Any = None,
     max_value_chars: int = 500,
     tokenizer: Callable[[str], int] | None = None,
+    labels: Literal["process", "local"] = "process",
 ) -> TraceSummary:
     """Summarize the graph between ``parameters`` and ``output`` for an optimizer.
 
+    Same-named nodes are told apart by label. ``labels="process"`` uses ``Node.label``
+    (``name:k``, k unique in the process); ``labels="local"`` numbers them ``name:1``,
+    ``name:2``... in graph order, so the same program renders the same text in every process
+    (stable prompts, LLM cache hits). ``TraceSummary.parameter()`` accepts either form.
+
     ``parameters=None`` uses every trainable ancestor. ``feedback=None`` uses the feedback the
-    outputs received from ``backward()``.
+    outputs received from ``backward()``. ``output=None`` uses the outputs whose
+    ``backward()`` reached ``parameters`` (``ParameterNode.feedback_outputs``), which is what an
+    optimizer's ``step()`` needs after the user called ``output.backward(...)`` directly.
     """
-    outputs = [output] if isinstance(output, Node) else list(output)
-    messages = [m for out in outputs for m in out.feedback] if feedback is None else [feedback]
-    builder = _Builder(outputs, parameters)
+    if output is None:
+        if parameters is None:
+            raise ValueError("summarize(None, ...) needs the parameters whose feedback to read")
+        parameters = list(parameters)
+        found: dict[Node, None] = {}
+        for param in parameters:
+            found.update(dict.fromkeys(param.feedback_outputs))
+        outputs = list(found)
+    else:
+        outputs = [output] if isinstance(output, Node) else list(output)
+    if labels not in ("process", "local"):
+        raise ValueError(f"labels must be 'process' or 'local', got {labels!r}")
+    builder = _Builder(outputs, parameters, local_labels=labels == "local")
+    if feedback is not None:
+        messages = [feedback]
+    elif len(outputs) == 1:
+        messages = outputs[0].feedback
+    else:  # say which output each message is about
+        messages = [
+            f"{builder.name(out)}: {render_feedback([m])}" for out in outputs for m in out.feedback
+        ]
     count = tokenizer or (lambda text: math.ceil(len(text) / 4))
     budget_chars = budget_tokens * 4
-    limits: list[int | None] = [
-        max_value_chars,
-        *(c for c in _FALLBACK_VALUE_CHARS if c < max_value_chars),
-    ]
-    summary = builder.build(messages, budget_chars, limits[0], budget_tokens)
-    for attempt in range(8):
+    # Each retry cuts more optional ops and truncates harder: values first, then variables
+    # (never truncated on the first attempt: they are what the optimizer rewrites).
+    value_limits = [max_value_chars, *(c for c in _FALLBACK_VALUE_CHARS if c < max_value_chars)]
+    variable_limits: list[int | None] = [None, *_FALLBACK_VARIABLE_CHARS]
+    summary = builder.build(messages, budget_chars, value_limits[0], None, budget_tokens)
+    for attempt in range(1, 8):
         summary.tokens = count(summary.to_text())
         if summary.tokens <= budget_tokens:
             return summary
-        # Over budget: first shrink the char budget for optional ops, then truncate harder.
-        level = min(attempt + 1, len(limits) - 1)
         budget_chars = int(budget_chars * budget_tokens / summary.tokens * 0.95)
-        summary = builder.build(messages, budget_chars, limits[level], budget_tokens)
+        summary = builder.build(
+            messages,
+            budget_chars,
+            value_limits[min(attempt, len(value_limits) - 1)],
+            variable_limits[min(attempt, len(variable_limits) - 1)],
+            budget_tokens,
+        )
     summary.tokens = count(summary.to_text())
     summary.over_budget = summary.tokens > budget_tokens
     return summary
@@ -202,7 +261,13 @@ def summarize(
 class _Builder:
     """Computes the subgraph once; ``build`` renders it for a given char budget and value limit."""
 
-    def __init__(self, outputs: list[Node], parameters: Iterable[ParameterNode] | None) -> None:
+    def __init__(
+        self,
+        outputs: list[Node],
+        parameters: Iterable[ParameterNode] | None,
+        *,
+        local_labels: bool = False,
+    ) -> None:
         self.outputs = outputs
         order = topological_order(outputs)
         if parameters is None:
@@ -217,8 +282,12 @@ class _Builder:
         for node in order:
             if node in depth:
                 continue
-            best = min((depth[p] for p in node._parents if p in depth), default=None)
-            if best is not None:
+            best = -1
+            for parent in node._parents:
+                d = depth.get(parent)
+                if d is not None and (best < 0 or d < best):
+                    best = d
+            if best >= 0:
                 depth[node] = best + 1
         # Backward pass: distance to the nearest output, for ops on parameter paths.
         to_out: dict[Node, int] = dict.fromkeys(outputs, 0)
@@ -241,26 +310,50 @@ class _Builder:
         }
         self.priority = {op: min(depth.get(op, 10**9), to_out.get(op, 10**9)) for op in ops}
         self.depth = depth
-        self.op_set = set(ops)
-        self.names = _prompt_names(params, ops, outputs)
+        self.optional = sorted(
+            (op for op in ops if op not in self.must_ops), key=self.priority.__getitem__
+        )
+        # Unnamed short constants (the 1 in ``y + 1``) are shown inline as literals.
+        self.inline: dict[Node, str] = {}
+        for op in ops:
+            for parent in op._parents:
+                if type(parent) is Node and parent._name is None and parent not in output_set:
+                    text = _safe_repr(parent._data)
+                    if len(text) <= _INLINE_CHARS:
+                        self.inline[parent] = text
+        self.name_counts = _name_counts(params, ops, outputs, self.inline)
+        # Local labels: same-named nodes numbered 1, 2, ... in graph order, so the same program
+        # renders the same text in every process (process labels carry a global counter).
+        self.local: dict[Node, str] | None = None
+        if local_labels:
+            self.local = {}
+            numbers: dict[str, int] = {}
+            for node in order:
+                name = node.name
+                if self.name_counts.get(name, 0) > 1 and node not in self.inline:
+                    numbers[name] = numbers.get(name, 0) + 1
+                    self.local[node] = f"{name}:{numbers[name]}"
 
     def build(
-        self, messages: list[Any], budget_chars: int, limit: int | None, budget_tokens: int
+        self,
+        messages: list[Any],
+        budget_chars: int,
+        limit: int,
+        var_limit: int | None,
+        budget_tokens: int,
     ) -> TraceSummary:
-        names = self.names
         summary = TraceSummary(budget_tokens=budget_tokens)
         used = _SECTION_OVERHEAD_CHARS
         summary.feedback = render_feedback(messages)
         if len(summary.feedback) > budget_chars // 4:
             summary.feedback, _ = render_value(summary.feedback, budget_chars // 4)
         used += len(summary.feedback)
-        var_limit = None if limit is not None and limit >= 500 else limit
         for param in self.params:
             value, truncated = render_value(param._data, var_limit)
             var = Variable(
-                name=names[param],
+                name=self.name(param),
                 label=param.label,
-                type=type(param._data).__name__,
+                type="code" if param.is_code else type(param._data).__name__,
                 value=value,
                 constraint=param.constraint,
                 description=param.description,
@@ -281,43 +374,50 @@ class _Builder:
         pending_inputs: list[Value] = []
         pending_others: dict[Node, Value] = {}
 
-        def cost_of(op: MessageNode) -> tuple[int, list[Node]]:
+        def cost_of(op: MessageNode) -> tuple[int, list[Value], Value | None]:
             cost = len(self._code_line(op)) + 1
             if op._op.name not in docs:
                 cost += len(op.description) + 1
             new_inputs = [
-                p
+                self._value(p, limit)
                 for p in op._parents
-                if p not in self.depth and p not in shown_inputs and p not in output_set
+                if p not in self.depth
+                and p not in shown_inputs
+                and p not in output_set
+                and p not in self.inline
             ]
-            cost += sum(len(_value_line(self._value(p, limit))) + 1 for p in new_inputs)
-            if op not in output_set:
-                cost += len(_value_line(self._value(op, limit))) + 1
-            return cost, new_inputs
+            cost += sum(len(_value_line(v)) + 1 for v in new_inputs)
+            other = None if op in output_set else self._value(op, limit)
+            if other is not None:
+                cost += len(_value_line(other)) + 1
+            return cost, new_inputs, other
 
-        def take(op: MessageNode, new_inputs: list[Node]) -> None:
+        def take(op: MessageNode, new_inputs: list[Value], other: Value | None) -> None:
             chosen.add(op)
             docs.setdefault(op._op.name, op.description)
-            for p in new_inputs:
+            for p in op._parents:
                 shown_inputs.add(p)
-                pending_inputs.append(self._value(p, limit))
-            if op not in output_set:
-                pending_others[op] = self._value(op, limit)
+            pending_inputs.extend(new_inputs)
+            if other is not None:
+                pending_others[op] = other
 
-        optional = sorted(
-            (op for op in self.ops if op not in self.must_ops), key=self.priority.__getitem__
-        )
         for op in self.ops:
             if op in self.must_ops:
-                cost, new_inputs = cost_of(op)
+                cost, new_inputs, other = cost_of(op)
                 used += cost
-                take(op, new_inputs)
-        for op in optional:
-            cost, new_inputs = cost_of(op)
+                take(op, new_inputs, other)
+        misses = 0
+        for op in self.optional:
+            cost, new_inputs, other = cost_of(op)
             if used + cost > budget_chars:
+                # Smaller later ops may still fit, but after a run of misses the budget is
+                # spent: stop, so huge graphs cost O(kept ops), not O(graph), per attempt.
+                misses += 1
+                if misses >= _MAX_MISSES:
+                    break
                 continue
             used += cost
-            take(op, new_inputs)
+            take(op, new_inputs, other)
         summary.code = [self._code_line(op) for op in self.ops if op in chosen]
         summary.documentation = docs
         summary.inputs = pending_inputs
@@ -328,9 +428,13 @@ class _Builder:
         return summary
 
     def _value(self, node: Node, limit: int | None) -> Value:
-        value, truncated = render_value(node._data, limit)
+        if isinstance(node, ExceptionNode) and node.traceback_text:
+            # The traceback's end (failing line and message) is what helps fix the code.
+            value, truncated = render_tail(node.traceback_text, limit)
+        else:
+            value, truncated = render_value(node._data, limit)
         return Value(
-            name=self.names.get(node) or node.label,
+            name=self.name(node),
             label=node.label,
             type=type(node._data).__name__,
             value=value,
@@ -339,23 +443,36 @@ class _Builder:
         )
 
     def _code_line(self, op: MessageNode) -> str:
-        names = self.names
-        args = ", ".join(f"{k}={names.get(p) or p.label}" for k, p in op.inputs.items())
-        return f"{names.get(op) or op.label} = {op._op.name}({args})"
+        inline = self.inline
+        args = ", ".join(f"{k}={inline.get(p) or self.name(p)}" for k, p in op.inputs.items())
+        return f"{self.name(op)} = {op._op.name}({args})"
+
+    def name(self, node: Node) -> str:
+        """The node's name if no other shown node has it, else its label."""
+        name = node.name
+        if self.name_counts.get(name, 0) == 1:
+            return name
+        if self.local is not None:
+            return self.local.get(node) or node.label
+        return node.label
 
 
-def _prompt_names(
-    params: list[ParameterNode], ops: list[MessageNode], outputs: list[Node]
-) -> dict[Node, str]:
-    """Each shown node's name, or its label when another shown node has the same name."""
-    shown: dict[Node, None] = dict.fromkeys(params)
+def _name_counts(
+    params: list[ParameterNode],
+    ops: list[MessageNode],
+    outputs: list[Node],
+    inline: dict[Node, str],
+) -> dict[str, int]:
+    """How many shown nodes carry each name (a name shared by two is replaced by labels)."""
+    shown: set[Node] = set(params)
+    shown.update(ops)
+    shown.update(outputs)
     for op in ops:
-        shown[op] = None
         for parent in op._parents:
-            shown[parent] = None
-    for out in outputs:
-        shown[out] = None
+            if parent not in inline:
+                shown.add(parent)
     counts: dict[str, int] = {}
     for node in shown:
-        counts[node.name] = counts.get(node.name, 0) + 1
-    return {node: node.name if counts[node.name] == 1 else node.label for node in shown}
+        name = node.name
+        counts[name] = counts.get(name, 0) + 1
+    return counts

@@ -1,42 +1,43 @@
 """Bootstrap that runs *inside* the sandbox child, before the generated program.
 
-Executed as a script (``python -I -B _child.py CONFIG_JSON``) so it imports nothing from the
-project; it uses the standard library only. In order it: sets resource limits, installs a
-seccomp filter that refuses new processes and network sockets (kernel-enforced, so ctypes
-cannot get around it), defines the injected ``report()``, installs an audit hook (sockets,
-subprocesses, writes outside the sandbox directory, other processes' environments), then runs
-the program.
+Executed as a script (``python -I -B _child.py ROOT PROGRAM REPORT GUARDS NAME=INT ...``) so
+it imports nothing from the project; it uses the standard library only. In order it: sets
+resource limits, installs a seccomp filter that refuses new processes and network sockets
+(kernel-enforced, so ctypes cannot get around it), defines the injected ``report()``,
+installs an audit hook (sockets, subprocesses, writes outside the sandbox directory, other
+processes' environments), then runs the program.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import math
 import os
-import platform
-import re
 import resource
-import runpy
 import struct
 import sys
-from typing import Any
+from _json import encode_basestring_ascii as _json_str  # json itself costs ~30 ms of imports
 
-_CONFIG: dict[str, Any] = json.loads(sys.argv[1])
-_ROOT = os.path.realpath(_CONFIG["root"])
-_REPORT = os.path.join(_ROOT, _CONFIG["report_name"])
+# argv: root, program file, report file, guards file, then NAME=INT settings (seccomp, audit,
+# RLIMIT_*). Plain argv rather than JSON keeps start-up free of the json/re imports.
+_ROOT = os.path.realpath(sys.argv[1])
+_PROGRAM = os.path.join(_ROOT, sys.argv[2])
+_REPORT = os.path.join(_ROOT, sys.argv[3])
+_GUARDS = os.path.join(_ROOT, sys.argv[4])
+_SETTINGS = {k: int(v) for k, _, v in (arg.partition("=") for arg in sys.argv[5:])}
 _ALLOWED_WRITE_PREFIXES = (_ROOT + os.sep, "/dev/null", "/dev/shm/")
-_ENVIRON_PATH = re.compile(r"^/proc/(?!self/)[^/]+/(environ|task/[^/]+/environ)$")
 
 
 def _set_limits() -> None:
-    """Soft == hard, so the program cannot raise them again (it also lacks the privilege)."""
-    for name, value in _CONFIG["limits"].items():
-        if value is None:
+    """Hard limits at (or just above) the soft ones, so the program cannot raise them."""
+    for name, value in _SETTINGS.items():
+        if not name.startswith("RLIMIT_"):
             continue
         res = getattr(resource, name)
+        # CPU: the soft limit sends SIGXCPU (reported as a timeout); hard kills a second later.
+        hard = value + 1 if name == "RLIMIT_CPU" else value
         try:
-            resource.setrlimit(res, (value, value))
+            resource.setrlimit(res, (value, hard))
         except (ValueError, OSError) as err:
             sys.stderr.write(f"[sandbox] could not set {name}={value}: {err}\n")
 
@@ -61,7 +62,7 @@ def _bpf(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 def _filter_program() -> bytes | None:
     """A classic-BPF seccomp program: refuse fork/vfork/clone3, clone without CLONE_THREAD,
     io_uring, and sockets other than AF_UNIX (threads and local socketpairs keep working)."""
-    table = _SYSCALLS.get(platform.machine())
+    table = _SYSCALLS.get(os.uname().machine)
     if table is None:
         return None
     arch, clone, fork, vfork, clone3, sock, io_uring_setup = table
@@ -111,36 +112,40 @@ def _install_filter() -> bool:
 
 
 # --- report() -------------------------------------------------------------------------------
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if value is None:
         return None
     try:
-        out = float(value)
-    except (TypeError, ValueError):
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return None
     return out if math.isfinite(out) else None
 
 
-def report(objective: Any, status: str = "optimal", values: Any = None) -> None:
+def _json_number(value: float | None) -> str:
+    return "null" if value is None else repr(value)
+
+
+def report(objective: object, status: str = "optimal", values: object = None) -> None:
     """Record the program's result (objective value, status, variable values) for the caller.
 
     Call it once at the end; a later call replaces an earlier one.
     """
     if values is not None and not isinstance(values, dict):
         try:
-            values = dict(values)
+            values = dict(values)  # type: ignore[call-overload]
         except (TypeError, ValueError):
             values = {"value": values}
-    clean = {str(k): _number(v) for k, v in (values or {}).items()}
-    payload = {
-        "objective": _number(objective),
-        "raw_objective": repr(objective)[:200],
-        "status": str(status),
-        "values": clean,
-    }
+    pairs = (values or {}).items()  # type: ignore[attr-defined]
+    items = ", ".join(f"{_json_str(str(k))}: {_json_number(_number(v))}" for k, v in pairs)
+    payload = (
+        f'{{"objective": {_json_number(_number(objective))}, '
+        f'"raw_objective": {_json_str(repr(objective)[:200])}, '
+        f'"status": {_json_str(str(status))}, "values": {{{items}}}}}'
+    )
     tmp = _REPORT + ".tmp"
     with open(tmp, "w") as fh:
-        json.dump(payload, fh)
+        fh.write(payload)
     os.replace(tmp, _REPORT)
 
 
@@ -184,26 +189,37 @@ _PATH_WRITE_EVENTS = {
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def _inside(path: Any) -> bool:
+def _is_other_environ(path: str) -> bool:
+    """/proc/<pid>/environ or /proc/<pid>/task/<tid>/environ of a process other than self."""
+    parts = path.split("/")
+    return (
+        len(parts) in (4, 6)
+        and parts[1] == "proc"
+        and parts[-1] == "environ"
+        and parts[2] not in ("self", "thread-self", str(os.getpid()))
+    )
+
+
+def _inside(path: object) -> bool:
     if isinstance(path, int):
         return True  # an already-open descriptor
     if isinstance(path, bytes):
         path = os.fsdecode(path)
-    full = os.path.realpath(os.fspath(path))
+    full = os.path.realpath(os.fspath(path))  # type: ignore[call-overload]
     return full == _ROOT or full.startswith(_ALLOWED_WRITE_PREFIXES)
 
 
-def _audit(event: str, args: tuple[Any, ...]) -> None:
+def _audit(event: str, args: tuple[object, ...]) -> None:
     if event in _REFUSED_EVENTS:
         raise PermissionError(f"sandbox: {event} is not allowed in generated programs")
     if event == "open":
         path, mode, flags = args
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool(
-            (flags or 0) & _WRITE_FLAGS
+            (flags if isinstance(flags, int) else 0) & _WRITE_FLAGS
         )
         if writing and not _inside(path):
             raise PermissionError(f"sandbox: writing {path!r} outside the working directory")
-        if isinstance(path, str | bytes) and _ENVIRON_PATH.match(os.fsdecode(path)):
+        if isinstance(path, str | bytes) and _is_other_environ(os.path.normpath(os.fsdecode(path))):
             raise PermissionError("sandbox: reading another process's environment")
     elif event in _PATH_WRITE_EVENTS:
         for target in args[:2]:
@@ -211,28 +227,29 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
                 raise PermissionError(
                     f"sandbox: {event} on {target!r} outside the working directory"
                 )
-    elif (
-        event in ("os.kill", "os.killpg", "signal.pthread_kill")
-        and args
-        and args[0] not in (0, os.getpid())
-    ):
+    elif event in ("os.kill", "os.killpg") and args and args[0] not in (0, os.getpid()):
         raise PermissionError("sandbox: signalling other processes is not allowed")
 
 
 def main() -> None:
     _set_limits()
     guards = []
-    if _CONFIG.get("seccomp") and _install_filter():
+    if _SETTINGS.get("seccomp") and _install_filter():
         guards.append("seccomp")
-    with open(os.path.join(_ROOT, _CONFIG["guards_name"]), "w") as fh:
+    with open(_GUARDS, "w") as fh:
         fh.write(",".join(guards))
     builtins.report = report  # type: ignore[attr-defined]
     sys.path.insert(0, _ROOT)
-    program = os.path.join(_ROOT, _CONFIG["program_name"])
-    sys.argv = [program]
-    if _CONFIG.get("audit", True):
+    sys.argv = [_PROGRAM]
+    with open(_PROGRAM, encoding="utf-8") as fh:
+        code = compile(fh.read(), _PROGRAM, "exec")
+    main_module = type(sys)("__main__")
+    main_module.__file__ = _PROGRAM
+    main_module.report = report  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main_module
+    if _SETTINGS.get("audit", 1):
         sys.addaudithook(_audit)
-    runpy.run_path(program, init_globals={"report": report}, run_name="__main__")
+    exec(code, main_module.__dict__)
 
 
 if __name__ == "__main__":

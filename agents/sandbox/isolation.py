@@ -22,6 +22,7 @@ import functools
 import os
 import shutil
 import subprocess
+import tempfile
 from enum import StrEnum
 
 from agents.sandbox.errors import SandboxError
@@ -39,37 +40,52 @@ _ORDER = (Isolation.BWRAP, Isolation.UNSHARE, Isolation.RLIMITS)
 _PROBE_TIMEOUT_S = 10.0
 
 
+_PRIVATE_MOUNTS = ("/tmp", "/dev/shm")
+
+
+def _needed_under_private_mounts() -> list[str]:
+    """Paths the child needs that the private /tmp would hide (a venv or a clone in /tmp)."""
+    import sys
+
+    import agents
+
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+        os.path.dirname(os.path.dirname(os.path.realpath(agents.__file__))),
+        *(p for p in sys.path if p and os.path.isdir(p)),
+    }
+    hidden = set()
+    for path in candidates:
+        real = os.path.realpath(path)
+        if any(real.startswith(m + "/") for m in _PRIVATE_MOUNTS):  # never all of /tmp
+            hidden.add(real)
+    # Binding a parent makes its children visible already; keep the outermost paths only.
+    return sorted(p for p in hidden if not any(p.startswith(q + "/") for q in hidden))
+
+
 def bwrap_prefix(workdir: str) -> list[str]:
     """The bubblewrap command line that wraps a child running in ``workdir``."""
     exe = shutil.which("bwrap") or "bwrap"
+    visible = [arg for p in _needed_under_private_mounts() for arg in ("--ro-bind", p, p)]
+    # fmt: off
     args = [
         exe,
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-        "--tmpfs",
-        "/dev/shm",
-        "--bind",
-        workdir,
-        workdir,
-        "--chdir",
-        workdir,
-        "--unshare-net",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
+        "--ro-bind", "/", "/",
+        "--dev", "/dev",
+        "--proc", "/proc",
+        "--tmpfs", "/tmp",
+        "--tmpfs", "/dev/shm",
+        *visible,
+        "--bind", workdir, workdir,
+        "--chdir", workdir,
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try",
-        "--die-with-parent",
-        "--new-session",
-        "--cap-drop",
-        "ALL",
+        "--die-with-parent", "--new-session",
+        "--cap-drop", "ALL",
     ]
+    # fmt: on
     if os.geteuid() != 0:
         args.insert(1, "--unshare-user")
     return [*args, "--"]
@@ -102,17 +118,17 @@ def works(isolation: Isolation) -> bool:
     tool = "bwrap" if isolation is Isolation.BWRAP else "unshare"
     if shutil.which(tool) is None:
         return False
-    workdir = os.path.realpath(os.getcwd()) if os.access(os.getcwd(), os.W_OK) else "/"
-    cmd = [*prefix(isolation, workdir), "/bin/sh", "-c", "exit 0"]
     try:
-        probe = subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=_PROBE_TIMEOUT_S,
-            check=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="optoforge-probe-") as workdir:
+            cmd = [*prefix(isolation, os.path.realpath(workdir)), "/bin/sh", "-c", "exit 0"]
+            probe = subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=_PROBE_TIMEOUT_S,
+                check=False,
+            )
     except (OSError, subprocess.SubprocessError):
         return False
     return probe.returncode == 0
@@ -144,4 +160,4 @@ def choose(requested: Isolation | str | None = None) -> Isolation:
                 + ", ".join(x.value for x in available_isolation())
             )
         return layer
-    return available_isolation()[0]
+    return next(layer for layer in _ORDER if works(layer))  # probes only as far as needed

@@ -38,6 +38,8 @@ _RESERVED = {_PROGRAM, _REPORT, _REPORT + ".tmp", _GUARDS}
 # The only variables a child sees; values are fixed here, never copied from the parent.
 _THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _DRAIN_AFTER_EXIT_S = 2.0
+_MAX_REPORT_BYTES = 64 * 1024 * 1024
+_WORKDIR_PREFIX = "optoforge-sandbox-"
 
 
 class RunResult(BaseModel):
@@ -85,27 +87,37 @@ def run(
     _check_args(timeout_s, memory_mb, output_limit)
     layer = choose(isolation)
     start = time.perf_counter()
-    workdir = tempfile.mkdtemp(prefix="optoforge-sandbox-")
+    _sweep_stale_workdirs()
+    workdir = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-")
     try:
         root = os.path.realpath(workdir)
         _write_inputs(root, code, files or {})
-        config = {
-            "root": root,
-            "program_name": _PROGRAM,
-            "report_name": _REPORT,
-            "guards_name": _GUARDS,
-            "seccomp": True,
-            "audit": True,
-            "limits": {
-                "RLIMIT_CPU": math.ceil(timeout_s) + 1,
-                "RLIMIT_AS": memory_mb * 1024 * 1024,
-                "RLIMIT_FSIZE": 256 * 1024 * 1024,
-                "RLIMIT_NPROC": max_processes,
-                "RLIMIT_CORE": 0,
-            },
+        settings = {
+            "seccomp": 1,
+            "audit": 1,
+            # CPU seconds accrue per thread: allow every core for the whole wall time, so
+            # the wall-clock deadline (not SIGXCPU) is what normally ends a long run.
+            "RLIMIT_CPU": math.ceil(timeout_s) * (os.cpu_count() or 1) + 1,
+            "RLIMIT_AS": memory_mb * 1024 * 1024,
+            "RLIMIT_FSIZE": 256 * 1024 * 1024,
+            "RLIMIT_NPROC": max_processes,
+            "RLIMIT_CORE": 0,
         }
-        cmd = [*prefix(layer, root), sys.executable, "-I", "-B", _BOOTSTRAP, json.dumps(config)]
+        cmd = [
+            *prefix(layer, root),
+            sys.executable,
+            "-I",
+            "-B",
+            _BOOTSTRAP,
+            root,
+            _PROGRAM,
+            _REPORT,
+            _GUARDS,
+            *(f"{k}={v}" for k, v in settings.items()),
+        ]
         out, err, returncode, timed_out = _execute(cmd, root, timeout_s, output_limit)
+        # Killed by the CPU-time limit (SIGXCPU, or 128 + SIGXCPU through bwrap): also "too long".
+        timed_out = timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU)
         result = RunResult(
             stdout=out.text(),
             stderr=err.text(),
@@ -121,6 +133,28 @@ def run(
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _sweep_stale_workdirs() -> None:
+    """Remove run directories left by parents that died before cleaning up (e.g. SIGKILL).
+
+    Directories are named after the parent's pid; one whose parent is gone is stale.
+    """
+    base = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(_WORKDIR_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid_text = name[len(_WORKDIR_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        except PermissionError:
+            pass  # alive, owned by someone else
 
 
 def _check_args(timeout_s: float, memory_mb: int, output_limit: int) -> None:
@@ -220,18 +254,25 @@ def _execute(
     sel.register(proc.stderr, selectors.EVENT_READ, err)
     drain_until: float | None = None
     try:
-        while sel.get_map():
+        while True:
             now = time.monotonic()
             if not timed_out and now >= deadline:
                 timed_out = True
                 _kill(proc)
+            exited = proc.poll() is not None
+            if exited and drain_until is None:
                 drain_until = now + _DRAIN_AFTER_EXIT_S
-            if drain_until is None and proc.poll() is not None:
-                drain_until = now + _DRAIN_AFTER_EXIT_S
+            if not sel.get_map():
+                if exited:
+                    break
+                # Both pipes closed but the program still runs: wait for it (or the deadline).
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=max(0.01, min(deadline - now, 0.25)))
+                continue
             if drain_until is not None and now >= drain_until:
                 break  # a leftover descendant holds the pipe open; stop listening
             wait = (drain_until if drain_until is not None else deadline) - now
-            for key, _ in sel.select(timeout=max(0.0, min(wait, 0.25))):
+            for key, _ in sel.select(timeout=max(0.01, min(wait, 0.25))):
                 chunk = os.read(key.fd, 65536)
                 if chunk:
                     key.data.add(chunk)
@@ -266,16 +307,26 @@ def _guards(root: str, layer: Isolation) -> list[str]:
     return guards
 
 
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def _attach_result(result: RunResult, root: str) -> None:
     """Fill objective/status/values from ``report()``, else from the printed output."""
+    path = Path(root, _REPORT)
     try:
-        payload = json.loads(Path(root, _REPORT).read_text())
+        # The program owns this file and may have written anything: size-cap it and check types.
+        payload = json.loads(path.read_text()) if path.stat().st_size <= _MAX_REPORT_BYTES else None
     except (OSError, ValueError):
         payload = None
     if isinstance(payload, dict):
-        result.objective = payload.get("objective")
-        result.status = payload.get("status")
-        result.values = payload.get("values") or {}
+        values = payload.get("values")
+        result.objective = _finite(payload.get("objective"))
+        result.status = str(payload.get("status"))[:100] if payload.get("status") else None
+        if isinstance(values, dict):
+            result.values = {str(k): _finite(v) for k, v in values.items()}
         result.result_source = "report"
         return
     objective = parse_objective(result.stdout)

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "names": "agents.solvers.registry",
     "available_backends": "agents.solvers.registry",
     "solve": "agents.solvers.registry",
+    "solve_isolated": "agents.solvers.isolated",
     # files
     "read_model": "agents.solvers.files",
     "write_model": "agents.solvers.files",

@@ -84,10 +84,17 @@ def write_model(model: Model, path: str | Path) -> Path:
     if fmt == "json":
         path.write_text(model.model_dump_json(indent=1))
         return path
-    if model.has_quadratic_constraints:
-        _write_with_scip(model, path)
-    else:
-        _write_with_highs(model, path)
+    try:
+        if model.has_quadratic_constraints:
+            _write_with_scip(model, path)
+        else:
+            _write_with_highs(model, path)
+    except ModelFormatError:
+        raise
+    except Exception as err:  # no library exception reaches the caller
+        raise ModelFormatError(
+            f"could not write {str(path)!r}: {type(err).__name__}: {err}"
+        ) from err
     if not path.is_file():
         raise ModelFormatError(f"the solver library did not write {str(path)!r}")
     return path

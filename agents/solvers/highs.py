@@ -56,8 +56,11 @@ def new_highs() -> Any:
     return h
 
 
-def model_to_highs(model: Model, h: Any) -> None:
-    """Load ``model`` (linear constraints, optional quadratic objective) into ``h``."""
+def model_to_highs(model: Model, h: Any, *, names: bool = True) -> None:
+    """Load ``model`` (linear constraints, optional quadratic objective) into ``h``.
+
+    ``names=False`` skips passing variable and constraint names (only files need them).
+    """
     if model.has_quadratic_constraints:
         raise ValueError("HiGHS cannot represent quadratic constraints")
     highspy = _highspy()
@@ -67,8 +70,6 @@ def model_to_highs(model: Model, h: Any) -> None:
     lower = [_clip(v.lower, inf) for v in model.variables]
     upper = [_clip(v.upper, inf) for v in model.variables]
     h.addVars(n, lower, upper)
-    for i, var in enumerate(model.variables):
-        h.passColName(i, var.name)
     if model.objective:
         idx = [index[name] for name in model.objective]
         h.changeColsCost(len(idx), idx, list(model.objective.values()))
@@ -76,11 +77,25 @@ def model_to_highs(model: Model, h: Any) -> None:
     if integral:
         kinds = [highspy.HighsVarType.kInteger] * len(integral)
         h.changeColsIntegrality(len(integral), integral, kinds)
-    for row, con in enumerate(model.constraints):
-        lo, up = _row_bounds(con.sense, con.rhs, inf)
-        cols = [index[name] for name in con.coefficients]
-        h.addRow(lo, up, len(cols), cols, list(con.coefficients.values()))
-        h.passRowName(row, con.name)
+    if model.constraints:
+        row_lo: list[float] = []
+        row_up: list[float] = []
+        starts: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for con in model.constraints:
+            lo, up = _row_bounds(con.sense, con.rhs, inf)
+            row_lo.append(lo)
+            row_up.append(up)
+            starts.append(len(cols))
+            cols.extend(index[name] for name in con.coefficients)
+            vals.extend(con.coefficients.values())
+        h.addRows(len(row_lo), row_lo, row_up, len(vals), starts, cols, vals)
+    if names:
+        for i, var in enumerate(model.variables):
+            h.passColName(i, var.name)
+        for row, con in enumerate(model.constraints):
+            h.passRowName(row, con.name)
     if model.has_quadratic_objective:
         start, rows, vals = _hessian(model, index)
         h.passHessian(n, len(vals), highspy.HessianFormat.kTriangular, start, rows, vals)
@@ -165,7 +180,7 @@ class HighsBackend(SolverBackend):
             h.setOptionValue("output_flag", True)
             if time_limit is not None:
                 h.setOptionValue("time_limit", float(time_limit))
-            model_to_highs(model, h)
+            model_to_highs(model, h, names=False)
             h.run()
             status = h.getModelStatus()
             info = h.getInfo()

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from agents.solvers.errors import ModelError
 
@@ -181,6 +181,11 @@ class Model(BaseModel):
     objective_quadratic: list[QuadraticTerm] = Field(default_factory=list)
     objective_constant: float = 0.0
 
+    # Name caches that keep add_variable/add_constraint O(1); rebuilt whenever the lists'
+    # lengths no longer match (lists edited directly) and by validate_model().
+    _var_index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _con_names: set[str] = PrivateAttr(default_factory=set)
+
     @model_validator(mode="after")
     def _check_references(self) -> Model:
         self.validate_model()
@@ -196,7 +201,8 @@ class Model(BaseModel):
         type: VarType | str = VarType.CONTINUOUS,
     ) -> Variable:
         """Append a variable and return it; raises `ModelError` if the name is taken."""
-        if any(v.name == name for v in self.variables):
+        index = self._index()
+        if name in index:
             raise ModelError(
                 f"variable {name!r} already exists in model {self.name!r}; "
                 "variable names must be unique"
@@ -206,6 +212,7 @@ class Model(BaseModel):
         except ValueError as err:
             raise ModelError(str(err)) from err
         self.variables.append(var)
+        index[name] = len(self.variables) - 1
         return var
 
     def add_constraint(
@@ -227,14 +234,16 @@ class Model(BaseModel):
             )
         except ValueError as err:
             raise ModelError(str(err)) from err
-        known = self.variable_index()
-        self._check_known(known, con.coefficients, con.quadratic, f"constraint {name!r}")
-        if any(c.name == name for c in self.constraints):
+        self._check_known(self._index(), con.coefficients, con.quadratic, f"constraint {name!r}")
+        if len(self._con_names) != len(self.constraints):
+            self._con_names = {c.name for c in self.constraints}
+        if name in self._con_names:
             raise ModelError(
                 f"constraint {name!r} already exists in model {self.name!r}; "
                 "constraint names must be unique"
             )
         self.constraints.append(con)
+        self._con_names.add(name)
         return con
 
     def set_objective(
@@ -246,7 +255,7 @@ class Model(BaseModel):
     ) -> None:
         """Replace the objective."""
         terms = [_as_term(t) for t in quadratic]
-        self._check_known(self.variable_index(), coefficients, terms, "the objective")
+        self._check_known(self._index(), coefficients, terms, "the objective")
         self.objective = dict(coefficients)
         self.objective_quadratic = terms
         self.objective_constant = float(constant)
@@ -255,8 +264,13 @@ class Model(BaseModel):
     # -- queries ---------------------------------------------------------------------------
 
     def variable_index(self) -> dict[str, int]:
-        """Map variable name -> position in `variables`."""
-        return {v.name: i for i, v in enumerate(self.variables)}
+        """Map variable name -> position in `variables` (a fresh dict the caller may keep)."""
+        return dict(self._index())
+
+    def _index(self) -> dict[str, int]:
+        if len(self._var_index) != len(self.variables):
+            self._var_index = {v.name: i for i, v in enumerate(self.variables)}
+        return self._var_index
 
     def variable(self, name: str) -> Variable:
         """The variable called ``name`` (raises `ModelError` if absent)."""
@@ -327,6 +341,7 @@ class Model(BaseModel):
                     f"{self.name!r}; variable names must be unique"
                 )
             known[var.name] = i
+        self._var_index = known
         seen: set[str] = set()
         for con in self.constraints:
             if con.name in seen:
@@ -336,12 +351,13 @@ class Model(BaseModel):
                 )
             seen.add(con.name)
             self._check_known(known, con.coefficients, con.quadratic, f"constraint {con.name!r}")
+        self._con_names = seen
         self._check_known(known, self.objective, self.objective_quadratic, "the objective")
         if not math.isfinite(self.objective_constant):
             raise ModelError(f"objective constant must be finite, got {self.objective_constant}")
-        for var, coef in self.objective.items():
+        for name, coef in self.objective.items():
             if not math.isfinite(coef):
-                raise ModelError(f"objective coefficient of {var!r} is {coef}; it must be finite")
+                raise ModelError(f"objective coefficient of {name!r} is {coef}; it must be finite")
 
     def _check_known(
         self,
@@ -352,7 +368,7 @@ class Model(BaseModel):
     ) -> None:
         names = list(coefficients) + [n for t in terms for n in (t.var1, t.var2)]
         for var in names:
-            if var not in known:
+            if var not in known and var not in {v.name for v in self.variables}:
                 raise ModelError(
                     f"{where} uses variable {var!r}, which model {self.name!r} does not define; "
                     "add it with Model.add_variable() first"

@@ -147,7 +147,7 @@ class AdAdaGrad(torch.optim.Optimizer):
             self.controller.load_state_dict(controller)
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -160,9 +160,7 @@ class AdAdaGrad(torch.optim.Optimizer):
                 self._adagrad_norm(group, params)
                 continue
             for p in params:
-                grad = p.grad
-                if group["weight_decay"]:
-                    grad = grad.add(p, alpha=group["weight_decay"])
+                grad = _grad(p, group["weight_decay"])
                 state = self.state[p]
                 if self.base == "adagrad":
                     if not state:
@@ -178,11 +176,8 @@ class AdAdaGrad(torch.optim.Optimizer):
         state = self.state[params[0]]
         if "norm_sum" not in state:
             state["norm_sum"] = torch.zeros((), dtype=params[0].dtype, device=params[0].device)
-        grads = [
-            p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
-            for p in params
-        ]
-        state["norm_sum"] += sum(g.pow(2).sum() for g in grads)
+        grads = [_grad(p, group["weight_decay"]) for p in params]
+        state["norm_sum"] += torch.stack([g.pow(2).sum() for g in grads]).sum()
         scale = -group["lr"] / (state["norm_sum"].sqrt() + group["eps"])
         for p, g in zip(params, grads, strict=True):
             p.add_(g * scale)
@@ -199,6 +194,12 @@ class AdAdaGrad(torch.optim.Optimizer):
         state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         denom = (state["exp_avg_sq"] / (1 - beta2**t)).sqrt_().add_(group["eps"])
         p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - beta1**t))
+
+
+def _grad(p: torch.Tensor, weight_decay: float) -> torch.Tensor:
+    """The gradient with L2 weight decay folded in (AdaGrad's classic coupling)."""
+    assert p.grad is not None  # callers pass only parameters that have a gradient
+    return p.grad.add(p, alpha=weight_decay) if weight_decay else p.grad
 
 
 def per_sample_gradients(

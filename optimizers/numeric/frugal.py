@@ -89,7 +89,7 @@ class FRUGAL(torch.optim.Optimizer):
                 state["columns"] = state["columns"].long()
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -158,6 +158,7 @@ class FRUGAL(torch.optim.Optimizer):
         if group["weight_decay"]:
             p.mul_(1 - lr * group["weight_decay"])
         grad = p.grad
+        assert grad is not None  # step() only updates parameters that have a gradient
         mode = state["mode"]
         if mode == FULL:
             p.add_(self._adam_direction(state, grad, group), alpha=-lr)

@@ -19,7 +19,7 @@ The library's defaults are the papers' unless a factory says otherwise.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -66,7 +66,7 @@ def apollo(
     *,
     rank: int = 256,
     scale: float = 1.0,
-    scale_type: str = "channel",
+    scale_type: Literal["channel", "tensor"] = "channel",
     update_proj_gap: int = 200,
     projection_type: str = "std",
     **kw: Any,

@@ -4,11 +4,15 @@ A single NaN in a gradient turns every parameter it touches into NaN on the next
 run is lost; so by default a step checks the gradients first. The check is a torch step
 pre-hook (``Optimizer.register_step_pre_hook``), so it works for any ``torch.optim.Optimizer``
 subclass (torch, pytorch-optimizer, ours). Skipping sets the offending step's gradients to
-``None``: torch-style optimizers leave a parameter without a gradient, and its state, untouched.
+``None`` (torch-style optimizers leave a parameter without a gradient, and its state, alone) and
+a post-hook restores the param groups' own entries, since some optimizers count steps per group
+(pytorch-optimizer's ``group["step"]``, FRUGAL's ``frugal_step``) even when no parameter has a
+gradient. So a skipped step changes neither parameters nor state.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,22 +39,31 @@ def check_policy(policy: str) -> Policy:
 
 
 def first_nonfinite_grad(optimizer: torch.optim.Optimizer) -> tuple[int, int, torch.Tensor] | None:
-    """Return (group index, parameter index, parameter) of the first non-finite gradient."""
+    """Return (group index, parameter index, parameter) of the first non-finite gradient.
+
+    A NaN or inf anywhere makes a tensor's sum non-finite, so one sum per gradient (no
+    temporaries, one device sync in all) clears the common case; ``isfinite`` over a whole
+    tensor would allocate several tensor-sized temporaries. A sum that overflows although every
+    element is finite is caught by the exact check that follows.
+    """
     import torch
 
-    grads: list[torch.Tensor] = []
-    where: list[tuple[int, int, torch.Tensor]] = []
-    for g, group in enumerate(optimizer.param_groups):
-        for i, p in enumerate(group["params"]):
-            if p.grad is not None:
-                grads.append(torch.isfinite(p.grad).all())
-                where.append((g, i, p))
-    if not grads:
+    where = [
+        (g, i, p)
+        for g, group in enumerate(optimizer.param_groups)
+        for i, p in enumerate(group["params"])
+        if p.grad is not None
+    ]
+    if not where:
         return None
-    finite = torch.stack(grads)
-    if bool(finite.all()):  # one device sync for the common case
+    sums = torch.stack([p.grad.sum().float() for _, _, p in where])
+    finite = torch.isfinite(sums)
+    if bool(finite.all()):
         return None
-    return where[int((~finite).nonzero()[0])]
+    for k in (~finite).nonzero().flatten().tolist():
+        if not bool(torch.isfinite(where[k][2].grad).all()):
+            return where[k]
+    return None
 
 
 def nonfinite_message(what: str, g: int, i: int, p: torch.Tensor) -> str:
@@ -75,6 +88,8 @@ def guard(
     if zeroth_order or policy == "ignore":
         return optimizer
 
+    saved_groups: list[dict[str, Any]] = []
+
     def settle(opt: torch.optim.Optimizer) -> None:
         bad = first_nonfinite_grad(opt)
         if bad is None:
@@ -82,6 +97,11 @@ def guard(
         g, i, p = bad
         if policy == "raise":
             raise NonFiniteError(nonfinite_message("gradient", g, i, p))
+        if not saved_groups:
+            saved_groups.extend(
+                {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+                for group in opt.param_groups
+            )
         for group in opt.param_groups:
             for q in group["params"]:
                 q.grad = None
@@ -107,5 +127,12 @@ def guard(
             return args, {**kwargs, "closure": checked_closure}
         return (args[0], checked_closure, *args[2:]), kwargs
 
+    def post_hook(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if saved_groups:
+            for group, saved in zip(opt.param_groups, saved_groups, strict=True):
+                group.update(saved)
+            saved_groups.clear()
+
     optimizer.register_step_pre_hook(pre_hook)
+    optimizer.register_step_post_hook(post_hook)
     return optimizer

@@ -25,6 +25,10 @@ BUILTIN_MODULES: list[str] = [
     "optimizers.numeric.zeroth_order",
     "optimizers.numeric.frugal",
     "optimizers.numeric.adadagrad",
+    "optimizers.numeric.ranking",
+    "optimizers.numeric.sparse_mezo",
+    "optimizers.numeric.zo_variants",
+    "optimizers.numeric.sgd_sai",
 ]
 
 Factory = Callable[..., "torch.optim.Optimizer"]

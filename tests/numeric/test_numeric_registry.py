@@ -58,3 +58,25 @@ def test_importing_the_package_loads_no_torch() -> None:
     code = "import optimizers.numeric, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_eight_bit_adam_keeps_uint8_moments_and_descends() -> None:
+    pytest.importorskip("bitsandbytes", exc_type=ImportError)
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randn(64, 128, generator=gen)  # >= 4096 elements: bitsandbytes quantizes
+    w = torch.zeros(64, 128, requires_grad=True)
+    opt = numeric.create("adam", [w], lr=0.05, eight_bit=True)
+    for _ in range(30):
+        opt.zero_grad()
+        loss = ((w - target) ** 2).mean()
+        loss.backward()
+        opt.step()
+    assert opt.state[w]["state1"].dtype == torch.uint8
+    assert float(loss.detach()) < 0.5 * float((target**2).mean())
+
+
+def test_eight_bit_without_bitsandbytes_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)
+    monkeypatch.setitem(sys.modules, "bitsandbytes.optim", None)
+    with pytest.raises(numeric.OptimizerUnavailableError, match="pip install bitsandbytes"):
+        numeric.create("adamw", [torch.zeros(2, requires_grad=True)], eight_bit=True)

@@ -26,8 +26,16 @@ KW = {
     "adadagrad": {"lr": 0.05},
     # rank 2 < the matrices' sides, so the low-rank projection path is the one tested
     "apollo": {"lr": 0.01, "rank": 2},
-    "apollo_mini": {"lr": 1e-3},  # √α ≈ 11 scales the step: 1e-2 overshoots on 8x3 matrices
+    # √α ≈ 11 scales the step, and the rank-1 projection is drawn from torch's global RNG:
+    # at 1e-3, 2 of 40 seeds diverge on these 8x3 matrices; at 1e-4, none of 40 do.
+    "apollo_mini": {"lr": 1e-4},
 }
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    # pytorch-optimizer's APOLLO draws its random projections from the global generator
+    torch.manual_seed(0)
 
 
 def _problem(seed: int = 0) -> tuple[list[torch.Tensor], object]:
@@ -120,10 +128,14 @@ def test_nonfinite_gradient_skip_policy_skips_then_keeps_training(name: str) -> 
     _skip_unavailable(name)
     params, loss = _problem()
     opt = numeric.create(name, params, nonfinite="skip", **KW.get(name, {"lr": 0.01}))
+    run(opt, name, loss, 2)
     before = [p.detach().clone() for p in params]
+    state_before = copy.deepcopy(opt.state_dict())
     closure = _poison(params, loss, name)
     opt.step(closure) if closure else opt.step()
     assert opt.skipped_steps == 1
+    if not entry(name).zeroth_order:  # ZO optimizers count the skipped step (fresh z next)
+        assert _same(opt.state_dict(), state_before)
     for p, b in zip(params, before, strict=True):
         assert torch.allclose(p, b, rtol=0, atol=1e-6)
     start = float(loss().detach())

@@ -148,3 +148,30 @@ def test_stdout_fallback_takes_last_number_after_objective_phrase(
 
 def test_stdout_fallback_reads_infeasible_status() -> None:
     assert parse_status("Model status: Infeasible", None) == "infeasible"
+
+
+def test_program_that_closes_its_output_still_runs_to_its_report() -> None:
+    result = run("import os, time\nos.close(1)\nos.close(2)\ntime.sleep(0.5)\nreport(5)\n")
+    assert (result.objective, result.returncode, result.timed_out) == (5.0, 0, False)
+
+
+def test_forged_report_file_cannot_smuggle_wrong_types() -> None:
+    code = (
+        "open('.optoforge-report.json', 'w').write("
+        '\'{"objective": "abc", "status": "optimal", "values": {"a": "x", "b": 2}}\')\n'
+    )
+    result = run(code)
+    assert result.result_source == "report"
+    assert (result.objective, result.values) == (None, {"a": None, "b": 2.0})
+
+
+def test_run_directory_of_a_dead_parent_is_swept() -> None:
+    import tempfile
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    stale = Path(tempfile.gettempdir(), f"optoforge-sandbox-{child.pid}-abc")
+    stale.mkdir()
+    (stale / "program.py").write_text("pass")
+    run("pass")
+    assert not stale.exists()

@@ -206,3 +206,13 @@ def test_invalid_time_limit_is_refused_with_fix() -> None:
 
     with pytest.raises(ModelError, match="positive number of seconds"):
         get("scipy").solve(_lp(), time_limit=-1)
+
+
+def test_solve_without_a_name_picks_the_first_capable_backend() -> None:
+    from agents.solvers import solve
+
+    if not {"highs", "scip"} <= set(BACKENDS):
+        pytest.skip("needs highspy and pyscipopt")
+    assert solve(_lp()).solver == "highs"
+    quadratic = solve(_qcqp())  # HiGHS has no quadratic constraints: SCIP takes it
+    assert (quadratic.solver, quadratic.status) == ("scip", SolveStatus.OPTIMAL)

@@ -87,3 +87,26 @@ def test_objective_value_includes_constant_and_feasibility_checks_integrality() 
     assert m.is_feasible({"x": 3, "y": 1})
     assert not m.is_feasible({"x": 2.5, "y": 1})
     assert not m.is_feasible({"x": 4, "y": 1})  # 4 + 2 > 5
+
+
+def test_importing_solvers_and_looking_up_backends_loads_no_solver_library() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from agents.solvers import Model, get, names\n"
+        "backends = [get(n) for n in names()]\n"
+        "Model().add_variable('x')\n"
+        "print(sorted(sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[2],
+    ).stdout
+    for heavy in ("highspy", "pyscipopt", "gurobipy", "scipy", "numpy", "torch", "openai"):
+        assert f"'{heavy}'" not in out

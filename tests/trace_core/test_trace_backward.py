@@ -143,3 +143,41 @@ def test_deleting_100k_chain_does_not_overflow_the_stack() -> None:
     ref = weakref.ref(y)
     del y
     assert ref() is None
+
+
+def test_messages_from_several_children_are_aggregated() -> None:
+    class Tagging(FeedbackPropagator):
+        def propagate(self, node: MessageNode, message: Any) -> dict[Node, Any]:
+            return {p: f"{message} via {node.op.name}" for p in node.parents}
+
+    x = node(1, name="x", trainable=True)
+    left = x + 1
+    right = x * 2
+    out = left.eq(right)
+    out.backward("fb", propagator=Tagging())
+    assert len(x.feedback) == 1
+    assert sorted(x.feedback[0].split("\n\n")) == [
+        "fb via equal via add",
+        "fb via equal via multiply",
+    ]
+
+
+def test_register_rejects_objects_that_are_not_propagators() -> None:
+    with pytest.raises(TypeError, match="propagate"):
+        register("add", object())  # type: ignore[arg-type]
+
+
+def test_backward_without_feedback_needs_a_default() -> None:
+    x = node(1, trainable=True)
+    with pytest.raises(ValueError, match="needs feedback"):
+        (x + 1).backward()
+
+
+def test_exception_node_backward_defaults_to_the_error_message() -> None:
+    from trace_core import ExecutionError
+
+    x = node(0, name="x", trainable=True)
+    with pytest.raises(ExecutionError) as info:
+        1 / x
+    info.value.exception_node.backward()
+    assert x.feedback == ["ZeroDivisionError: division by zero"]

@@ -225,3 +225,53 @@ def test_trainable_method_has_one_code_parameter_per_instance() -> None:
     code_a.set("def reply(self, greeting, user):\n    return greeting + '!! ' + user\n")
     assert a.reply(a.greeting, "Ann").data == "Hello!! Ann"
     assert b.reply(b.greeting, "Bob").data == "Hi, Bob"
+
+
+def test_async_bundle_records_a_message_node() -> None:
+    import asyncio
+
+    @bundle
+    async def shout(text: str) -> str:
+        await asyncio.sleep(0)
+        return text.upper()
+
+    text = node("hey", name="text", trainable=True)
+    out = asyncio.run(shout(text))
+    assert isinstance(out, MessageNode)
+    assert out.data == "HEY"
+    assert out.inputs["text"] is text
+
+
+def test_hidden_read_inside_no_trace_within_a_body_is_still_detected() -> None:
+    secret = node(5, name="secret")
+
+    @bundle
+    def sneaky(x: int) -> int:
+        with no_trace():
+            return x + secret.data
+
+    with pytest.raises(MissingInputsError, match="secret"):
+        sneaky(node(1))
+
+
+def test_bundle_called_with_fewer_args_uses_defaults_and_names_inputs() -> None:
+    out = scale(node(2.0, name="x"))
+    assert out.data == 4.0
+    assert set(out.inputs) == {"x", "__code"}
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["(a, b=1, *rest, key, opt=2, **extra)", "(a, /, b)", "(self, x)", "()"],
+)
+def test_signature_is_read_from_the_syntax_tree_like_inspect(signature: str) -> None:
+    import ast
+
+    from trace_core.code_policy import _ast_signature_key, signature_key
+
+    namespace: dict[str, object] = {}
+    source = f"def f{signature}:\n    return None\n"
+    exec(source, namespace)
+    definition = ast.parse(source).body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    assert _ast_signature_key(definition) == signature_key(namespace["f"])  # type: ignore[arg-type]

@@ -89,3 +89,25 @@ def test_load_with_invalid_value_changes_nothing(tmp_path: Path) -> None:
     with pytest.raises(SerializationError, match="budget"):
         q.load(path)
     assert q.prompt.data == "Plan carefully."
+
+
+def test_deepcopy_of_a_model_keeps_separate_parameters_and_code() -> None:
+    import copy
+
+    p = Planner()
+    q = copy.deepcopy(p)
+    assert q.prompt is not p.prompt
+    assert q.prompt.data == p.prompt.data
+    Planner.plan.code_parameter(q).set("def plan(self, prompt, budget):\n    return 'copy'\n")
+    assert q.plan(q.prompt, q.budget).data == "copy"
+    assert p.plan(p.prompt, p.budget).data == "Plan carefully. x3"
+
+
+def test_model_instance_pickles_with_its_code_parameter() -> None:
+    import pickle
+
+    p = Planner()
+    p.plan(p.prompt, p.budget)  # creates the per-instance code parameter
+    q = pickle.loads(pickle.dumps(p))
+    assert q.prompt.data == "Plan carefully."
+    assert q.plan(q.prompt, q.budget).data == "Plan carefully. x3"

@@ -101,3 +101,18 @@ def test_message_node_inputs_name_each_parent() -> None:
     assert z.inputs == {"a": x, "b": y}
     assert z.parents == [x, y]
     assert z.op.name == "multiply"
+
+
+def test_copies_are_new_nodes_with_their_own_labels() -> None:
+    import copy
+    import pickle
+
+    x = node(2, name="x", trainable=True, constraint="positive")
+    y = x * 3
+    clone = copy.deepcopy(y)
+    assert clone.data == 6
+    assert clone.label != y.label
+    assert clone.parents[0].label != x.label
+    assert clone.parents[0].constraint == "positive"
+    restored = pickle.loads(pickle.dumps(x))
+    assert restored.data == 2 and restored.name == "x" and restored.label != x.label

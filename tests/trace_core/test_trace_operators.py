@@ -110,3 +110,20 @@ def test_private_attribute_names_are_not_traced() -> None:
         node(1)._nope  # noqa: B018
     with pytest.raises(AttributeError, match="has attribute"):
         node(1).missing_attr  # noqa: B018
+
+
+def test_common_list_and_dict_methods_are_traced() -> None:
+    d = node({"a": 1, "b": 2}, name="d")
+    got = d.get("b")
+    assert got.data == 2
+    assert got.op.name == "dict.get"
+    assert got.parents[0] is d
+    keys = d.keys()
+    assert keys.op.name == "dict.keys"
+    assert [k.data for k in keys] == ["a", "b"]
+    xs = node([3, 1, 2], name="xs")
+    assert xs.index(2).data == 2
+    assert xs.count(1).data == 1
+    words = node(" a b ")
+    assert words.strip().split(" ").data == ["a", "b"]
+    assert node("-").join(node(["x", "y"])).data == "x-y"

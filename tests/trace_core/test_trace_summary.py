@@ -108,3 +108,92 @@ def test_tokenizer_is_used_for_budget() -> None:
     summary = summarize(y, [x], budget_tokens=300, feedback="fb", tokenizer=words)
     assert calls
     assert words(summary.to_text()) <= 300
+
+
+def test_exception_output_shows_the_traceback_tail() -> None:
+    import pytest
+
+    from trace_core import ExecutionError
+
+    @bundle(trainable=True)
+    def parse(text: str) -> int:
+        return int(text)
+
+    with pytest.raises(ExecutionError) as info:
+        parse(node("x1", name="text", trainable=True))
+    err = info.value.exception_node
+    err.backward("fix the parsing")
+    summary = summarize(err, max_value_chars=200)
+    assert "ValueError: invalid literal for int()" in summary.outputs[0].value
+    assert "return int(text)" in summary.outputs[0].value
+
+
+def test_feedback_of_several_outputs_names_each_output() -> None:
+    w = node(2, name="w", trainable=True)
+    first = w * node(3, name="three")
+    second = w + node(1, name="one")
+    first.backward("first is too big")
+    second.backward("second is fine")
+    summary = summarize([first, second])
+    assert summary.feedback == "multiply: first is too big\nadd: second is fine"
+    assert [o.name for o in summary.outputs] == ["multiply", "add"]
+
+
+def test_code_variables_are_not_truncated_by_the_value_limit() -> None:
+    long_code = node("def f(x):\n" + "    x = x + 1\n" * 100 + "    return x\n", trainable=True)
+    out = long_code + ""
+    summary = summarize(out, [long_code], feedback="fb", max_value_chars=50)
+    assert not summary.variables[0].truncated
+    assert summary.outputs[0].truncated
+
+
+def test_many_parameters_beyond_budget_are_marked_over_budget() -> None:
+    params = [node("v" * 200, name=f"p{i}", trainable=True) for i in range(400)]
+    out = sum(params[1:], params[0])
+    summary = summarize(out, params, budget_tokens=2000, feedback="fb")
+    assert len(summary.variables) == 400  # every variable is kept...
+    assert summary.over_budget  # ...and the summary says it could not fit
+    assert summary.variables[0].truncated
+
+
+def test_summary_of_parameters_finds_the_outputs_that_gave_feedback() -> None:
+    a = node(1, name="a", trainable=True)
+    b = node(2, name="b", trainable=True)
+    out_a = a * 10
+    out_b = b + 5
+    out_a.backward("a is too small")
+    out_b.backward("b is fine")
+    summary = summarize(None, [a, b])
+    assert {o.label for o in summary.outputs} == {out_a.label, out_b.label}
+    assert "a is too small" in summary.feedback and "b is fine" in summary.feedback
+    assert summary.parameter("a") is a
+
+
+def test_to_text_can_leave_sections_out() -> None:
+    import pytest
+
+    x, y = _chain(3)
+    summary = summarize(y, [x], feedback="fb")
+    text = summary.to_text(exclude={"Documentation", "Others"})
+    assert "#Documentation" not in text and "#Others" not in text
+    assert "#Code" in text and "#Feedback" in text
+    with pytest.raises(ValueError, match="unknown sections"):
+        summary.to_text(exclude={"Nope"})
+
+
+def test_local_labels_render_the_same_text_for_the_same_program() -> None:
+    def build() -> tuple[Any, Any, Any]:
+        a = node(1, name="w", trainable=True)
+        b = node(2, name="w", trainable=True)
+        return a, b, (a + b) * (a + 1)
+
+    texts = []
+    for _ in range(2):
+        a, b, out = build()
+        summary = summarize(out, [a, b], feedback="fb", labels="local")
+        texts.append(summary.to_text())
+        assert {v.name for v in summary.variables} == {"w:1", "w:2"}
+        assert summary.parameter("w:1") is a
+        assert summary.parameter(b.label) is b
+    assert texts[0] == texts[1]
+    assert "add:1" in texts[0] and "add:2" in texts[0]

@@ -1,0 +1,315 @@
+"""Run an agent over a dataset: concurrent workers, per-item JSONL results, resume, report.
+
+The agent is anything with ``solve(question)`` returning a result shaped like
+:class:`agents.formulation.FormulationResult` (objective, status, error, executed, attempts,
+repairs, usage, program). It is passed as a zero-argument factory so that a Ray worker can build
+its own copy (LLM clients do not pickle); threads share one instance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from agents.evaluation.dataset import Item
+from agents.evaluation.executors import Executor, get_executor
+from agents.evaluation.report import Report, build_report
+from agents.evaluation.results import ItemResult, RunLog
+from agents.evaluation.scoring import Outcome, Tolerance, as_number, score
+
+log = logging.getLogger(__name__)
+
+REPORT_FILE = "report.json"
+PLOT_FILE = "report.png"
+CONFIG_FILE = "run.json"
+
+
+class RunDirError(RuntimeError):
+    """The run directory already holds results and neither resume nor overwrite was asked."""
+
+
+class SupportsSolve(Protocol):
+    """An agent the harness can evaluate."""
+
+    def solve(self, question: str) -> Any: ...
+
+
+AgentFactory = Callable[[], SupportsSolve]
+
+
+def _fatal_errors() -> tuple[type[BaseException], ...]:
+    """Errors that would fail every item alike, so the run stops instead of recording them."""
+    try:
+        from trace_core.llm import BudgetExceeded, LLMConfigError
+    except ImportError:  # pragma: no cover - the LLM layer ships with optoforge
+        return (KeyboardInterrupt,)
+    return (BudgetExceeded, LLMConfigError, KeyboardInterrupt)
+
+
+def _alt_values(item: Item) -> list[float | None]:
+    return [alt.value for alt in item.alt_answers or [] if not alt.superseded]
+
+
+def evaluate_item(item: Item, agent: SupportsSolve, tolerance: Tolerance) -> ItemResult:
+    """Solve one item and score it; agent failures become an ``error`` record, not a crash."""
+    assert item.answer is not None, "load_dataset(require_answer=True) guarantees a gold"
+    started = time.perf_counter()
+    try:
+        result = agent.solve(item.question)
+    except _fatal_errors():
+        raise
+    except Exception as err:  # one bad item must not end a thousand-item run
+        log.warning("item %s: agent failed: %s: %s", item.id, type(err).__name__, err)
+        return ItemResult(
+            id=item.id,
+            source=item.source,
+            tags=item.tags,
+            gold=item.answer,
+            outcome=Outcome.ERROR,
+            correct=False,
+            error=f"{type(err).__name__}: {err}",
+            duration_s=time.perf_counter() - started,
+        )
+    raw = getattr(result, "objective", None)
+    verdict = score(
+        item.answer,
+        raw,
+        status=getattr(result, "status", None),
+        error=getattr(result, "error", None),
+        tolerance=tolerance,
+        alt_answers=_alt_values(item),
+    )
+    usage = getattr(result, "usage", None)
+    return ItemResult(
+        id=item.id,
+        source=item.source,
+        tags=item.tags,
+        gold=item.answer,
+        objective=verdict.value if verdict.value is not None else as_number(raw),
+        raw_objective=None if as_number(raw) is not None else _jsonable(raw),
+        status=getattr(result, "status", None),
+        outcome=verdict.outcome,
+        correct=verdict.correct,
+        alt_match=verdict.alt_match,
+        executed=bool(getattr(result, "executed", False)),
+        attempts=len(getattr(result, "attempts", []) or []),
+        repairs=int(getattr(result, "repairs", 0) or 0),
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        tokens=int(getattr(usage, "total_tokens", 0) or 0),
+        cost=float(getattr(usage, "cost", 0.0) or 0.0),
+        duration_s=time.perf_counter() - started,
+        error=getattr(result, "error", None),
+        program=getattr(result, "program", None),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def rescore(record: ItemResult, item: Item, tolerance: Tolerance) -> ItemResult:
+    """Re-apply ``tolerance`` to a stored record (a resumed run may use another tolerance)."""
+    assert item.answer is not None
+    raw = record.objective if record.objective is not None else record.raw_objective
+    verdict = score(
+        item.answer,
+        raw,
+        status=record.status,
+        error=record.error,
+        tolerance=tolerance,
+        alt_answers=_alt_values(item),
+    )
+    return record.model_copy(
+        update={
+            "gold": item.answer,
+            "outcome": verdict.outcome,
+            "correct": verdict.correct,
+            "alt_match": verdict.alt_match,
+        }
+    )
+
+
+class ItemTask:
+    """Picklable per-item job: builds the agent once per process from its factory."""
+
+    def __init__(self, agent_factory: AgentFactory, tolerance: Tolerance):
+        self.agent_factory = agent_factory
+        self.tolerance = tolerance
+        self._agent: SupportsSolve | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"agent_factory": self.agent_factory, "tolerance": self.tolerance}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["agent_factory"], state["tolerance"])  # type: ignore[misc]
+
+    def agent(self) -> SupportsSolve:
+        with self._lock:
+            if self._agent is None:
+                self._agent = self.agent_factory()
+            return self._agent
+
+    def __call__(self, item: Item) -> ItemResult:
+        return evaluate_item(item, self.agent(), self.tolerance)
+
+
+def _progress(enabled: bool, total: int, completed: int) -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]evaluate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("correct {task.fields[correct]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def evaluate(
+    items: Sequence[Item],
+    agent_factory: AgentFactory,
+    *,
+    run_dir: str | Path,
+    workers: int = 4,
+    executor: str | Executor = "thread",
+    resume: bool = False,
+    overwrite: bool = False,
+    retry_errors: bool = False,
+    tolerance: Tolerance | None = None,
+    progress: bool = True,
+    plot: bool = True,
+    dataset: str | None = None,
+    model: str | None = None,
+    solver: str | None = None,
+) -> Report:
+    """Evaluate the agent on ``items``, writing ``results.jsonl``, ``report.json`` and a PNG.
+
+    With ``resume=True`` items already in ``run_dir/results.jsonl`` are skipped and their stored
+    results count in the report (re-scored with ``tolerance``). Without it, a run directory that
+    already has results is refused (pass ``overwrite=True`` to discard them).
+    ``retry_errors=True`` also reruns resumed items whose outcome was ``error`` (a rate limit or
+    a crash); their new record supersedes the old line.
+    """
+    tolerance = tolerance or Tolerance()
+    run_path = Path(run_dir)
+    run_log = RunLog(run_path)
+    previous = run_log.load()
+    if previous and not (resume or overwrite):
+        raise RunDirError(
+            f"{run_path} already has {len(previous)} results; pass --resume to continue that "
+            "run, --overwrite to start over, or choose another --run-dir"
+        )
+    if overwrite and not resume:
+        run_log.clear()
+        previous = []
+    by_id = {item.id: item for item in items}
+    kept = {
+        record.id: rescore(record, by_id[record.id], tolerance)
+        for record in previous
+        if record.id in by_id and not (retry_errors and record.outcome is Outcome.ERROR)
+    }
+    todo = [item for item in items if item.id not in kept]
+    if kept:
+        _warn_if_settings_changed(run_path / CONFIG_FILE, model=model, solver=solver)
+    run_path.mkdir(parents=True, exist_ok=True)
+    _write_json(
+        run_path / CONFIG_FILE,
+        {
+            "dataset": dataset,
+            "model": model,
+            "solver": solver,
+            "items": len(items),
+            "tolerance": tolerance.model_dump(),
+            "workers": workers,
+            "executor": executor if isinstance(executor, str) else type(executor).__name__,
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "resumed": len(kept),
+        },
+    )
+    runner = get_executor(executor, workers) if isinstance(executor, str) else executor
+    task = ItemTask(agent_factory, tolerance)
+    results = dict(kept)
+    correct = sum(record.correct for record in kept.values())
+    try:
+        with _progress(progress, len(items), len(kept)) as bar:
+            task_id = bar.add_task(
+                "evaluate", total=len(items), completed=len(kept), correct=correct
+            )
+            for record in runner.map_unordered(task, todo):
+                run_log.append(record)
+                results[record.id] = record
+                correct += record.correct
+                bar.update(task_id, advance=1, correct=correct)
+    except BaseException:
+        # Budget exhausted, Ctrl-C, a missing key: leave a partial report next to the results.
+        if results:
+            partial = build_report(
+                results.values(),
+                tolerance=tolerance,
+                dataset=dataset,
+                total=len(items),
+                run_dir=str(run_path),
+                model=model,
+                solver=solver,
+            )
+            _write_json(run_path / REPORT_FILE, partial.model_dump(mode="json"))
+        raise
+    report = build_report(
+        results.values(),
+        tolerance=tolerance,
+        dataset=dataset,
+        total=len(items),
+        run_dir=str(run_path),
+        model=model,
+        solver=solver,
+    )
+    _write_json(run_path / REPORT_FILE, report.model_dump(mode="json"))
+    if plot and report.n:
+        from agents.evaluation.plot import plot_report
+
+        plot_report(report, run_path / PLOT_FILE)
+    return report
+
+
+def _warn_if_settings_changed(config: Path, **now: str | None) -> None:
+    """A resumed run mixing two models or solvers gives a meaningless report: say so."""
+    try:
+        before = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    for key, value in now.items():
+        if before.get(key) != value:
+            log.warning(
+                "resuming a run made with %s=%r, now %r: results mix both",
+                key,
+                before.get(key),
+                value,
+            )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    temporary.replace(path)

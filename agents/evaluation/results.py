@@ -1,0 +1,104 @@
+"""Per-item evaluation records and the crash-safe JSONL log of a run directory.
+
+A run directory holds ``results.jsonl``: one :class:`ItemResult` per finished item, appended
+with a single ``write`` and an ``fsync`` each, so a killed run loses at most the items that
+were still in flight. Reopening the log drops a torn last line and lists the finished ids, which
+is how ``--resume`` skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from agents.evaluation.scoring import Outcome
+
+RESULTS_FILE = "results.jsonl"
+
+
+class ItemResult(BaseModel):
+    """What happened on one dataset item (one line of ``results.jsonl``)."""
+
+    id: str
+    source: str
+    tags: list[str] = []
+    gold: float
+    objective: float | None = None
+    raw_objective: Any = None  # what the program reported, when it was not a finite number
+    status: str | None = None
+    outcome: Outcome
+    correct: bool
+    alt_match: bool = False
+    executed: bool = False  # the final program ran to completion (exit 0, no timeout)
+    attempts: int = 0
+    repairs: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+    duration_s: float = 0.0
+    error: str | None = None
+    program: str | None = None
+
+
+class RunLog:
+    """Append-only, thread-safe log of :class:`ItemResult` lines in a run directory."""
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / RESULTS_FILE
+        self._lock = threading.Lock()
+
+    def load(self) -> list[ItemResult]:
+        """Read every complete record, repairing a torn last line left by a killed run.
+
+        When an id appears twice (two runs raced on one directory), the later record wins.
+        """
+        if not self.path.exists():
+            return []
+        raw = self.path.read_bytes()
+        end = raw.rfind(b"\n") + 1
+        if end != len(raw):  # a write was cut off by a kill: drop the partial line
+            with self.path.open("r+b") as handle:
+                handle.truncate(end)
+        by_id: dict[str, ItemResult] = {}
+        for number, line in enumerate(raw[:end].splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = ItemResult.model_validate(json.loads(line))
+            except (json.JSONDecodeError, ValidationError) as err:
+                raise ValueError(
+                    f"{self.path}:{number}: not a result record ({err}); "
+                    "delete that line or start a new run directory"
+                ) from err
+            by_id[record.id] = record
+        return list(by_id.values())
+
+    def finished_ids(self) -> set[str]:
+        """Ids of items that already have a result."""
+        return {record.id for record in self.load()}
+
+    def append(self, record: ItemResult) -> None:
+        """Durably append one record (returns after the line is on disk)."""
+        data = (record.model_dump_json() + "\n").encode("utf-8")
+        with self._lock:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def clear(self) -> None:
+        """Remove previous results (``--overwrite``)."""
+        with self._lock:
+            self.path.unlink(missing_ok=True)

@@ -1,0 +1,114 @@
+"""Scoring a solver's objective against a gold value, with a stated tolerance.
+
+Published evaluations disagree on tolerance: OptiBench checks ``abs(pred - gold) < 1e-4``,
+AlphaOPT ``abs(pred - gold) <= 0.1``. Neither suits every scale (an absolute 0.1 accepts a 5%
+error on a gold of 2; 1e-4 rejects rounding in a gold of 1.67e6), so the default is relative,
+with a small absolute floor for golds near zero. Every report states the tolerance it used.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Tolerance(BaseModel):
+    """``|value - gold| <= max(rel * |gold|, abs)``; ``rel=0, abs=0.1`` reproduces AlphaOPT."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rel: float = Field(default=1e-4, ge=0.0)
+    abs: float = Field(default=1e-6, ge=0.0)
+
+    def accepts(self, value: float, gold: float) -> bool:
+        """True when ``value`` matches ``gold`` within this tolerance."""
+        return abs(value - gold) <= max(self.rel * abs(gold), self.abs)
+
+    def describe(self) -> str:
+        """Human-readable statement of the rule, printed in every report."""
+        return f"|objective - gold| <= max({self.rel:g} * |gold|, {self.abs:g})"
+
+
+class Outcome(StrEnum):
+    """How one item ended, from the scorer's point of view."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"  # a number, but not the gold one
+    INFEASIBLE = "infeasible"  # the program says the model has no feasible point
+    UNBOUNDED = "unbounded"
+    NON_NUMERIC = "non_numeric"  # the program ran but gave no usable number
+    ERROR = "error"  # the program (or the agent) failed: crash, timeout, no code
+
+
+_INFEASIBLE = {"infeasible", "inf_or_unbd", "infeasible_or_unbounded"}
+_UNBOUNDED = {"unbounded"}
+
+
+class Verdict(BaseModel):
+    """The scorer's decision for one item, with the numbers behind it."""
+
+    outcome: Outcome
+    value: float | None = None
+    abs_error: float | None = None
+    rel_error: float | None = None
+    alt_match: bool = False  # the value matches one of the item's alternative golds
+
+    @property
+    def correct(self) -> bool:
+        return self.outcome is Outcome.CORRECT
+
+
+def as_number(value: Any) -> float | None:
+    """The objective as a finite float, or None when it is missing or not a number.
+
+    Numeric strings ("12.5") count, since programs often print their result; booleans, NaN and
+    infinities do not.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def score(
+    gold: float,
+    objective: Any,
+    *,
+    status: str | None = None,
+    error: str | None = None,
+    tolerance: Tolerance | None = None,
+    alt_answers: list[float | None] | None = None,
+) -> Verdict:
+    """Decide whether a run's ``objective`` answers a problem whose optimum is ``gold``.
+
+    ``error`` (the program crashed, timed out or was never produced) wins over everything else;
+    then an infeasible/unbounded ``status``; then the number itself.
+    """
+    tolerance = tolerance or Tolerance()
+    if error:
+        return Verdict(outcome=Outcome.ERROR)
+    normalized = (status or "").strip().lower()
+    if normalized in _INFEASIBLE:
+        return Verdict(outcome=Outcome.INFEASIBLE)
+    if normalized in _UNBOUNDED:
+        return Verdict(outcome=Outcome.UNBOUNDED)
+    value = as_number(objective)
+    if value is None:
+        return Verdict(outcome=Outcome.NON_NUMERIC)
+    abs_error = abs(value - gold)
+    rel_error = abs_error / abs(gold) if gold else None
+    alt_match = any(alt is not None and tolerance.accepts(value, alt) for alt in alt_answers or [])
+    outcome = Outcome.CORRECT if tolerance.accepts(value, gold) else Outcome.WRONG
+    return Verdict(
+        outcome=outcome, value=value, abs_error=abs_error, rel_error=rel_error, alt_match=alt_match
+    )

@@ -1,0 +1,132 @@
+"""What a formulation run returns: every attempt, the final program, objective and usage."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class AttemptOutcome(StrEnum):
+    """How one generated program ended."""
+
+    OK = "ok"  # ran and reported an optimal objective
+    ERROR = "error"  # raised or exited non-zero
+    TIMEOUT = "timeout"
+    NO_CODE = "no_code"  # the reply held no program
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    NOT_OPTIMAL = "not_optimal"  # stopped with another status (time limit, ...)
+    NO_RESULT = "no_result"  # ran cleanly but reported no numeric objective
+
+
+class LLMUsage(BaseModel):
+    """Tokens and cost of the LLM calls behind a result."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost: float = 0.0
+
+    def add(self, completion: Any) -> LLMUsage:
+        """A new total including one ``trace_core.llm.Completion``."""
+        usage = getattr(completion, "usage", None)
+        return LLMUsage(
+            calls=self.calls + 1,
+            prompt_tokens=self.prompt_tokens + int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=self.completion_tokens
+            + int(getattr(usage, "completion_tokens", 0) or 0),
+            total_tokens=self.total_tokens + int(getattr(usage, "total_tokens", 0) or 0),
+            cost=self.cost + float(getattr(completion, "cost", 0.0) or 0.0),
+        )
+
+    def __add__(self, other: LLMUsage) -> LLMUsage:
+        return LLMUsage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            cost=self.cost + other.cost,
+        )
+
+
+class Attempt(BaseModel):
+    """One generated program and what happened when it ran in the sandbox."""
+
+    index: int = Field(description="1 for the first program, 2 for the first repair, ...")
+    reply: str = Field(description="the LLM's full reply")
+    program: str | None
+    outcome: AttemptOutcome
+    objective: float | None = None
+    raw_objective: Any = None
+    status: str | None = None
+    values: dict[str, Any] | None = None
+    feedback: str | None = Field(default=None, description="what a repair is told went wrong")
+    returncode: int | None = None
+    timed_out: bool = False
+    stdout: str = ""
+    stderr: str = ""
+    isolation: str | None = None
+    duration_s: float = 0.0
+    usage: LLMUsage = Field(default_factory=LLMUsage)
+
+    @property
+    def executed(self) -> bool:
+        """The program ran to completion (exit status 0, no timeout)."""
+        return self.returncode == 0 and not self.timed_out
+
+
+class FormulationResult(BaseModel):
+    """The outcome of :meth:`FormulationAgent.solve`."""
+
+    question: str
+    solver: str
+    attempts: list[Attempt]
+    formulation: str | None = Field(default=None, description="model text, when describe=True")
+    insights: list[str] = Field(default_factory=list, description="library text injected")
+    insight_ids: list[Any] = Field(default_factory=list)
+    usage: LLMUsage = Field(default_factory=LLMUsage)
+
+    @property
+    def final(self) -> Attempt:
+        return self.attempts[-1]
+
+    @property
+    def program(self) -> str | None:
+        """The last program generated (the repaired one when repairs happened)."""
+        return self.final.program
+
+    @property
+    def objective(self) -> Any:
+        """The final objective: a float, None, or whatever non-numeric value was reported."""
+        final = self.final
+        return final.objective if final.objective is not None else final.raw_objective
+
+    @property
+    def status(self) -> str | None:
+        return self.final.status
+
+    @property
+    def outcome(self) -> AttemptOutcome:
+        return self.final.outcome
+
+    @property
+    def ok(self) -> bool:
+        return self.final.outcome is AttemptOutcome.OK
+
+    @property
+    def executed(self) -> bool:
+        return self.final.executed
+
+    @property
+    def repairs(self) -> int:
+        return len(self.attempts) - 1
+
+    @property
+    def error(self) -> str | None:
+        """Why no result was produced (crash, timeout, no program), else None."""
+        final = self.final
+        failed = {AttemptOutcome.ERROR, AttemptOutcome.TIMEOUT, AttemptOutcome.NO_CODE}
+        return final.feedback if final.outcome in failed else None

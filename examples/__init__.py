@@ -1,0 +1,5 @@
+"""Runnable optimization examples (each also exercised by a test in tests/optimizers/).
+
+Run one as a script, ``python examples/numeric_target.py --llm openai:gpt-4o-mini``, or through
+``optoforge demo --example numeric|prompt|code|workflow``.
+"""

@@ -1,0 +1,159 @@
+"""A durable log of a search's LLM calls, so a killed search replays instead of re-asking.
+
+:class:`JournaledLLM` sits between a search's :class:`~optimizers.prompting.evaluation.MeteredLLM`
+and the real model. Every answer the real model gives is appended to a JSONL
+:class:`CallJournal` (one line per call, ``fsync``-ed before the answer is returned). When a
+killed run is resumed, the same seeded search asks the same questions in the same order; each
+one is answered from the journal instead of the model. The meter above still charges the budget
+for it, so the resumed search spends, scores and stops exactly as the first run did, and only
+the calls the first run never got an answer for reach the model.
+
+Entries are matched by the exact request (role, messages, response format, options), first in
+first out, so a question asked twice gets the two answers it got the first time. A request the
+journal does not hold (the code or the data changed) simply goes to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from trace_core.llm import LLM, Completion, Message
+
+
+class JournalError(ValueError):
+    """A call journal holds a line that is not a recorded call."""
+
+
+class CallJournal:
+    """Append-only JSONL of ``{"key": ..., "completion": ...}`` lines in call order.
+
+    Loading drops a last line cut off by a kill (and truncates it away, so the next append
+    starts on a clean line); any other bad line is an error naming the file and line.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.pending: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self.replayed = 0
+        self.recorded = 0
+        for key, completion in self._load():
+            self.pending[key].append(completion)
+
+    def __len__(self) -> int:
+        """Recorded calls not yet replayed."""
+        return sum(len(queue) for queue in self.pending.values())
+
+    def _load(self) -> list[tuple[str, dict[str, Any]]]:
+        if not self.path.exists():
+            return []
+        raw = self.path.read_bytes()
+        end = raw.rfind(b"\n") + 1
+        if end != len(raw):  # the last append was cut off by a kill: drop its partial line
+            with self.path.open("r+b") as handle:
+                handle.truncate(end)
+        entries = []
+        for number, line in enumerate(raw[:end].splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                entries.append((str(record["key"]), dict(record["completion"])))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+                raise JournalError(
+                    f"{self.path}:{number}: not a recorded LLM call ({err}); delete the run "
+                    "directory's calls/ folder to re-ask the model, or use --overwrite"
+                ) from err
+        return entries
+
+    def take(self, key: str) -> dict[str, Any] | None:
+        """The oldest unreplayed answer recorded for ``key`` (removed), or None."""
+        queue = self.pending.get(key)
+        if not queue:
+            return None
+        self.replayed += 1
+        return queue.popleft()
+
+    def append(self, key: str, completion: Completion) -> None:
+        """Durably record one answer (returns after the line is on disk)."""
+        line = json.dumps(
+            {"key": key, "completion": completion.model_dump(mode="json")}, ensure_ascii=False
+        )
+        data = (line + "\n").encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.recorded += 1
+
+
+def request_key(
+    role: str, messages: list[Message], response_format: Any, opts: dict[str, Any]
+) -> str:
+    """The identity of one request: who asks, the exact messages, the format and options."""
+    fmt = None
+    if response_format is not None:
+        fmt = getattr(response_format, "__qualname__", None) or repr(response_format)
+    return json.dumps([role, messages, fmt, opts], sort_keys=True, ensure_ascii=False, default=str)
+
+
+class JournaledLLM:
+    """An ``LLM`` that answers recorded requests from a :class:`CallJournal` and records the
+    answers of all others. ``role`` keeps the worker's and the optimizer's calls apart."""
+
+    def __init__(self, inner: LLM, journal: CallJournal, *, role: str = "worker") -> None:
+        self.inner = inner
+        self.journal = journal
+        self.role = role
+        self.model = getattr(inner, "model", "journaled")
+
+    def _replay(self, key: str, response_format: Any) -> Completion | None:
+        from trace_core.llm import Completion
+
+        recorded = self.journal.take(key)
+        if recorded is None:
+            return None
+        completion = Completion.model_validate(recorded)
+        parsed = completion.parsed
+        if (
+            parsed is not None
+            and isinstance(response_format, type)
+            and issubclass(response_format, BaseModel)
+        ):
+            completion.parsed = response_format.model_validate(parsed)
+        return completion
+
+    def complete(
+        self, messages: list[Message], *, response_format: Any = None, **opts: Any
+    ) -> Completion:
+        """The recorded answer to this request, or the model's (then recorded)."""
+        key = request_key(self.role, messages, response_format, opts)
+        replayed = self._replay(key, response_format)
+        if replayed is not None:
+            return replayed
+        completion = self.inner.complete(messages, response_format=response_format, **opts)
+        self.journal.append(key, completion)
+        return completion
+
+    async def acomplete(
+        self, messages: list[Message], *, response_format: Any = None, **opts: Any
+    ) -> Completion:
+        """Async :meth:`complete`."""
+        key = request_key(self.role, messages, response_format, opts)
+        replayed = self._replay(key, response_format)
+        if replayed is not None:
+            return replayed
+        completion = await self.inner.acomplete(messages, response_format=response_format, **opts)
+        self.journal.append(key, completion)
+        return completion

@@ -1,0 +1,159 @@
+"""The Trainer: minibatch feedback, validation keep-best, files, and resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from optimizers import OptoPrime, Trainer
+from optimizers.trainer import RunDirInUse, load_history
+from trace_core import bundle, node
+from trace_core.llm import Budget, ScriptedLLM
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@bundle()
+def scale(w: int, x: int) -> int:
+    """Multiply the input by the weight."""
+    return w * x
+
+
+def guide(output: int, target: int) -> tuple[float, str]:
+    return (1.0 if output == target else 0.0), f"got {output}, expected {target}"
+
+
+def reply(suggestion: dict[str, Any]) -> str:
+    return json.dumps({"reasoning": "r", "suggestion": suggestion})
+
+
+def make(llm: ScriptedLLM, tmp_path: Path, **kw: Any) -> tuple[Any, Trainer]:
+    w = node(1, name="w", trainable=True)
+    opt = OptoPrime([w], llm=llm)
+    data = [(1, 3), (2, 6), (3, 9), (4, 12)]
+    trainer = Trainer(
+        lambda x: scale(w, x), opt, guide, data, run_dir=tmp_path / "run", progress=False, **kw
+    )
+    return w, trainer
+
+
+def test_each_step_sees_the_whole_minibatch_feedback(tmp_path: Path) -> None:
+    llm = ScriptedLLM([reply({}), reply({})])
+    _, trainer = make(llm, tmp_path, batch_size=2, shuffle=False)
+    report = trainer.fit()
+    assert report.steps == 2 and len(llm.calls) == 2
+    first = llm.calls[0][-1]["content"]
+    # numbered so that feedback [i] pairs with the i-th output of the batch
+    assert "[1] got 1, expected 3\n[2] got 2, expected 6" in first
+    outputs = first.split("#Outputs")[1].split("#Feedback")[0]
+    assert outputs.index("=1") < outputs.index("=2")
+    assert report.history[0].batch == [0, 1]
+    assert report.history[0].feedback == ["got 1, expected 3", "got 2, expected 6"]
+
+
+def test_history_plot_and_checkpoint_are_written(tmp_path: Path) -> None:
+    _, trainer = make(ScriptedLLM([reply({"w": 3}), reply({})]), tmp_path, batch_size=2)
+    report = trainer.fit()
+    run = tmp_path / "run"
+    history = load_history(run / "history.jsonl")
+    assert [r.step for r in history] == [0, 1]
+    assert history[0].updates == {"w": 3}
+    assert history[1].train_score == 1.0  # the update fixed both examples of step 2
+    assert (run / "scores.png").read_bytes()[:4] == b"\x89PNG"
+    state = json.loads((run / "checkpoint.json").read_text())
+    assert state["steps_done"] == 2 and state["optimizer"]["parameters"] == {"w": 3}
+    assert report.parameters == {"w": 3}
+
+
+def test_keep_best_restores_the_parameters_with_the_best_validation_score(
+    tmp_path: Path,
+) -> None:
+    # step 1 finds w=3 (perfect), step 2 makes it worse; keep-best must bring w=3 back
+    llm = ScriptedLLM([reply({"w": 3}), reply({"w": 5})])
+    w, trainer = make(llm, tmp_path, batch_size=2, val_set=[(5, 15), (6, 18)])
+    report = trainer.fit()
+    assert [r.val_score for r in report.history] == [1.0, 0.0]
+    assert report.best_step == 0 and report.best_score == 1.0
+    assert w.data == 3
+
+
+def test_failing_program_scores_failure_and_sends_the_error_as_feedback(tmp_path: Path) -> None:
+    @bundle()
+    def invert(w: int, x: int) -> float:
+        """Divide x by w."""
+        return x / w
+
+    w = node(0, name="w", trainable=True)
+    llm = ScriptedLLM([reply({"w": 1})])
+    opt = OptoPrime([w], llm=llm)
+    trainer = Trainer(lambda x: invert(w, x), opt, guide, [(2, 2)], progress=False)
+    report = trainer.fit()
+    assert report.history[0].scores == [0.0]
+    assert "ZeroDivisionError" in report.history[0].feedback[0]
+    assert "ZeroDivisionError" in llm.calls[0][-1]["content"]
+    assert w.data == 1
+
+
+def test_existing_run_dir_needs_resume(tmp_path: Path) -> None:
+    _, trainer = make(ScriptedLLM([reply({})] * 4), tmp_path)
+    trainer.fit()
+    with pytest.raises(RunDirInUse, match="resume=True"):
+        trainer.fit()
+
+
+def test_budget_stops_the_run_cleanly_and_resume_carries_the_spending(tmp_path: Path) -> None:
+    w, trainer = make(
+        ScriptedLLM([reply({"w": 2})], budget=Budget(max_calls=1)), tmp_path, shuffle=False
+    )
+    report = trainer.fit()
+    assert report.steps == 1 and report.stopped is not None and "budget" in report.stopped
+    assert w.data == 2
+    state = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert state["steps_done"] == 1 and state["budget"]["calls"] == 1
+
+    budget = Budget(max_calls=10)
+    w2, resumed = make(ScriptedLLM([reply({"w": 3})] * 3, budget=budget), tmp_path, shuffle=False)
+    report = resumed.fit(resume=True)
+    assert report.start_step == 1 and report.steps == 4 and report.stopped is None
+    assert budget.calls == 4  # 1 spent before the stop + 3 after the resume
+    assert w2.data == 3
+
+
+def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OPTOFORGE_CACHE": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "tests.optimizers.trainer_job", str(run_dir), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+def test_trainer_killed_after_step_2_resumes_at_step_3_with_identical_history(
+    tmp_path: Path,
+) -> None:
+    full = _job(tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+    killed = _job(tmp_path / "killed", "--kill-after", "2")
+    assert killed.returncode == -signal.SIGKILL
+    assert len(load_history(tmp_path / "killed" / "history.jsonl")) == 2
+
+    resumed = _job(tmp_path / "killed", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["start_step"] == 2  # step 3, counting from 1
+
+    full_history = (tmp_path / "full" / "history.jsonl").read_text()
+    resumed_history = (tmp_path / "killed" / "history.jsonl").read_text()
+    assert len(full_history.splitlines()) == 6
+    assert resumed_history == full_history
+    assert json.loads(resumed.stdout) == {**json.loads(full.stdout), "start_step": 2}

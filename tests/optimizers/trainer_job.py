@@ -1,0 +1,102 @@
+"""A small deterministic training run, used by the kill-and-resume test as a child process.
+
+    python -m tests.optimizers.trainer_job RUN_DIR [--kill-after N] [--resume]
+
+The scripted model's reply depends only on the prompt, so a resumed run asks the same
+questions and gets the same answers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+from typing import Any
+
+from optimizers import OptoPrime, Trainer
+from trace_core import bundle, node
+from trace_core.llm import ScriptedLLM
+
+TRAIN = [(1, 3), (2, 6), (3, 9), (4, 12), (5, 15), (6, 18)]
+VAL = [(7, 21), (8, 24)]
+
+
+@bundle()
+def scale(w: int, x: int) -> int:
+    """Multiply the input by the weight."""
+    return w * x
+
+
+def guide(output: int, target: int) -> tuple[float, str]:
+    """Negative distance to the target, with feedback naming both numbers."""
+    return -abs(output - target), f"with the weight got {output}, expected {target}"
+
+
+def policy(messages: list[dict[str, Any]]) -> str:
+    """Raise the weight by one while outputs are too small; report how much memory it saw."""
+    prompt = messages[-1]["content"]
+    pairs = [(int(a), int(b)) for a, b in re.findall(r"got (-?\d+), expected (-?\d+)", prompt)]
+    ratios = {b // a for a, b in pairs if a}
+    current = re.search(r"weight is (\d+)", prompt)
+    remembered = prompt.count("[attempt ")
+    suggestion: dict[str, Any] = {}
+    if current and any(a < b for a, b in pairs):
+        suggestion = {"w": int(current.group(1)) + 1}
+    reasoning = f"saw {len(pairs)} results, ratios {sorted(ratios)}, {remembered} remembered"
+    return json.dumps({"reasoning": reasoning, "suggestion": suggestion})
+
+
+def build(run_dir: str, kill_after: int | None) -> Trainer:
+    w = node(1, name="w", trainable=True, description="the weight")
+    opt = OptoPrime(
+        [w],
+        llm=ScriptedLLM(policy),
+        memory_size=2,
+        objective="Make the output equal the target.",
+    )
+
+    def forward(x: int) -> Any:
+        return scale(w, x)
+
+    def tagged_guide(output: int, target: int) -> tuple[float, str]:
+        score, feedback = guide(output, target)
+        return score, f"weight is {w.data}: {feedback}"
+
+    def on_step(record: Any) -> None:
+        if kill_after is not None and record.step + 1 == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return Trainer(
+        forward,
+        opt,
+        tagged_guide,
+        TRAIN,
+        val_set=VAL,
+        batch_size=2,
+        epochs=2,
+        seed=7,
+        run_dir=run_dir,
+        progress=False,
+        on_step=on_step,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run_dir")
+    parser.add_argument("--kill-after", type=int)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args()
+    report = build(args.run_dir, args.kill_after).fit(resume=args.resume)
+    summary = {
+        "start_step": report.start_step,
+        "parameters": report.parameters,
+        "best_step": report.best_step,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
