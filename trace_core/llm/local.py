@@ -10,6 +10,7 @@ Install with ``pip install 'optoforge[local]'``.
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import json
 import re
@@ -101,8 +102,19 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
                 n_threads_batch=n_threads,
                 verbose=False,
             )
+            if not _MODELS:
+                atexit.register(_close_models)
             _MODELS[key] = (model, threading.Lock())
         return _MODELS[key]
+
+
+def _close_models() -> None:
+    # Free the models while llama_cpp is still importable; left to garbage collection at
+    # interpreter exit, llama.cpp's finalizer finds its module globals gone and raises.
+    with _MODELS_LOCK:
+        for model, _ in _MODELS.values():
+            model.close()
+        _MODELS.clear()
 
 
 class LocalLLM(ChatBackend):
