@@ -314,3 +314,14 @@ def test_any_body_from_the_server_gives_output_error_or_a_parse(
     except LLMOutputError:
         return
     assert isinstance(result.parsed, Answer)
+
+
+def test_each_retry_is_reported_with_its_error_and_wait(chat_server: ChatServer) -> None:
+    seen: list[tuple[str, int, float]] = []
+    policy = RetryPolicy(
+        sleep=lambda s: None, on_retry=lambda e, n, w: seen.append((type(e).__name__, n, w))
+    )
+    chat_server.script(Reply.rate_limited(retry_after=4), Reply.error(503), Reply.text("ok"))
+    make(chat_server, policy).complete(USER)
+    assert [(name, n) for name, n, _ in seen] == [("LLMRateLimited", 1), ("LLMTransientError", 2)]
+    assert seen[0][2] == 4.0
