@@ -21,6 +21,9 @@ _EXPORTS: dict[str, str] = {
     "evaluate": "agents.evaluation.harness",
     "Report": "agents.evaluation.report",
     "Synthesizer": "agents.resocratic.pipeline",
+    "ExperienceLibrary": "agents.alphaopt.store",
+    "Insight": "agents.alphaopt.insight",
+    "AlphaOpt": "agents.alphaopt.pipeline",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -26,6 +26,8 @@ _COMMAND_MODULES: list[str] = [
     "agents.demo",
     "agents.prompt_commands",
     "agents.resocratic.commands",
+    "agents.alphaopt.commands",
+    "agents.solvers.commands",
 ]
 
 

@@ -99,12 +99,21 @@ class FormulationAgent:
         """Write, run and repair a program for ``question``; see :class:`FormulationResult`."""
         usage = LLMUsage()
         insights = list(self.library.retrieve(question)) if self.library is not None else []
-        insight_texts = [insight_text(insight) for insight in insights]
         formulation = None
         if self.describe:
-            completion = self._ask(self._render("describe", question=question))
+            completion = self._ask(
+                self._render(
+                    "describe", question=question, insights=self._insights_section(insights)
+                )
+            )
             usage = usage.add(completion)
             formulation = completion.text.strip()
+        # Optional second retrieval for the program step (AlphaOPT retrieves code lessons
+        # against the written formulation, separately from modelling lessons).
+        retrieve_for_program = getattr(self.library, "retrieve_for_program", None)
+        if callable(retrieve_for_program):
+            insights += list(retrieve_for_program(question, formulation))
+        insight_texts = [insight_text(insight) for insight in insights]
         guide = self._render(self.target.guide)
         prompt = self._render(
             "program",
@@ -113,11 +122,7 @@ class FormulationAgent:
             formulation=self._render("formulation_section", formulation=formulation)
             if formulation
             else "",
-            insights=self._render(
-                "insights_section", insights="\n".join(f"- {text}" for text in insight_texts)
-            )
-            if insight_texts
-            else "",
+            insights=self._insights_section(insights),
         )
         attempts: list[Attempt] = []
         for index in range(1, self.max_repairs + 2):
@@ -150,6 +155,12 @@ class FormulationAgent:
         if callable(record):
             record(result.insight_ids, result)
         return result
+
+    def _insights_section(self, insights: list[Any]) -> str:
+        texts = [insight_text(insight) for insight in insights]
+        if not texts:
+            return ""
+        return self._render("insights_section", insights="\n".join(f"- {t}" for t in texts))
 
     def _attempt(self, index: int, reply: str, usage: LLMUsage) -> Attempt:
         program = extract_program(reply)

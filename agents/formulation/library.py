@@ -6,6 +6,10 @@ Protocol, kept minimal on purpose so any store can plug in:
   first program is written. Each insight is either a plain string or an object with an
   ``explanation`` attribute and optionally ``id`` and ``example`` (``agents.alphaopt.Insight``
   has all three). Their text goes into the prompt's "Lessons from earlier problems" section.
+* ``retrieve_for_program(question, formulation) -> Sequence[insight]`` is optional: when
+  present it is called after the model description is written (``formulation`` is None when the
+  agent does not describe first), and its insights join the program prompt. AlphaOPT uses it
+  to retrieve code lessons separately from modelling lessons.
 * ``record(insight_ids, result)`` is optional: when present, it is called after the solve with
   the ids of the injected insights and the :class:`FormulationResult`, so a library can update
   its usage statistics (retrieved / helped / hurt).

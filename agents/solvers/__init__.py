@@ -41,6 +41,13 @@ _EXPORTS: dict[str, str] = {
     # files
     "read_model": "agents.solvers.files",
     "write_model": "agents.solvers.files",
+    # adaptive large-neighborhood search and online tuning
+    "AlnsSolver": "agents.solvers.alns.search",
+    "AlnsResult": "agents.solvers.alns.search",
+    "solve_alns": "agents.solvers.alns.search",
+    "ParameterTuner": "agents.solvers.tuning",
+    "ContextualTuner": "agents.solvers.tuning",
+    "tune_stream": "agents.solvers.tuning",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,158 @@
+"""Online library learning (iteration 0): solve each training item, learn from its failures.
+
+Per item: retrieve (formulation, then program step) and solve; repeat the solve ``attempts``
+times with the same insights (the paper: 3 attempts at temperature 0.7, retrieval on the first
+only). The item counts as solved only if every attempt reaches the gold value; its retrieved
+insights are then credited. Otherwise a proxy gold program is found by self-explore (the LLM is
+told the gold objective) and insights are extracted from the comparison, verified by the solver
+on the item and stored with online merging. When a solved item needed a repair after a crash,
+code-implementation lessons are extracted from the crash and its fix the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.alphaopt.extraction import InsightMaker, Learned
+from agents.alphaopt.insight import Bucket, Insight
+from agents.alphaopt.retrieval import FixedSource, LibrarySource, Retriever
+from agents.alphaopt.runs import ItemState, RunDir
+from agents.alphaopt.solving import ItemSolver, SolveOutcome
+from agents.alphaopt.store import ExperienceLibrary
+from agents.evaluation.dataset import Item
+from agents.formulation.result import AttemptOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    """Learning knobs (defaults follow the paper's ``train_params``)."""
+
+    attempts: int = 3
+    temperature: float = 0.7
+    explore_tries: int = 5
+    learn_from_repairs: bool = True
+
+
+class Learner:
+    """Runs iteration-0 learning over items into ``library``."""
+
+    def __init__(
+        self,
+        library: ExperienceLibrary,
+        retriever: Retriever,
+        solver: ItemSolver,
+        maker: InsightMaker,
+        settings: LearnSettings | None = None,
+    ):
+        self.library = library
+        self.retriever = retriever
+        self.solver = solver
+        self.maker = maker
+        self.settings = settings or LearnSettings()
+
+    def _insights(self, ids: Sequence[int]) -> list[Insight]:
+        return [self.library.get(i) for i in dict.fromkeys(ids)]
+
+    def gold_program(self, item: Item, failures: Sequence[str]) -> str | None:
+        """The item's verified program from the library, else one found by self-explore."""
+        known = self.library.program(item.id)
+        if known is not None:
+            return known.program
+        program = self.solver.explore(item, failures, self.settings.explore_tries)
+        if program is not None and item.answer is not None:
+            self.library.save_program(item.id, program, item.answer)
+        return program
+
+    def learn_item(self, item: Item, items: dict[str, Item] | None = None) -> ItemState:
+        """Solve one item and learn from it; returns what happened."""
+        before = self.solver.prompter.meter.thread_usage
+        source = LibrarySource(self.retriever)
+        outcomes = [self.solver.solve(item, source, temperature=self.settings.temperature)]
+        retrieved = self._insights(outcomes[0].insight_ids)
+        while outcomes[-1].correct and len(outcomes) < self.settings.attempts:
+            outcomes.append(
+                self.solver.solve(
+                    item, FixedSource(retrieved), temperature=self.settings.temperature
+                )
+            )
+        state = ItemState(
+            item_id=item.id, status="solved", retrieved=list(dict.fromkeys(outcomes[0].insight_ids))
+        )
+        for trace in source.traces:
+            state.notes += trace.failures
+        if outcomes[-1].correct:
+            for insight in retrieved:
+                assert insight.id is not None
+                self.library.record(insight.id, item.id, Bucket.POSITIVE, helped=1)
+            learned = self._learn_from_repairs(item, outcomes[0], retrieved, items)
+            if learned is not None and (learned.added or learned.merged):
+                state.status = "solved_learned_code"
+                self._apply(state, learned)
+        else:
+            failures = [o.failure_text() for o in outcomes if not o.correct]
+            gold = self.gold_program(item, failures)
+            if gold is None:
+                state.status = "unsolved"
+                state.notes.append("self-explore found no program reaching the gold value")
+            else:
+                learned = self.maker.learn_from_failure(
+                    item, failures[-1], gold, keep=retrieved, items=items, iteration=0
+                )
+                state.status = "learned" if learned.verified else "not_fixed"
+                self._apply(state, learned)
+        usage = self.solver.prompter.meter.thread_usage
+        state.tokens = usage.total_tokens - before.total_tokens
+        state.cost = usage.cost - before.cost
+        return state
+
+    @staticmethod
+    def _apply(state: ItemState, learned: Learned) -> None:
+        state.added += learned.added
+        state.merged += learned.merged
+        state.notes += learned.notes
+
+    def _learn_from_repairs(
+        self,
+        item: Item,
+        outcome: SolveOutcome,
+        retrieved: list[Insight],
+        items: dict[str, Item] | None,
+    ) -> Learned | None:
+        if not self.settings.learn_from_repairs or outcome.result.repairs == 0:
+            return None
+        crashed = [a for a in outcome.result.attempts if a.outcome is AttemptOutcome.ERROR]
+        if not crashed or outcome.result.program is None:
+            return None
+        failure = f"```python\n{crashed[0].program}```\nIt crashed:\n{crashed[0].stderr[-2000:]}"
+        return self.maker.learn_from_failure(
+            item, failure, outcome.result.program, keep=retrieved, items=items, iteration=0
+        )
+
+    def learn(
+        self,
+        items: Sequence[Item],
+        run_dir: str | Path,
+        *,
+        progress: bool = True,
+        context: Sequence[Item] = (),
+        workers: int = 1,
+    ) -> list[ItemState]:
+        """Learn from every item, skipping those already done in ``run_dir`` (resume).
+
+        ``context`` lists earlier training items (already learned from) so that merges can be
+        verified on them too. ``workers`` > 1 learns from that many items at once (the paper
+        runs batches of 12 in threads); storing and merging insights stays one at a time.
+        """
+        by_id = {item.id: item for item in [*context, *items]}
+        return RunDir(run_dir, "learn").run(
+            items,
+            lambda item: self.learn_item(item, by_id),
+            workers=workers,
+            progress=progress,
+            info=lambda state: f"{state.status}; library {len(self.library)}",
+        )

@@ -1,0 +1,158 @@
+"""Run directories of library commands: per-item state files, so an interrupted run resumes.
+
+Each finished item writes ``<run_dir>/<phase>/<item id>.json`` atomically (temporary file,
+fsync, rename). Rerunning the same command skips items that already have a state file, and the
+library itself is durable, so a killed run loses at most the items in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agents.evaluation.dataset import Item
+
+log = logging.getLogger(__name__)
+
+
+class ItemState(BaseModel):
+    """What a phase did with one item."""
+
+    item_id: str
+    status: str = Field(description="solved, learned, unsolved, not_fixed, fixed_by_dropping, ...")
+    retrieved: list[int] = Field(default_factory=list)
+    added: list[int] = Field(default_factory=list)
+    merged: list[int] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    tokens: int = 0
+    cost: float = 0.0
+
+
+def _file_name(item_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", item_id) + ".json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so that a crash leaves either the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+class RunDir:
+    """Per-item state of one phase (``learn``, ``evolve-1``, ...) under a run directory."""
+
+    def __init__(self, root: str | Path, phase: str):
+        self.root = Path(root)
+        self.phase = phase
+        self.dir = self.root / phase
+
+    def load(self, item_id: str) -> ItemState | None:
+        path = self.dir / _file_name(item_id)
+        if not path.is_file():
+            return None
+        return ItemState.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def save(self, state: ItemState) -> None:
+        write_json_atomic(self.dir / _file_name(state.item_id), state.model_dump(mode="json"))
+
+    def run(
+        self,
+        items: Sequence[Item],
+        work: Callable[[Item], ItemState],
+        *,
+        workers: int = 1,
+        progress: bool = True,
+        info: Callable[[ItemState], str] = lambda state: state.status,
+    ) -> list[ItemState]:
+        """Apply ``work`` to every item without a saved state, ``workers`` at a time.
+
+        Each finished item's state is saved before the next is reported. An item whose work
+        raises is logged and left without a state (a rerun retries it); errors that would hit
+        every item (budget, configuration) end the run. Returns the states of finished items.
+        """
+        states = {item.id: self.load(item.id) for item in items}
+        todo = [item for item in items if states[item.id] is None]
+
+        def guarded(item: Item) -> tuple[Item, ItemState | None, Exception | None]:
+            try:
+                return item, work(item), None
+            except fatal_errors():
+                raise
+            except Exception as err:  # one bad item must not end a long run
+                return item, None, err
+
+        if workers > 1:
+            from agents.evaluation.executors import ThreadExecutor
+
+            results: Iterator[tuple[Item, ItemState | None, Exception | None]] = iter(
+                ThreadExecutor(workers).map_unordered(guarded, todo)
+            )
+        else:
+            results = map(guarded, todo)
+        with progress_bar(self.phase, len(items), len(items) - len(todo), progress) as advance:
+            for item, state, error in results:
+                if state is None:
+                    log.warning(
+                        "item %s failed (%s: %s); rerun to retry it",
+                        item.id,
+                        type(error).__name__,
+                        error,
+                    )
+                    advance(f"{item.id}: error")
+                    continue
+                self.save(state)
+                states[item.id] = state
+                advance(f"{item.id}: {info(state)}")
+        return [state for state in states.values() if state is not None]
+
+    def states(self) -> list[ItemState]:
+        if not self.dir.is_dir():
+            return []
+        return [
+            ItemState.model_validate_json(path.read_text(encoding="utf-8"))
+            for path in sorted(self.dir.glob("*.json"))
+        ]
+
+
+def fatal_errors() -> tuple[type[BaseException], ...]:
+    """Errors that would fail every item alike: they end a run instead of skipping an item."""
+    from trace_core.llm.errors import BudgetExceeded, LLMConfigError
+
+    return (BudgetExceeded, LLMConfigError)
+
+
+@contextmanager
+def progress_bar(label: str, total: int, done: int, enabled: bool = True) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields ``advance(**fields)``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+    )
+    with bar:
+        task = bar.add_task(label, total=total, completed=done, info="")
+
+        def advance(info: str = "") -> None:
+            bar.update(task, advance=1, info=info)
+
+        yield advance

@@ -1,0 +1,163 @@
+"""Solving training items with the formulation agent and checking answers against gold values.
+
+Learning works from gold *answers* only: an item counts as solved when the program reports an
+optimal status and an objective within a relative-plus-absolute tolerance of the gold value
+(the reference code's absolute 0.1 ignores scale). When the agent fails, :meth:`explore`
+asks the LLM for a program while showing it the known optimal value and earlier failures
+(the paper's self-explore); a program that reaches the value becomes the item's proxy gold
+program, unless it merely reports the number it was shown (:func:`hardcoded_reason`). Every
+program runs in :mod:`agents.sandbox`, never in this process.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.alphaopt.insight import Insight
+from agents.alphaopt.prompting import Prompter
+from agents.alphaopt.retrieval import FixedSource
+from agents.evaluation.dataset import Item
+from agents.evaluation.scoring import Tolerance, as_number
+from agents.formulation.agent import FormulationAgent
+from agents.formulation.program import extract_program
+from agents.formulation.result import FormulationResult
+from agents.formulation.templates import render as render_agent_prompt
+
+_LITERAL_REPORT = re.compile(
+    r"\breport\(\s*(?:objective\s*=\s*)?[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*[,)]"
+)
+
+
+def hardcoded_reason(program: str) -> str | None:
+    """Why a self-explored program cannot count as a proxy gold (it was shown the answer), or
+    None. It must run a solver and must not report a number literal as the objective."""
+    if _LITERAL_REPORT.search(program):
+        return "it reports a literal number instead of the solver's objective"
+    if "optimize(" not in program:
+        return "it never calls the solver's optimize()"
+    return None
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """How items are solved: solver API, repairs, time limit, tolerance, LLM options."""
+
+    solver: str = "scip"
+    max_repairs: int = 2
+    describe: bool = False
+    timeout_s: float = 60.0
+    memory_mb: int = 2048
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+
+@dataclass
+class SolveOutcome:
+    """One solve of an item: correct or not, and the agent's result."""
+
+    item: Item
+    correct: bool
+    result: FormulationResult
+
+    @property
+    def insight_ids(self) -> list[int]:
+        return [i for i in self.result.insight_ids if isinstance(i, int)]
+
+    def failure_text(self) -> str:
+        """The failed program and what went wrong, for diagnosis and extraction prompts."""
+        final = self.result.final
+        if final.outcome.value == "ok":
+            what = (
+                f"It ran and reported objective {final.objective}, "
+                f"but the optimum is {self.item.answer}."
+            )
+        else:
+            what = f"It ended with outcome {final.outcome.value}: {final.feedback or ''}"
+        program = self.result.program or "(no program)"
+        return f"```python\n{program}```\n{what.strip()}"
+
+
+class ItemSolver:
+    """Solves items with a :class:`FormulationAgent` and scores them against their gold."""
+
+    def __init__(self, prompter: Prompter, settings: SolveSettings | None = None):
+        self.prompter = prompter
+        self.settings = settings or SolveSettings()
+
+    def is_correct(self, item: Item, objective: Any, status: str | None) -> bool:
+        value = as_number(objective)
+        if item.answer is None or value is None or (status or "optimal") != "optimal":
+            return False
+        return self.settings.tolerance.accepts(value, item.answer)
+
+    def agent(self, library: Any, temperature: float | None = None) -> FormulationAgent:
+        options = dict(self.prompter.options)
+        if temperature is not None:
+            options["temperature"] = temperature
+        return FormulationAgent(
+            self.prompter.llm,
+            solver=self.settings.solver,
+            library=library,
+            max_repairs=self.settings.max_repairs,
+            describe=self.settings.describe,
+            timeout_s=self.settings.timeout_s,
+            memory_mb=self.settings.memory_mb,
+            llm_options=options,
+        )
+
+    def solve(self, item: Item, library: Any, *, temperature: float | None = None) -> SolveOutcome:
+        """Solve ``item`` once with insights from ``library`` (any InsightSource, or None)."""
+        result = self.agent(library, temperature).solve(item.question)
+        self.prompter.meter.add_usage(result.usage)
+        correct = result.ok and self.is_correct(item, result.objective, result.status)
+        return SolveOutcome(item=item, correct=correct, result=result)
+
+    def solve_with(self, item: Item, insights: Sequence[Insight]) -> SolveOutcome:
+        """Solve ``item`` with exactly ``insights`` injected (verification replays)."""
+        return self.solve(item, FixedSource(insights) if insights else None)
+
+    def run_program(self, program: str) -> tuple[float | None, str | None, str]:
+        """Run a program in the sandbox: (objective, status, what happened in words)."""
+        from agents import sandbox
+
+        run = sandbox.run(
+            program, timeout_s=self.settings.timeout_s, memory_mb=self.settings.memory_mb
+        )
+        objective = as_number(run.objective)
+        status = str(getattr(run.status, "value", run.status) or "").lower() or None
+        if run.timed_out:
+            return None, None, f"stopped after {self.settings.timeout_s:g} s"
+        if run.returncode != 0:
+            return None, None, f"crashed:\n{(run.stderr or '')[-2000:]}"
+        return objective, status, f"status {status}, objective {objective}"
+
+    def explore(self, item: Item, failures: Sequence[str], tries: int = 5) -> str | None:
+        """Self-explore: programs written knowing the gold value; the first that reaches it."""
+        history = list(failures)
+        guide = render_agent_prompt(
+            "solver_scip" if self.settings.solver == "scip" else "solver_gurobi"
+        )
+        for attempt in range(1, tries + 1):
+            reply = self.prompter.text(
+                "self_explore",
+                options={"temperature": 0.7},
+                question=item.question,
+                target=item.answer,
+                history="\n\n".join(history) or "(none)",
+                solver_guide=guide,
+            )
+            program = extract_program(reply)
+            if program is None:
+                history.append(f"Explore attempt {attempt}: the reply held no program.")
+                continue
+            shortcut = hardcoded_reason(program)
+            if shortcut is not None:
+                history.append(f"Explore attempt {attempt} was rejected: {shortcut}.")
+                continue
+            objective, status, what = self.run_program(program)
+            if self.is_correct(item, objective, status):
+                return program
+            history.append(f"Explore attempt {attempt}:\n```python\n{program}```\n{what}")
+        return None

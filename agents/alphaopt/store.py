@@ -1,0 +1,543 @@
+"""ExperienceLibrary: the insight store, in SQLite.
+
+Durability: the database runs in WAL mode with ``synchronous=FULL`` and every change is one
+``BEGIN IMMEDIATE ... COMMIT`` transaction, so a method that changes the library returns only
+after its transaction is committed, and a killed process (SIGKILL) loses nothing that was
+returned. Several processes may open the same file; SQLite serialises their writers.
+
+Besides insights the store keeps the taxonomy labels (seeded on creation, grown online), the
+solver-verified programs found for training items (so evolution need not rediscover them) and a
+change log of every evolution step (add, refine, merge, retire) with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
+from agents.alphaopt.taxonomy import Label, label_key, seed_labels
+
+SCHEMA_VERSION = 2
+EXPORT_FORMAT = "optoforge-alphaopt-library"
+
+
+class LibraryError(RuntimeError):
+    """The library file cannot be used (newer schema, not an optoforge library, bad export)."""
+
+
+class InsightNotFound(KeyError):
+    """No insight has the requested id."""
+
+
+class Change(BaseModel):
+    """One entry of the evolution change log."""
+
+    id: int
+    at: str
+    kind: str = Field(description="add, refine, merge, split, retire, import, label")
+    insight_ids: list[int]
+    reason: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class VerifiedProgram(BaseModel):
+    """A program whose solve matched an item's gold objective (a proxy gold program)."""
+
+    item_id: str
+    program: str
+    objective: float
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _migrate_v1(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE insights (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            taxonomy TEXT NOT NULL,
+            condition TEXT NOT NULL,
+            explanation TEXT NOT NULL,
+            example TEXT NOT NULL DEFAULT '',
+            provenance TEXT NOT NULL DEFAULT '[]',
+            stats TEXT NOT NULL DEFAULT '{}',
+            created TEXT NOT NULL
+        )"""
+    )
+
+
+def _migrate_v2(db: sqlite3.Connection) -> None:
+    """Evolution: distribution, status and versions; taxonomy labels; programs; change log."""
+    db.execute("ALTER TABLE insights ADD COLUMN distribution TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE insights ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
+    db.execute("ALTER TABLE insights ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE insights ADD COLUMN iteration INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """CREATE TABLE labels (
+            key TEXT PRIMARY KEY, track TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,
+            definition TEXT NOT NULL, condition TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE programs (
+            item_id TEXT PRIMARY KEY, program TEXT NOT NULL, objective REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
+            insight_ids TEXT NOT NULL, reason TEXT NOT NULL, before TEXT, after TEXT
+        )"""
+    )
+    for label in seed_labels():
+        _put_label(db, label)
+
+
+_MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2}
+
+
+def _put_label(db: sqlite3.Connection, label: Label) -> bool:
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO labels (key, track, l1, l2, definition, condition) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        ("/".join(label.key), label.track, label.l1, label.l2, label.definition, label.condition),
+    )
+    return cursor.rowcount > 0
+
+
+_COLUMNS = (
+    "id, taxonomy, condition, explanation, example, provenance, stats, distribution, status, "
+    "version, iteration"
+)
+
+
+def _row_to_insight(row: Sequence[Any]) -> Insight:
+    return Insight(
+        id=row[0],
+        taxonomy=json.loads(row[1]),
+        condition=row[2],
+        explanation=row[3],
+        example=row[4],
+        provenance=json.loads(row[5]),
+        stats=InsightStats.model_validate(json.loads(row[6])),
+        distribution=Distribution.model_validate(json.loads(row[7])),
+        status=row[8],
+        version=row[9],
+        iteration=row[10],
+    )
+
+
+def _snapshot(insight: Insight) -> dict[str, Any]:
+    return insight.model_dump(
+        mode="json", include={"taxonomy", "condition", "explanation", "example", "status"}
+    )
+
+
+class ExperienceLibrary:
+    """A persistent, crash-safe store of :class:`Insight` records (SQLite at ``path``).
+
+    Thread-safe: one connection guarded by a lock. Use as a context manager or call
+    :meth:`close`. A new file is created with the seed taxonomy; an older schema is migrated.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ExperienceLibrary:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ExperienceLibrary({str(self.path)!r})"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if (
+                version == 0
+                and db.execute("SELECT 1 FROM sqlite_master WHERE name='insights'").fetchone()
+            ):
+                raise LibraryError(f"{self.path} has tables but no schema version: not a library")
+            if version > SCHEMA_VERSION:
+                raise LibraryError(
+                    f"{self.path} uses library schema {version}, newer than this optoforge "
+                    f"({SCHEMA_VERSION}); upgrade optoforge to open it"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                _MIGRATIONS[step](db)
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0])
+
+    # -- insights ----------------------------------------------------------------------------
+
+    def _insert(self, db: sqlite3.Connection, insight: Insight) -> int:
+        cursor = db.execute(
+            "INSERT INTO insights (taxonomy, condition, explanation, example, provenance, stats, "
+            "distribution, status, version, iteration, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                json.dumps(insight.taxonomy),
+                insight.condition,
+                insight.explanation,
+                insight.example,
+                json.dumps(insight.provenance),
+                insight.stats.model_dump_json(),
+                insight.distribution.model_dump_json(),
+                insight.status,
+                insight.version,
+                insight.iteration,
+                _now(),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)
+
+    def _write(self, db: sqlite3.Connection, insight: Insight) -> None:
+        db.execute(
+            "UPDATE insights SET taxonomy=?, condition=?, explanation=?, example=?, "
+            "provenance=?, stats=?, distribution=?, status=?, version=?, iteration=? WHERE id=?",
+            (
+                json.dumps(insight.taxonomy),
+                insight.condition,
+                insight.explanation,
+                insight.example,
+                json.dumps(insight.provenance),
+                insight.stats.model_dump_json(),
+                insight.distribution.model_dump_json(),
+                insight.status,
+                insight.version,
+                insight.iteration,
+                insight.id,
+            ),
+        )
+
+    def _log(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        ids: Iterable[int],
+        reason: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        db.execute(
+            "INSERT INTO changes (at, kind, insight_ids, reason, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                _now(),
+                kind,
+                json.dumps(list(ids)),
+                reason,
+                None if before is None else json.dumps(before),
+                None if after is None else json.dumps(after),
+            ),
+        )
+
+    def _get(self, db: sqlite3.Connection, insight_id: int) -> Insight:
+        row = db.execute(f"SELECT {_COLUMNS} FROM insights WHERE id=?", (insight_id,)).fetchone()
+        if row is None:
+            raise InsightNotFound(f"no insight with id {insight_id} in {self.path}")
+        return _row_to_insight(row)
+
+    def add(self, insight: Insight, reason: str = "added") -> int:
+        """Store ``insight`` (its ``id`` is ignored) and return the new id, once committed."""
+        with self._transaction() as db:
+            new_id = self._insert(db, insight)
+            self._log(db, "add", [new_id], reason, after=_snapshot(insight))
+        return new_id
+
+    def get(self, insight_id: int) -> Insight:
+        """The insight with ``insight_id`` (raises :class:`InsightNotFound`)."""
+        with self._lock:
+            return self._get(self._db, insight_id)
+
+    def all(self, *, include_inactive: bool = False) -> list[Insight]:
+        """Active insights by id (``include_inactive``: also retired and merged ones)."""
+        where = "" if include_inactive else "WHERE status='active'"
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM insights {where} ORDER BY id")
+            return [_row_to_insight(row) for row in rows.fetchall()]
+
+    def __len__(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM insights WHERE status='active'")
+            return int(row.fetchone()[0])
+
+    def update(self, insight: Insight, *, kind: str, reason: str) -> Insight:
+        """Replace the content of ``insight.id``, bump its version and log ``kind``/``reason``."""
+        if insight.id is None:
+            raise ValueError("update() needs an insight with an id; use add() for new insights")
+        with self._transaction() as db:
+            before = self._get(db, insight.id)
+            updated = insight.model_copy(update={"version": before.version + 1})
+            self._write(db, updated)
+            self._log(db, kind, [insight.id], reason, _snapshot(before), _snapshot(updated))
+        return updated
+
+    def retire(self, insight_id: int, reason: str) -> None:
+        """Take an insight out of retrieval for good (it stays in the file and the log)."""
+        with self._transaction() as db:
+            before = self._get(db, insight_id)
+            after = before.model_copy(update={"status": "retired"})
+            self._write(db, after)
+            self._log(db, "retire", [insight_id], reason, _snapshot(before), _snapshot(after))
+
+    def merge(self, source_ids: Sequence[int], merged: Insight, reason: str) -> int:
+        """Replace ``source_ids`` by ``merged`` in one transaction; returns the new id.
+
+        The merged insight inherits the union of the sources' provenance and distribution and
+        their summed stats; the sources are kept with status ``merged``.
+        """
+        with self._transaction() as db:
+            sources = [self._get(db, source_id) for source_id in source_ids]
+            provenance = list(
+                dict.fromkeys([*merged.provenance, *(p for s in sources for p in s.provenance)])
+            )
+            distribution = merged.distribution
+            for source in sources:
+                distribution = source.distribution.union(distribution)
+            stats = InsightStats(
+                retrieved=merged.stats.retrieved + sum(s.stats.retrieved for s in sources),
+                helped=merged.stats.helped + sum(s.stats.helped for s in sources),
+                hurt=merged.stats.hurt + sum(s.stats.hurt for s in sources),
+            )
+            combined = merged.model_copy(
+                update={"provenance": provenance, "distribution": distribution, "stats": stats}
+            )
+            new_id = self._insert(db, combined)
+            for source in sources:
+                self._write(db, source.model_copy(update={"status": "merged"}))
+            self._log(db, "merge", [*source_ids, new_id], reason, after=_snapshot(combined))
+        return new_id
+
+    def split(self, source_id: int, parts: Sequence[Insight], reason: str) -> list[int]:
+        """Replace one insight by narrower ``parts`` in one transaction; returns their ids."""
+        with self._transaction() as db:
+            source = self._get(db, source_id)
+            ids = [self._insert(db, part) for part in parts]
+            self._write(db, source.model_copy(update={"status": "split"}))
+            self._log(db, "split", [source_id, *ids], reason, before=_snapshot(source))
+        return ids
+
+    def record(
+        self,
+        insight_id: int,
+        item_id: str,
+        bucket: Bucket | None = None,
+        *,
+        retrieved: int = 0,
+        helped: int = 0,
+        hurt: int = 0,
+    ) -> None:
+        """Count a use of an insight on ``item_id`` and (optionally) file it under ``bucket``."""
+        with self._transaction() as db:
+            insight = self._get(db, insight_id)
+            stats = InsightStats(
+                retrieved=insight.stats.retrieved + retrieved,
+                helped=insight.stats.helped + helped,
+                hurt=insight.stats.hurt + hurt,
+            )
+            distribution = (
+                insight.distribution.placed(bucket, item_id) if bucket else insight.distribution
+            )
+            self._write(
+                db, insight.model_copy(update={"stats": stats, "distribution": distribution})
+            )
+
+    def count_retrieved(self, insight_ids: Iterable[int]) -> None:
+        """Add one to the ``retrieved`` counter of each insight (one transaction)."""
+        with self._transaction() as db:
+            for insight_id in insight_ids:
+                db.execute(
+                    "UPDATE insights SET stats=json_set(stats, '$.retrieved', "
+                    "COALESCE(json_extract(stats, '$.retrieved'), 0) + 1) WHERE id=?",
+                    (insight_id,),
+                )
+
+    # -- taxonomy, programs, change log ------------------------------------------------------
+
+    def labels(self) -> list[Label]:
+        """Every taxonomy label, seed and learned."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT track, l1, l2, definition, condition FROM labels ORDER BY rowid"
+            ).fetchall()
+        return [Label(track=r[0], l1=r[1], l2=r[2], definition=r[3], condition=r[4]) for r in rows]
+
+    def has_label(self, path: Sequence[str]) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM labels WHERE key=?", ("/".join(label_key(path)),)
+            ).fetchone()
+        return row is not None
+
+    def add_label(self, label: Label, reason: str = "new label") -> bool:
+        """Add a taxonomy label; False when an equal path (ignoring case) already exists."""
+        with self._transaction() as db:
+            added = _put_label(db, label)
+            if added:
+                self._log(db, "label", [], f"{'/'.join(label.path)}: {reason}")
+        return added
+
+    def save_program(self, item_id: str, program: str, objective: float) -> None:
+        """Remember a solver-verified program for a training item."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO programs (item_id, program, objective) VALUES (?, ?, ?)",
+                (item_id, program, objective),
+            )
+
+    def program(self, item_id: str) -> VerifiedProgram | None:
+        """The verified program of ``item_id``, if one was found."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT item_id, program, objective FROM programs WHERE item_id=?", (item_id,)
+            ).fetchone()
+        return (
+            None
+            if row is None
+            else VerifiedProgram(item_id=row[0], program=row[1], objective=row[2])
+        )
+
+    def changes(self, insight_id: int | None = None) -> list[Change]:
+        """The change log, oldest first (only entries naming ``insight_id`` when given)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, at, kind, insight_ids, reason, before, after FROM changes ORDER BY id"
+            ).fetchall()
+        changes = [
+            Change(
+                id=r[0],
+                at=r[1],
+                kind=r[2],
+                insight_ids=json.loads(r[3]),
+                reason=r[4],
+                before=json.loads(r[5]) if r[5] else None,
+                after=json.loads(r[6]) if r[6] else None,
+            )
+            for r in rows
+        ]
+        if insight_id is None:
+            return changes
+        return [change for change in changes if insight_id in change.insight_ids]
+
+    # -- export / import ---------------------------------------------------------------------
+
+    def export_json(self, path: str | Path) -> int:
+        """Write every insight (any status), the labels and the programs as JSON; returns count."""
+        insights = self.all(include_inactive=True)
+        with self._lock:
+            programs = self._db.execute("SELECT item_id, program, objective FROM programs")
+            program_rows = programs.fetchall()
+        document = {
+            "format": EXPORT_FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "insights": [insight.model_dump(mode="json") for insight in insights],
+            "labels": [label.model_dump(mode="json") for label in self.labels()],
+            "programs": [
+                {"item_id": r[0], "program": r[1], "objective": r[2]} for r in program_rows
+            ],
+        }
+        target = Path(path)
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False), "utf-8")
+        temporary.replace(target)
+        return len(insights)
+
+    def import_json(self, path: str | Path) -> dict[str, int]:
+        """Merge an export into this library (one transaction).
+
+        New insights get new ids; an insight identical to one already here (same taxonomy,
+        condition, explanation and example, ignoring case and spacing) is not duplicated: the
+        existing one gains the imported provenance and distribution, and keeps the larger of
+        each stats counter (so importing the same file twice changes nothing).
+        Returns counts: ``added``, ``deduplicated``, ``labels``.
+        """
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise LibraryError(f"{path}: not JSON ({err.msg})") from err
+        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+            raise LibraryError(f"{path}: not an optoforge library export (format {EXPORT_FORMAT})")
+        imported = [Insight.model_validate(row) for row in document.get("insights", [])]
+        counts = {"added": 0, "deduplicated": 0, "labels": 0}
+        with self._transaction() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM insights").fetchall()
+            existing = {insight.content_key(): insight for insight in map(_row_to_insight, rows)}
+            for row in document.get("labels", []):
+                counts["labels"] += _put_label(db, Label.model_validate(row))
+            for row in document.get("programs", []):
+                db.execute(
+                    "INSERT OR IGNORE INTO programs (item_id, program, objective) VALUES (?, ?, ?)",
+                    (row["item_id"], row["program"], float(row["objective"])),
+                )
+            for insight in imported:
+                twin = existing.get(insight.content_key())
+                if twin is None:
+                    new_id = self._insert(db, insight)
+                    existing[insight.content_key()] = insight.model_copy(update={"id": new_id})
+                    counts["added"] += 1
+                    continue
+                provenance = list(dict.fromkeys([*twin.provenance, *insight.provenance]))
+                merged = twin.model_copy(
+                    update={
+                        "provenance": provenance,
+                        "distribution": twin.distribution.union(insight.distribution),
+                        "stats": twin.stats.combined_max(insight.stats),
+                    }
+                )
+                self._write(db, merged)
+                existing[insight.content_key()] = merged
+                counts["deduplicated"] += 1
+            self._log(db, "import", [], f"imported {path}: {counts}")
+        return counts

@@ -1,0 +1,21 @@
+"""Importing agents.alphaopt (and using its store) loads no LLM SDK, solver, torch or ray."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = {"torch", "openai", "litellm", "ray", "pyscipopt", "highspy", "gurobipy", "matplotlib"}
+
+
+def test_alphaopt_import_and_store_use_load_no_heavy_library(tmp_path: object) -> None:
+    code = (
+        "import sys, agents.alphaopt as a\n"
+        f"lib = a.ExperienceLibrary({str(tmp_path)!r} + '/l.sqlite')\n"
+        "lib.add(a.Insight(taxonomy=['Domain Modeling', 'Routing', 'Vehicle Capacity'],"
+        " condition='c', explanation='e')); a.AlphaOpt; a.Retriever\n"
+        "print(','.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.strip().split(","))
+    assert not HEAVY & loaded, sorted(HEAVY & loaded)
