@@ -53,13 +53,14 @@ class FaultPlan:
         return Reply.text(str(2 * n))
 
 
-def _storm_llm(server: ChatServer, waits: list[float]) -> OpenAIBackend:
+def _storm_llm(server: ChatServer, waits: list[float], errors: list[str]) -> OpenAIBackend:
     policy = RetryPolicy(
         max_attempts=MAX_ATTEMPTS,
         initial_wait=0.001,
         max_wait=0.002,
         jitter=0.0,
         sleep=waits.append,
+        on_retry=lambda error, attempt, wait: errors.append(str(error)),
     )
     return OpenAIBackend(
         "storm", base_url=server.url, retry=policy, cache=False, max_in_flight=CONCURRENCY
@@ -73,13 +74,16 @@ def _prompt(n: int) -> list[dict[str, str]]:
 def test_threads_every_request_succeeds_and_attempts_match_faults() -> None:
     plan = FaultPlan(seed=8)
     waits: list[float] = []
+    errors: list[str] = []
     with ChatServer(plan) as server:
-        llm = _storm_llm(server, waits)
+        llm = _storm_llm(server, waits, errors)
         with ThreadPoolExecutor(CONCURRENCY) as pool:
             results = list(pool.map(lambda n: llm.complete(_prompt(n)), range(N_REQUESTS)))
         requests = server.count
     assert [r.text for r in results] == [str(2 * n) for n in range(N_REQUESTS)]
-    assert [r.attempts for r in results] == [plan.faults.get(n, 0) + 1 for n in range(N_REQUESTS)]
+    assert [r.attempts for r in results] == [
+        plan.faults.get(n, 0) + 1 for n in range(N_REQUESTS)
+    ], errors
     total_faults = sum(plan.faults.values())
     assert requests == N_REQUESTS + total_faults
     assert len(waits) == total_faults
@@ -90,8 +94,9 @@ def test_threads_every_request_succeeds_and_attempts_match_faults() -> None:
 def test_asyncio_every_request_succeeds_and_attempts_match_faults() -> None:
     plan = FaultPlan(seed=9)
     waits: list[float] = []
+    errors: list[str] = []
     with ChatServer(plan) as server:
-        llm = _storm_llm(server, waits)
+        llm = _storm_llm(server, waits, errors)
 
         async def run_all() -> list[Any]:
             return await asyncio.gather(*(llm.acomplete(_prompt(n)) for n in range(N_REQUESTS)))
@@ -99,6 +104,8 @@ def test_asyncio_every_request_succeeds_and_attempts_match_faults() -> None:
         results = asyncio.run(run_all())
         requests = server.count
     assert [r.text for r in results] == [str(2 * n) for n in range(N_REQUESTS)]
-    assert [r.attempts for r in results] == [plan.faults.get(n, 0) + 1 for n in range(N_REQUESTS)]
+    assert [r.attempts for r in results] == [
+        plan.faults.get(n, 0) + 1 for n in range(N_REQUESTS)
+    ], errors
     assert requests == N_REQUESTS + sum(plan.faults.values())
     assert llm.limiter.peak <= CONCURRENCY

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from trace_core.llm import LLMConfigError, get_llm
-from trace_core.llm.local import LocalLLM, find_weights
+from trace_core.llm.local import LocalLLM, find_weights, grammar_text
 
 pytest.importorskip("llama_cpp")
 pytestmark = [pytest.mark.llm, pytest.mark.local_llm]
@@ -47,6 +47,20 @@ class Guess(BaseModel):
     population_millions: float
 
 
+def test_grammar_bounds_every_open_repetition() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "note": {"type": "string"},
+            "values": {"type": "object", "additionalProperties": True},
+            "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}},
+        },
+    }
+    text = grammar_text(schema, max_string_chars=50, max_items=4)
+    assert "*" not in text
+    assert "char{0,50}" in text and "){0,4}" in text
+
+
 def test_weights_come_from_the_installed_package() -> None:
     try:
         path = find_weights()
@@ -81,3 +95,26 @@ def test_same_prompt_gives_the_same_reply(local: LocalLLM) -> None:
 def test_unknown_local_model_name_says_what_works() -> None:
     with pytest.raises(LLMConfigError, match="local:smollm2"):
         get_llm("local:gpt-9").complete([{"role": "user", "content": "x"}])
+
+
+@pytest.mark.slow
+def test_a_real_optoprime_step_parses_the_local_models_reply(local: LocalLLM) -> None:
+    optimizers = pytest.importorskip("optimizers")
+    trace_core = pytest.importorskip("trace_core")
+    if not hasattr(optimizers, "OptoPrime"):
+        pytest.skip("OptoPrime is not available on this branch")
+
+    @trace_core.bundle()
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    x = trace_core.node(2, name="x", trainable=True)
+    opt = optimizers.OptoPrime([x], llm=local)
+    opt.backward(add(x, 3), "The output should be 10 but it is 5: increase x.")
+    result = opt.step()
+    # The model is weak: its suggestion may be rejected, but the reply must parse.
+    assert result.error is None
+    assert result.usage.calls == 1 and result.usage.completion_tokens > 0
+    assert all(r.reason for r in result.rejected)
+    assert x.data == result.updates.get("x", 2)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from tests.llm.conftest import WaitRecorder
@@ -264,3 +267,61 @@ def test_unreachable_server_is_a_transient_error_not_a_crash(waits: WaitRecorder
         llm.complete(USER, cache=False)
     assert isinstance(caught.value, LLMTransientError)
     assert len(waits.waits) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "null",
+        "[]",
+        '{"choices": []}',
+        '{"choices": [{}]}',
+        '{"choices": [{"message": null}]}',
+        "<html>502 Bad Gateway</html>",
+        '{"id": "x", "choices": [{"message": {"content": "cut',
+    ],
+)
+def test_malformed_envelopes_are_output_errors(
+    chat_server: ChatServer, fast_retry: RetryPolicy, body: str
+) -> None:
+    chat_server.script(Reply(content=None, raw_body=body))
+    with pytest.raises(LLMOutputError):
+        make(chat_server, fast_retry).complete(USER, response_format=Answer)
+    assert chat_server.count == 1
+
+
+_ENVELOPE = st.one_of(
+    st.text(max_size=80),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+        max_leaves=8,
+    ).map(lambda v: json.dumps({"choices": [{"message": {"content": v}}]})),
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=_ENVELOPE)
+def test_any_body_from_the_server_gives_output_error_or_a_parse(
+    chat_server: ChatServer, fast_retry: RetryPolicy, body: str
+) -> None:
+    chat_server.script(Reply(content=None, raw_body=body))
+    try:
+        result = make(chat_server, fast_retry).complete(USER, response_format=Answer, max_repairs=0)
+    except LLMOutputError:
+        return
+    assert isinstance(result.parsed, Answer)
+
+
+def test_each_retry_is_reported_with_its_error_and_wait(chat_server: ChatServer) -> None:
+    seen: list[tuple[str, int, float]] = []
+    policy = RetryPolicy(
+        sleep=lambda s: None, on_retry=lambda e, n, w: seen.append((type(e).__name__, n, w))
+    )
+    chat_server.script(Reply.rate_limited(retry_after=4), Reply.error(503), Reply.text("ok"))
+    make(chat_server, policy).complete(USER)
+    assert [(name, n) for name, n, _ in seen] == [("LLMRateLimited", 1), ("LLMTransientError", 2)]
+    assert seen[0][2] == 4.0

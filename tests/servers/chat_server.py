@@ -140,6 +140,13 @@ def _stream_events(reply: Reply, body: dict[str, Any]) -> list[str]:
     return [f"data: {json.dumps(e)}\n\n" for e in events] + ["data: [DONE]\n\n"]
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 refuses connections when many clients connect at once; a
+    # refused connection would look like an injected fault to the client.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def echo(body: dict[str, Any]) -> Reply:
     """The default handler: reply ``echo: <last user message>``."""
     return Reply.text(f"echo: {_last_user_text(body)}")
@@ -187,6 +194,9 @@ class ChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, the client's delayed ACK
+            # adds ~40 ms to every request.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
@@ -241,8 +251,7 @@ class ChatServer:
                     self.wfile.flush()
                 self.close_connection = True
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )

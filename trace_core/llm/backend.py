@@ -115,13 +115,14 @@ class ChatBackend:
     @property
     def cache(self) -> ReplyCache | None:
         """The reply cache, or ``None`` when caching is off."""
-        if self._cache is None and (
-            self._cache_setting is True or (self._cache_setting is None and cache_enabled_by_env())
-        ):
+        setting = self._cache_setting
+        if setting is False or (setting is None and not cache_enabled_by_env()):
+            return None
+        if self._cache is None:
             with self._cache_lock:
                 if self._cache is None:
                     self._cache = ReplyCache()
-        return self._cache if self._cache_setting is not False else None
+        return self._cache
 
     def complete(
         self, messages: list[Message], *, response_format: Any = None, **opts: Any

@@ -135,6 +135,8 @@ def _reply(response: Any, model: str) -> RawReply:
         data = response.model_dump() if hasattr(response, "model_dump") else dict(response)
         choice = data["choices"][0]
         message = choice["message"]
+        if not isinstance(message, dict):
+            raise TypeError(f"message is {type(message).__name__}, not an object")
     except (KeyError, IndexError, TypeError, ValueError) as err:
         raise LLMOutputError(
             f"litellm returned no usable choice for {model}",

