@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
+
 from trace_core.llm.base import RawReply, Usage
 
 _SCHEMA = """
@@ -29,6 +31,30 @@ CREATE TABLE IF NOT EXISTS replies (
     created REAL NOT NULL
 )
 """
+
+
+# Switching a new file to WAL takes an exclusive lock, and SQLite reports a clash there as
+# "database is locked" at once instead of waiting out busy_timeout. Threads of this process
+# set up their connections one at a time; other processes are waited out with a retry.
+_SETUP_LOCK = threading.Lock()
+
+
+def _is_locked(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Put ``conn`` in WAL mode and create the table, waiting out other processes' locks."""
+    for attempt in Retrying(
+        retry=retry_if_exception(_is_locked),
+        wait=wait_random_exponential(multiplier=0.01, max=0.5),
+        stop=stop_after_delay(30),
+        reraise=True,
+    ):
+        with attempt, _SETUP_LOCK:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
 
 
 def cache_enabled_by_env() -> bool:
@@ -87,9 +113,7 @@ class ReplyCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
+            _prepare(conn)
             self._local.conn = conn
         return conn
 
