@@ -402,7 +402,8 @@ def _plain(value: Any) -> Any:
 
 
 @overload
-def bundle(fn: F, /) -> BundledFunction: ...
+def bundle(fn: F, /) -> BundledFunction:
+    """Typing stub: ``@bundle`` applied directly to a function."""
 
 
 @overload
@@ -415,7 +416,8 @@ def bundle(
     allow_unsafe_code: bool = False,
     isolation: Literal["sandbox"] | None = None,
     sandbox_timeout_s: float = 30.0,
-) -> Callable[[F], BundledFunction]: ...
+) -> Callable[[F], BundledFunction]:
+    """Typing stub: ``@bundle(...)`` with options returns the decorator."""
 
 
 def bundle(

@@ -267,6 +267,7 @@ class ParameterNode(Node):
 
     @property
     def trainable(self) -> bool:
+        """Always True: a parameter is what optimizers may change."""
         return True
 
     @property
@@ -296,6 +297,7 @@ class ParameterNode(Node):
             self._outputs.append(output)
 
     def zero_feedback(self) -> None:
+        """Clear feedback and :attr:`feedback_outputs` (ready for the next backward pass)."""
         super().zero_feedback()
         self._outputs = None
 
@@ -369,6 +371,7 @@ class MessageNode(Node):
 
     @property
     def name(self) -> str:
+        """This node's own name, else its operation's name."""
         return self._name or self._op.name
 
     @property
@@ -378,6 +381,7 @@ class MessageNode(Node):
 
     @property
     def description(self) -> str:
+        """This node's own description, else its operation's description."""
         return self._description or self._op.description
 
     @property

@@ -49,12 +49,15 @@ class FeedbackPropagator:
     """
 
     def init(self, output: Node, feedback: Any) -> Any:
+        """The output's feedback, unchanged: the message starts as the feedback itself."""
         return feedback
 
     def propagate(self, node: MessageNode, message: Any) -> dict[Node, Any]:
+        """Pass ``message`` unchanged to every parent of ``node``."""
         return dict.fromkeys(node._parents, message)
 
     def aggregate(self, node: Node, messages: list[Any]) -> Any:
+        """Combine messages reaching ``node``, dropping copies of the same message object."""
         seen: set[int] = set()
         distinct = []
         for message in messages:
