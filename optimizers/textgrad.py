@@ -111,9 +111,11 @@ class TextGrad(Optimizer):
 
     @property
     def propagator(self) -> TextualGradientPropagator:
+        """The propagator that turns feedback into textual gradients for this optimizer."""
         return self._propagator
 
     def zero_feedback(self) -> None:
+        """Clear feedback and the errors the propagator recorded in the last backward pass."""
         super().zero_feedback()
         self._propagator.errors.clear()
 

@@ -136,10 +136,12 @@ class Trainer:
     # -- schedule --------------------------------------------------------------------------
     @property
     def steps_per_epoch(self) -> int:
+        """Optimizer steps per epoch (the last batch may be smaller)."""
         return math.ceil(len(self.train_set) / self.batch_size)
 
     @property
     def total_steps(self) -> int:
+        """Optimizer steps in the whole run (``steps_per_epoch * epochs``)."""
         return self.steps_per_epoch * self.epochs
 
     def batch_indices(self, step: int) -> tuple[int, list[int]]:

@@ -72,9 +72,11 @@ class NormTestBatchSize:
         return self.batch_size
 
     def state_dict(self) -> dict[str, Any]:
+        """The batch size, the norm test's ``eta`` and the batch-size cap."""
         return {"batch_size": self.batch_size, "eta": self.eta, "max": self.max_batch_size}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` saved (for resuming a run)."""
         self.batch_size = int(state["batch_size"])
         self.eta = float(state["eta"])
         self.max_batch_size = state["max"]
@@ -134,11 +136,13 @@ class AdAdaGrad(torch.optim.Optimizer):
         return self.controller.update(per_sample_grads)
 
     def state_dict(self) -> dict[str, Any]:
+        """torch's optimizer state plus the controller's, under ``batch_size_controller``."""
         sd = super().state_dict()
         sd["batch_size_controller"] = self.controller.state_dict()
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore torch's state and, when saved, the batch-size controller's."""
         controller = state_dict.get("batch_size_controller")
         super().load_state_dict(
             {k: v for k, v in state_dict.items() if k != "batch_size_controller"}
@@ -148,6 +152,7 @@ class AdAdaGrad(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One AdaGrad, AdaGrad-Norm or Adam step (per ``base``) on params with a gradient."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -82,6 +82,7 @@ class FRUGAL(torch.optim.Optimizer):
         super().__init__(params, defaults)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore torch's state, keeping column indices integer (torch casts them to floats)."""
         super().load_state_dict(state_dict)
         # torch casts floating-point-param state to the param dtype; column indices stay ints.
         for state in self.state.values():
@@ -90,6 +91,7 @@ class FRUGAL(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
+        """One FRUGAL step; draws a new state-full subspace every ``update_gap`` steps."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -52,22 +52,27 @@ class HybridStepResult:
 
     @property
     def updates(self) -> dict[str, Any]:
+        """New values the LLM optimizer set this step, by parameter name ({} without one)."""
         return dict(getattr(self.llm, "updates", {}) or {})
 
     @property
     def rejected(self) -> list[Any]:
+        """Updates the LLM optimizer proposed but rejected this step."""
         return list(getattr(self.llm, "rejected", []) or [])
 
     @property
     def reasoning(self) -> str:
+        """The LLM optimizer's reasoning for this step ("" without one)."""
         return str(getattr(self.llm, "reasoning", "") or "")
 
     @property
     def usage(self) -> Any:
+        """LLM usage of this step, or None when there is no LLM optimizer."""
         return getattr(self.llm, "usage", None)
 
     @property
     def error(self) -> str | None:
+        """Why the LLM step failed, or None."""
         return getattr(self.llm, "error", None)
 
 
@@ -152,10 +157,12 @@ class HybridOptimizer:
 
     @property
     def usage(self) -> Any:
+        """The LLM optimizer's usage so far, or None when there is no LLM optimizer."""
         return getattr(self.llm_optimizer, "usage", None)
 
     @property
     def budget(self) -> Any:
+        """The LLM optimizer's budget, or None when there is no LLM optimizer."""
         return getattr(self.llm_optimizer, "budget", None)
 
     # -- feedback --------------------------------------------------------------------------

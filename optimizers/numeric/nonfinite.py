@@ -67,6 +67,7 @@ def first_nonfinite_grad(optimizer: torch.optim.Optimizer) -> tuple[int, int, to
 
 
 def nonfinite_message(what: str, g: int, i: int, p: torch.Tensor) -> str:
+    """The error text for a NaN/inf ``what`` of parameter ``i`` in group ``g``, with fixes."""
     return (
         f"{what} of parameter {i} in param group {g} (shape {tuple(p.shape)}) contains NaN or "
         "inf; the parameters were left unchanged. Look for log(0), division by zero or overflow "

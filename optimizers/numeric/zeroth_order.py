@@ -53,11 +53,13 @@ class ZerothOrderOptimizer(torch.optim.Optimizer):
 
     # ---- state: the step counter lives next to torch's per-parameter state -------------------
     def state_dict(self) -> dict[str, Any]:
+        """torch's state plus the perturbation seed and step counter, under ``zeroth_order``."""
         sd = super().state_dict()
         sd["zeroth_order"] = {"seed": self.seed, "step": self.zo_step}
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore torch's state, seed and step counter (so resumed steps draw the same noise)."""
         extra = state_dict.get("zeroth_order", {"seed": self.seed, "step": 0})
         super().load_state_dict({k: v for k, v in state_dict.items() if k != "zeroth_order"})
         self.seed = int(extra["seed"])
