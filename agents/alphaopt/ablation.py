@@ -42,6 +42,8 @@ class AblationRow(BaseModel):
 
 
 class AblationReport(BaseModel):
+    """Accuracy of every ablation setting on the eval split, with an optional plot path."""
+
     rows: list[AblationRow]
     eval_items: int
     plot: str | None = None

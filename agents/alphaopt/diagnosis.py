@@ -32,22 +32,30 @@ log = logging.getLogger(__name__)
 
 
 class InsightLabel(BaseModel):
+    """The diagnosis reply's verdict on one retrieved insight, with its reason."""
+
     id: int
     label: Literal["positive", "negative", "irrelevant", "invalid"]
     reason: str = ""
 
 
 class DiagnoseReply(BaseModel):
+    """Validates the ``diagnose`` reply: the failure's issues and a label per insight."""
+
     issues: list[str] = Field(default_factory=list)
     labels: list[InsightLabel] = Field(default_factory=list)
 
 
 class IssuePicks(BaseModel):
+    """Insight ids the ``unretrieved`` reply picks for one issue, best first."""
+
     issue: str = ""
     ids: list[int] = Field(default_factory=list)
 
 
 class UnretrievedReply(BaseModel):
+    """Validates the ``unretrieved`` reply: library insights that would fix each issue."""
+
     per_issue: list[IssuePicks] = Field(default_factory=list)
 
 
@@ -96,6 +104,7 @@ class Diagnoser:
         items: Mapping[str, Item] | None = None,
         iteration: int = 1,
     ) -> ItemState:
+        """Diagnose one failed item and learn from it; returns the item's state for the run."""
         retrieved = [self.library.get(i) for i in dict.fromkeys(outcome.insight_ids)]
         state = ItemState(
             item_id=item.id, status="unsolved", retrieved=list(dict.fromkeys(outcome.insight_ids))

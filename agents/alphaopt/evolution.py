@@ -59,15 +59,21 @@ class EvolveSettings:
 
 
 class Note(BaseModel):
+    """One item's note from the ``refine_notes`` reply: why the insight fit it or not."""
+
     item: str
     note: str
 
 
 class NotesReply(BaseModel):
+    """Validates the ``refine_notes`` reply: a note per related item."""
+
     notes: list[Note] = Field(default_factory=list)
 
 
 class ConditionsReply(BaseModel):
+    """Validates the ``refine_conditions`` reply: candidate applicability conditions."""
+
     conditions: list[str] = Field(default_factory=list)
 
 
@@ -75,12 +81,16 @@ _PROVISIONAL_ID = 1_000_000_000
 
 
 class SplitPart(BaseModel):
+    """One narrower insight proposed by the ``split`` reply."""
+
     condition: str
     explanation: str
     example: str = ""
 
 
 class SplitReply(BaseModel):
+    """Validates the ``split`` reply: the narrower insights replacing a mixed one."""
+
     parts: list[SplitPart] = Field(default_factory=list)
 
 
@@ -327,6 +337,7 @@ class Evolver:
         return None
 
     def refine_and_prune(self, items: Mapping[str, Item], run: RunDir) -> list[RefineOutcome]:
+        """Refine, split or retire every library insight once; resumable through ``run``."""
         questions = {item_id: item.question for item_id, item in items.items()}
         outcomes: list[RefineOutcome] = []
         for insight in self.library.all():

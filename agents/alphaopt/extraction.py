@@ -40,16 +40,22 @@ class ProposedInsight(BaseModel):
 
 
 class ExtractReply(BaseModel):
+    """Validates the ``extract`` reply: insights proposed from one failure."""
+
     insights: list[ProposedInsight] = Field(default_factory=list)
 
 
 class MergedText(BaseModel):
+    """The merged insight text in a ``merge`` reply."""
+
     condition: str
     explanation: str
     example: str = ""
 
 
 class MergeReply(BaseModel):
+    """Validates the ``merge`` reply: which existing insights duplicate a new one, merged."""
+
     duplicates: list[int] = Field(default_factory=list)
     merged: MergedText | None = None
 

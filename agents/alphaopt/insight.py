@@ -118,6 +118,7 @@ class Insight(BaseModel):
 
     @property
     def track(self) -> Track:
+        """The track (first taxonomy level) this insight belongs to."""
         return Track(self.taxonomy[0])
 
     @property

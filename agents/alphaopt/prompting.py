@@ -30,9 +30,11 @@ class Meter:
         self._local = threading.local()
 
     def add(self, completion: Any) -> None:
+        """Add a completion's usage (tokens, cost, calls) to the totals."""
         self.add_usage(LLMUsage().add(completion))
 
     def add_usage(self, usage: LLMUsage) -> None:
+        """Add ``usage`` to the run's total and to the calling thread's."""
         with self._lock:
             self._usage = self._usage + usage
         self._local.usage = self.thread_usage + usage
@@ -45,6 +47,7 @@ class Meter:
 
     @property
     def usage(self) -> LLMUsage:
+        """What all threads have spent so far."""
         with self._lock:
             return self._usage
 

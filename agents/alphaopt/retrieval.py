@@ -66,6 +66,8 @@ class LabelReply(BaseModel):
 
 
 class Pick(BaseModel):
+    """One insight id the applicability check picked, with its reason."""
+
     id: int
     reason: str = ""
 
@@ -89,6 +91,7 @@ class RetrievalTrace:
 
     @property
     def selected_ids(self) -> list[int]:
+        """Ids of the selected insights."""
         return [insight.id for insight in self.selected if insight.id is not None]
 
 
@@ -323,19 +326,23 @@ class LibrarySource:
 
     @property
     def traces(self) -> list[RetrievalTrace]:
+        """This thread's retrieval traces for the current item (formulation, then program)."""
         return list(getattr(self._local, "traces", []))
 
     def retrieve(self, question: str) -> list[Insight]:
+        """Insights for formulating ``question``; starts this thread's traces afresh."""
         trace = self.retriever.retrieve(question, Phase.FORMULATION)
         self._local.traces = [trace]
         return trace.selected
 
     def retrieve_for_program(self, question: str, formulation: str | None) -> list[Insight]:
+        """Insights for writing the program, matched on the formulation when there is one."""
         trace = self.retriever.retrieve(formulation or question, Phase.PROGRAM)
         self._local.traces = [*getattr(self._local, "traces", []), trace]
         return trace.selected
 
     def record(self, insight_ids: Sequence[Any], result: Any) -> None:
+        """Count the used insights as retrieved when ``count_stats`` is on."""
         ids = [i for i in insight_ids if isinstance(i, int)]
         if self.count_stats and ids:
             self.retriever.library.count_retrieved(ids)
@@ -348,4 +355,5 @@ class FixedSource:
         self.insights = list(insights)
 
     def retrieve(self, question: str) -> list[Insight]:
+        """The fixed insights, whatever the question."""
         return list(self.insights)

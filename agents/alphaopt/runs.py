@@ -55,12 +55,14 @@ class RunDir:
         self.dir = self.root / phase
 
     def load(self, item_id: str) -> ItemState | None:
+        """The saved state of ``item_id`` in this phase, or None when it has none yet."""
         path = self.dir / _file_name(item_id)
         if not path.is_file():
             return None
         return ItemState.model_validate_json(path.read_text(encoding="utf-8"))
 
     def save(self, state: ItemState) -> None:
+        """Write ``state`` atomically, so a killed run never leaves a half-written file."""
         write_json_atomic(self.dir / _file_name(state.item_id), state.model_dump(mode="json"))
 
     def run(
@@ -114,6 +116,7 @@ class RunDir:
         return [state for state in states.values() if state is not None]
 
     def states(self) -> list[ItemState]:
+        """Every saved item state of this phase, in file-name order."""
         if not self.dir.is_dir():
             return []
         return [

@@ -63,6 +63,7 @@ class SolveOutcome:
 
     @property
     def insight_ids(self) -> list[int]:
+        """Ids of the library insights the agent used (other lessons have no int id)."""
         return [i for i in self.result.insight_ids if isinstance(i, int)]
 
     def failure_text(self) -> str:
@@ -87,12 +88,14 @@ class ItemSolver:
         self.settings = settings or SolveSettings()
 
     def is_correct(self, item: Item, objective: Any, status: str | None) -> bool:
+        """True when an optimal ``objective`` matches the item's answer within tolerance."""
         value = as_number(objective)
         if item.answer is None or value is None or (status or "optimal") != "optimal":
             return False
         return self.settings.tolerance.accepts(value, item.answer)
 
     def agent(self, library: Any, temperature: float | None = None) -> FormulationAgent:
+        """A formulation agent on the prompter's LLM using ``library`` for lessons."""
         options = dict(self.prompter.options)
         if temperature is not None:
             options["temperature"] = temperature

@@ -183,6 +183,7 @@ class ExperienceLibrary:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
 
@@ -230,6 +231,7 @@ class ExperienceLibrary:
 
     @property
     def schema_version(self) -> int:
+        """The schema version recorded in the database."""
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         return int(row[0])
@@ -407,6 +409,7 @@ class ExperienceLibrary:
         return [Label(track=r[0], l1=r[1], l2=r[2], definition=r[3], condition=r[4]) for r in rows]
 
     def has_label(self, path: Sequence[str]) -> bool:
+        """True when the taxonomy has the label at ``path`` (matched case-insensitively)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT 1 FROM labels WHERE key=?", ("/".join(label_key(path)),)

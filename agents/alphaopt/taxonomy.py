@@ -36,10 +36,12 @@ class Label(BaseModel):
 
     @property
     def path(self) -> list[str]:
+        """The label as a ``[track, l1, l2]`` path."""
         return [self.track, self.l1, self.l2]
 
     @property
     def key(self) -> tuple[str, str, str]:
+        """The case- and space-insensitive key of :attr:`path`."""
         return label_key(self.path)
 
 

@@ -24,7 +24,8 @@ class ExecutorError(RuntimeError):
 class Executor(Protocol):
     """Maps a function over items; results come back in completion order."""
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Yield ``fn(item)`` for every item, in completion order."""
 
 
 class ThreadExecutor:
@@ -40,6 +41,7 @@ class ThreadExecutor:
         self.workers = workers
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Run ``fn`` on a thread pool, keeping at most ``workers`` items in flight."""
         pending: set[Future[R]] = set()
         source = iter(items)
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="optoforge-eval")
@@ -91,6 +93,7 @@ class RayExecutor:
         return ray
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Run ``fn`` as Ray tasks, yielding each result as its task finishes."""
         ray = self._ray()
         task = ray.remote(num_cpus=self.num_cpus_per_task, max_retries=0)(_call)
         fn_ref = ray.put(fn)

@@ -37,7 +37,8 @@ class RunDirError(RuntimeError):
 class SupportsSolve(Protocol):
     """An agent the harness can evaluate."""
 
-    def solve(self, question: str) -> Any: ...
+    def solve(self, question: str) -> Any:
+        """Solve ``question``; the harness scores the returned result."""
 
 
 AgentFactory = Callable[[], SupportsSolve]
@@ -154,6 +155,7 @@ class ItemTask:
         self.__init__(state["agent_factory"], state["tolerance"])  # type: ignore[misc]
 
     def agent(self) -> SupportsSolve:
+        """This task's agent, built on first use (once per process; shared by its threads)."""
         with self._lock:
             if self._agent is None:
                 self._agent = self.agent_factory()

@@ -58,6 +58,7 @@ class Verdict(BaseModel):
 
     @property
     def correct(self) -> bool:
+        """True when the outcome is correct."""
         return self.outcome is Outcome.CORRECT
 
 

@@ -73,6 +73,7 @@ class FormulationAgent:
 
     @property
     def solver(self) -> str:
+        """Name of the solver backend the generated programs target."""
         return self.target.name
 
     def _render(self, name: str, **values: object) -> str:

@@ -27,7 +27,8 @@ from typing import Any, Protocol, runtime_checkable
 class InsightSource(Protocol):
     """Anything that can hand the agent lessons for a question."""
 
-    def retrieve(self, question: str) -> Sequence[Any]: ...
+    def retrieve(self, question: str) -> Sequence[Any]:
+        """Lessons (insights or strings) relevant to ``question``."""
 
 
 def insight_text(insight: Any) -> str:

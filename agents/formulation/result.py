@@ -91,6 +91,7 @@ class FormulationResult(BaseModel):
 
     @property
     def final(self) -> Attempt:
+        """The last attempt (the repaired one when repairs happened)."""
         return self.attempts[-1]
 
     @property
@@ -106,22 +107,27 @@ class FormulationResult(BaseModel):
 
     @property
     def status(self) -> str | None:
+        """The solver status the last attempt reported, or None."""
         return self.final.status
 
     @property
     def outcome(self) -> AttemptOutcome:
+        """How the last attempt ended."""
         return self.final.outcome
 
     @property
     def ok(self) -> bool:
+        """True when the last attempt ran and reported an optimal objective."""
         return self.final.outcome is AttemptOutcome.OK
 
     @property
     def executed(self) -> bool:
+        """True when the last attempt's program ran."""
         return self.final.executed
 
     @property
     def repairs(self) -> int:
+        """How many repair attempts followed the first."""
         return len(self.attempts) - 1
 
     @property

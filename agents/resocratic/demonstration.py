@@ -58,6 +58,7 @@ class Section:
     trailing: list[str] = field(default_factory=list)  # text after the formal block (invalid)
 
     def render(self) -> str:
+        """The section as markdown: heading, text, then its formal lines as ``//`` comments."""
         lines = [f"## {self.title}", *self.text, *(f"// {line}" for line in self.formal)]
         return "\n".join(lines)
 
@@ -82,6 +83,7 @@ class Demonstration:
 
     @property
     def constraints(self) -> list[Section]:
+        """The constraint sections (every section after the objective)."""
         return self.sections[3:]
 
     @property
@@ -90,6 +92,7 @@ class Demonstration:
         return 2 + len(self.constraints)
 
     def render(self) -> str:
+        """The whole demonstration as markdown text."""
         return "\n\n".join(section.render() for section in self.sections) + "\n"
 
     def formal_text(self) -> str:
@@ -127,6 +130,7 @@ class Demonstration:
 
     @property
     def symbols(self) -> set[str]:
+        """The declared variable symbols."""
         return {v.symbol for v in self.variables}
 
     def _expressions(self) -> list[str]:

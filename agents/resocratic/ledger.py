@@ -34,4 +34,5 @@ class Ledger(BaseModel):
         self.cost += float(getattr(usage, "cost", 0.0) or 0.0)
 
     def merge(self, other: Ledger) -> None:
+        """Add another ledger's totals to this one."""
         self.add_totals(other)

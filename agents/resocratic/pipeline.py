@@ -91,6 +91,7 @@ class Synthesizer:
 
     @property
     def model_id(self) -> str:
+        """The LLM's model id, for recording with the run's settings."""
         return str(
             getattr(self.llm, "model_id", getattr(self.llm, "model", type(self.llm).__name__))
         )

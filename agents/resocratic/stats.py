@@ -31,15 +31,19 @@ class SynthesisStats(BaseModel):
     usage: Ledger = Field(default_factory=Ledger)
 
     def bump(self, stage: str, by: int = 1) -> None:
+        """Count ``by`` more passes through ``stage``."""
         self.counts[stage] = self.counts.get(stage, 0) + by
 
     def drop(self, reason: str) -> None:
+        """Count one sample dropped for ``reason``."""
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
     def count(self, stage: str) -> int:
+        """How many passed through ``stage`` (0 when none did)."""
         return self.counts.get(stage, 0)
 
     def merge(self, other: SynthesisStats) -> None:
+        """Add another run's counts, drops and usage to these."""
         self.samples += other.samples
         self.counts = dict(Counter(self.counts) + Counter(other.counts))
         self.dropped = dict(Counter(self.dropped) + Counter(other.dropped))

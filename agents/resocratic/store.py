@@ -46,10 +46,12 @@ class RunStore:
 
     @property
     def written(self) -> int:
+        """How many distinct row ids the output holds (earlier runs' rows included)."""
         return len(self.ids)
 
     @property
     def full(self) -> bool:
+        """True when the output has reached ``limit`` rows."""
         return self.limit is not None and self.written >= self.limit
 
     def write(self, row: dict[str, Any]) -> bool:

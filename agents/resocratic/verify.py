@@ -23,6 +23,7 @@ class SolveOutcome:
 
     @property
     def ok(self) -> bool:
+        """True when the program counts (no rejection reason)."""
         return not self.reason
 
 

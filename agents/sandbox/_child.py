@@ -232,6 +232,7 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
 
 
 def main() -> None:
+    """Apply the limits and guards, inject ``report``, then run the program as ``__main__``."""
     _set_limits()
     guards = []
     if _SETTINGS.get("seccomp") and _install_filter():

@@ -64,6 +64,7 @@ class SolveResult(BaseModel):
 
     @property
     def is_optimal(self) -> bool:
+        """True when the solver proved optimality."""
         return self.status is SolveStatus.OPTIMAL
 
 

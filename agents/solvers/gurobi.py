@@ -68,6 +68,7 @@ class GurobiBackend(SolverBackend):
 
     @classmethod
     def available(cls) -> bool:
+        """True when gurobipy is installed and its license lets a model be created."""
         return _licensed()
 
     def _solve(self, model: Model, time_limit: float | None) -> SolveResult:

@@ -165,6 +165,7 @@ class HighsBackend(SolverBackend):
 
     @classmethod
     def available(cls) -> bool:
+        """True when highspy can be imported."""
         try:
             _highspy()
         except ImportError:

@@ -286,10 +286,12 @@ class Model(BaseModel):
 
     @property
     def has_quadratic_objective(self) -> bool:
+        """True when the objective has a nonzero quadratic term."""
         return any(t.coefficient != 0 for t in self.objective_quadratic)
 
     @property
     def has_quadratic_constraints(self) -> bool:
+        """True when some constraint has a nonzero quadratic term."""
         return any(t.coefficient != 0 for c in self.constraints for t in c.quadratic)
 
     @property

@@ -81,6 +81,7 @@ class ScipBackend(SolverBackend):
 
     @classmethod
     def available(cls) -> bool:
+        """True when pyscipopt can be imported."""
         try:
             import pyscipopt  # noqa: F401
         except ImportError:

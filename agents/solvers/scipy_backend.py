@@ -23,6 +23,7 @@ class ScipyBackend(SolverBackend):
 
     @classmethod
     def available(cls) -> bool:
+        """True when scipy.optimize can be imported."""
         try:
             import scipy.optimize  # noqa: F401
         except ImportError:

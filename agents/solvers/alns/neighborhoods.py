@@ -57,9 +57,11 @@ class SearchContext:
     pool: list[dict[str, float]] = field(default_factory=list)
 
     def integer_variables(self) -> list[Variable]:
+        """The model's integer and binary variables."""
         return [v for v in self.model.variables if v.is_integral]
 
     def binary_variables(self) -> list[Variable]:
+        """The model's binary variables."""
         return [v for v in self.model.variables if _is_binary(v)]
 
 

@@ -48,4 +48,5 @@ class BanditSelector:
         return arm, 0
 
     def update(self, candidate: Any, d_idx: int, r_idx: int, outcome: Any) -> None:
+        """Reward the destroy operator ``d_idx`` by how its candidate turned out (``outcome``)."""
         self.bandit.observe_reward(d_idx, self.rewards[int(outcome)])
