@@ -11,7 +11,7 @@ _EXPORTS: dict[str, str] = {
     "Model": "agents.solvers.model",
     "SolveResult": "agents.solvers.base",
     "SolveStatus": "agents.solvers.base",
-    "RunResult": "agents.sandbox.runner",
+    "RunResult": "trace_core.sandbox.runner",
     "FormulationAgent": "agents.formulation.agent",
     "FormulationResult": "agents.formulation.result",
     "Item": "agents.evaluation.dataset",

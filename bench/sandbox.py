@@ -1,4 +1,4 @@
-"""Sandbox overhead and throughput: `agents.sandbox.run` against running the same code in-process.
+"""Sandbox overhead and throughput: `trace_core.sandbox.run` against the same code in-process.
 
     python bench/sandbox.py [--repeats 8] [--markdown bench/sandbox.md]
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.sandbox import available_isolation, run
+from trace_core.sandbox import available_isolation, run
 
 TRIVIAL = "report(1.0)\n"
 MILP = """

@@ -14,6 +14,7 @@ _EXPORTS: dict[str, str] = {
     "ParameterNode": "trace_core.nodes",
     "MessageNode": "trace_core.nodes",
     "ExceptionNode": "trace_core.nodes",
+    "OptoforgeError": "trace_core.errors",
     "TraceError": "trace_core.errors",
     "ExecutionError": "trace_core.errors",
     "InvalidUpdate": "trace_core.errors",

@@ -440,7 +440,7 @@ def bundle(
     - ``allow_external_dependencies``: nodes read inside the body without being passed are
       recorded as extra inputs instead of raising ``MissingInputsError``.
     - ``allow_unsafe_code``: skip the code policy for new source (imports, exec, os, ...).
-    - ``isolation="sandbox"``: run each call in ``agents.sandbox`` (arguments and results
+    - ``isolation="sandbox"``: run each call in ``trace_core.sandbox`` (arguments and results
       must pickle; only the function's own source is available there).
     """
 

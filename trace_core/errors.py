@@ -1,7 +1,8 @@
 """Typed errors and warnings raised by the trace graph.
 
-Every error says what went wrong and what to do about it; callers catch ``TraceError`` to
-handle any of them.
+Every error says what went wrong and what to do about it. ``OptoforgeError`` is the root of every
+public error the project raises (trace_core, optimizers, agents); each package groups its own
+errors under one base (``TraceError`` here), so callers catch as broadly or narrowly as they need.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ if TYPE_CHECKING:
     from trace_core.nodes import ExceptionNode
 
 
-class TraceError(Exception):
+class OptoforgeError(Exception):
+    """Root of every public error optoforge raises; catch it to handle any of them."""
+
+
+class TraceError(OptoforgeError):
     """Base class of every error raised by ``trace_core``."""
 
 
@@ -50,7 +55,7 @@ class SerializationError(TraceError):
 
 
 class SandboxUnavailableError(TraceError):
-    """``isolation="sandbox"`` was requested but ``agents.sandbox`` cannot be imported."""
+    """``isolation="sandbox"`` was requested but ``trace_core.sandbox`` cannot be imported."""
 
 
 class GraphvizNotFoundError(TraceError):

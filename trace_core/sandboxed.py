@@ -1,11 +1,11 @@
-"""Run one call of a bundled function in ``agents.sandbox`` (``@bundle(isolation="sandbox")``).
+"""Run one call of a bundled function in ``trace_core.sandbox`` (``@bundle(isolation="sandbox")``).
 
 Protocol: the child program is the function's source, then the pickled ``(args, kwargs)``
 (base64, embedded in the program text), then the call; it writes one marker line to stdout
 holding base64 of ``pickle.dumps(("ok", result))`` or ``("error", type, message, traceback)``.
 The parent unpickles that line with a restricted unpickler that only rebuilds plain data
 (numbers, strings, containers, numpy arrays), so code running in the sandbox cannot make the
-parent execute anything by writing a crafted pickle. ``agents.sandbox`` is imported only when a
+parent execute anything by writing a crafted pickle. ``trace_core.sandbox`` is imported only when a
 sandboxed call happens; trace_core does not depend on it otherwise.
 """
 
@@ -124,12 +124,12 @@ def call_in_sandbox(
     timeout_s: float = 30.0,
     memory_mb: int = 2048,
 ) -> Any:
-    """Run one call in ``agents.sandbox`` and return its (plain-data) result."""
+    """Run one call in ``trace_core.sandbox`` and return its (plain-data) result."""
     try:
-        sandbox = importlib.import_module("agents.sandbox")
+        sandbox = importlib.import_module("trace_core.sandbox")
     except ImportError as err:
         raise SandboxUnavailableError(
-            f"isolation='sandbox' needs agents.sandbox, which cannot be imported ({err}); "
+            f"isolation='sandbox' needs trace_core.sandbox, which cannot be imported ({err}); "
             "install optoforge fully or use isolation=None"
         ) from err
     program = sandbox_program(source, function_name, args, kwargs)

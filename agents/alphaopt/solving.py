@@ -6,7 +6,7 @@ optimal status and an objective within a relative-plus-absolute tolerance of the
 asks the LLM for a program while showing it the known optimal value and earlier failures
 (the paper's self-explore); a program that reaches the value becomes the item's proxy gold
 program, unless it merely reports the number it was shown (:func:`hardcoded_reason`). Every
-program runs in :mod:`agents.sandbox`, never in this process.
+program runs in :mod:`trace_core.sandbox`, never in this process.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class ItemSolver:
 
     def run_program(self, program: str) -> tuple[float | None, str | None, str]:
         """Run a program in the sandbox: (objective, status, what happened in words)."""
-        from agents import sandbox
+        from trace_core import sandbox
 
         run = sandbox.run(
             program, timeout_s=self.settings.timeout_s, memory_mb=self.settings.memory_mb

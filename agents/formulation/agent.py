@@ -1,6 +1,6 @@
 """FormulationAgent: word problem -> (model description) -> solver program -> sandbox -> repair.
 
-Generated programs never run in this process: each one goes to :func:`agents.sandbox.run`,
+Generated programs never run in this process: each one goes to :func:`trace_core.sandbox.run`,
 a child process with time and memory limits and no network. A program that crashes, times out,
 reports an infeasible or unbounded model, or reports no objective is sent back to the LLM with
 what went wrong, up to ``max_repairs`` times.
@@ -92,7 +92,7 @@ class FormulationAgent:
         return self.llm.complete(messages, **self.llm_options)
 
     def _run(self, program: str) -> Any:
-        from agents import sandbox
+        from trace_core import sandbox
 
         return sandbox.run(program, timeout_s=self.timeout_s, memory_mb=self.memory_mb)
 

@@ -29,7 +29,7 @@ class SolveOutcome:
 
 def solve_program(code: str, *, timeout_s: float = 10.0, memory_mb: int = 2048) -> SolveOutcome:
     """Run ``code`` in the sandbox; it counts only if it reports an optimal, finite objective."""
-    from agents import sandbox
+    from trace_core import sandbox
 
     run = sandbox.run(code, timeout_s=timeout_s, memory_mb=memory_mb)
     status = (run.status or "").strip().lower() or None

@@ -36,13 +36,13 @@ def solve_isolated(
     timeout_s: float | None = None,
     memory_mb: int = 4096,
 ) -> SolveResult:
-    """Solve ``model`` with backend ``solver`` inside `agents.sandbox.run`.
+    """Solve ``model`` with backend ``solver`` inside `trace_core.sandbox.run`.
 
     ``timeout_s`` is the sandbox's wall-clock kill (default: ``time_limit`` + 60 s, or 600 s);
     the solver's own ``time_limit`` should be shorter so that it can return its incumbent.
     """
-    from agents.sandbox import run
     from agents.solvers.registry import get
+    from trace_core.sandbox import run
 
     get(solver)  # an unknown name fails here, with the list of known ones
     model.validate_model()

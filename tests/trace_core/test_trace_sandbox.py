@@ -59,9 +59,9 @@ def test_unpicklable_argument_is_rejected_before_running() -> None:
 
 
 def test_sandboxed_bundle_runs_in_agents_sandbox() -> None:
-    sandbox = pytest.importorskip("agents.sandbox")
+    sandbox = pytest.importorskip("trace_core.sandbox")
     if not hasattr(sandbox, "run"):
-        pytest.skip("agents.sandbox.run is not available yet")
+        pytest.skip("trace_core.sandbox.run is not available yet")
 
     @bundle(trainable=True, isolation="sandbox")
     def double(x: int) -> int:
@@ -78,11 +78,11 @@ def test_sandboxed_bundle_runs_in_agents_sandbox() -> None:
 def test_sandbox_unavailable_is_a_setup_error_not_feedback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(sys.modules, "agents.sandbox", None)
+    monkeypatch.setitem(sys.modules, "trace_core.sandbox", None)
 
     @bundle(isolation="sandbox")
     def ident(x: int) -> int:
         return x
 
-    with pytest.raises(SandboxUnavailableError, match=r"agents\.sandbox"):
+    with pytest.raises(SandboxUnavailableError, match=r"trace_core\.sandbox"):
         ident(node(1))

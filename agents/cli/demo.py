@@ -1,0 +1,155 @@
+"""``optoforge demo``: run one of the examples end to end with whatever model is available.
+
+Model choice, first match wins: ``--llm``; ``OPTOFORGE_LLM``; the embedded local model when its
+extra is installed; otherwise the example's scripted stand-in model, and the command says so
+and how to point it at a real model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import typer
+
+EXAMPLES = {
+    "numeric": "numeric_target",
+    "prompt": "prompt_tuning",
+    "code": "code_tuning",
+    "workflow": "agent_workflow",
+}
+
+LIVE_STEPS = 5
+
+HOW_TO_USE_A_REAL_MODEL = (
+    "To use a real model: pass --llm provider:model (e.g. --llm openai:gpt-4o-mini with "
+    "OPENAI_API_KEY set, or any OpenAI-compatible server via OPENAI_BASE_URL), or export "
+    "OPTOFORGE_LLM=provider:model; for the small embedded model install the `local` extra "
+    "(pip install 'optoforge[local]')."
+)
+
+
+def examples_dir() -> Path:
+    """Where the example scripts live (the repository's ``examples/``)."""
+    return Path(__file__).resolve().parents[2] / "examples"
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``examples/<file>.py`` for the demo named ``name``."""
+    if name not in EXAMPLES:
+        raise typer.BadParameter(f"unknown example {name!r}; choose one of {sorted(EXAMPLES)}")
+    path = examples_dir() / f"{EXAMPLES[name]}.py"
+    if not path.is_file():
+        raise typer.BadParameter(
+            f"{path} is missing: the demo runs the examples shipped in the repository; run it "
+            "from a source checkout (pip install -e .)"
+        )
+    spec = importlib.util.spec_from_file_location(f"optoforge_demo_{EXAMPLES[name]}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def choose_llm(llm_id: str | None) -> tuple[Any, str]:
+    """The model to use (None: the example's scripted stand-in) and a sentence saying why."""
+    from trace_core.llm import LLMError, get_llm
+
+    if llm_id:
+        return get_llm(llm_id), f"Using {llm_id} (from --llm)."
+    env_id = os.environ.get("OPTOFORGE_LLM")
+    if env_id:
+        return get_llm(env_id), f"Using {env_id} (from OPTOFORGE_LLM)."
+    try:
+        local = _local_llm()
+    except (LLMError, ImportError) as err:
+        local, why = None, f"the embedded local model is installed but failed to load ({err})"
+    else:
+        why = "the embedded local model is not installed"
+    if local is not None:
+        return local, (
+            "Using the embedded local model (SmolLM2-135M): it proves the plumbing offline but "
+            "is too small to optimize well. " + HOW_TO_USE_A_REAL_MODEL
+        )
+    return None, (
+        f"No LLM configured (OPTOFORGE_LLM is unset and {why}): using the example's scripted "
+        "stand-in model, which answers like a sensible optimizer without calling any model. "
+        + HOW_TO_USE_A_REAL_MODEL
+    )
+
+
+_PROBE = (
+    "from trace_core.llm import get_llm; "
+    "get_llm('local:smollm2', cache=False).complete([{'role': 'user', 'content': 'hi'}], "
+    "max_tokens=1)"
+)
+
+
+def _local_llm() -> Any | None:
+    """The embedded local model when its extra is installed and runs here, else None.
+
+    A llama.cpp build made for another CPU dies with SIGILL, which no ``except`` can catch, so
+    the model first answers one token in a child process.
+    """
+    from trace_core.llm import LLMConfigError, get_llm, local_model_available
+
+    if not local_model_available():
+        return None
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=300
+        )
+    except subprocess.TimeoutExpired as err:
+        raise LLMConfigError("the local model did not answer within 300 s") from err
+    if probe.returncode != 0:
+        raise LLMConfigError(
+            f"llama-cpp-python cannot generate on this machine (exit {probe.returncode}); "
+            "rebuild it with CMAKE_ARGS=-DGGML_NATIVE=OFF pip install --no-cache-dir "
+            "--force-reinstall llama-cpp-python"
+        )
+    return get_llm("local:smollm2")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the CLI."""
+
+    @app.command()
+    def demo(
+        example: str = typer.Option(
+            "numeric", "--example", "-e", help=f"which example to run: {', '.join(EXAMPLES)}"
+        ),
+        llm: str | None = typer.Option(
+            None, "--llm", help="provider:model, e.g. openai:gpt-4o-mini (default: OPTOFORGE_LLM)"
+        ),
+        run_dir: Path | None = typer.Option(
+            None, "--run-dir", help="where trainer examples write history and checkpoints"
+        ),
+        steps: int | None = typer.Option(
+            None, "--steps", help="optimizer steps for the numeric and code examples"
+        ),
+    ) -> None:
+        """Run one optimization example end to end and print its result as JSON."""
+        module = load_example(example)
+        model, note = choose_llm(llm)
+        typer.echo(note, err=True)
+        accepts = inspect.signature(module.run).parameters
+        kwargs: dict[str, Any] = {}
+        if run_dir is not None and "run_dir" in accepts:
+            kwargs["run_dir"] = str(run_dir)
+        if "steps" in accepts and (steps is not None or model is not None):
+            # A real model is slow and costs money: a few steps show the loop working.
+            kwargs["steps"] = steps if steps is not None else LIVE_STEPS
+        # Examples print their progress; keep stdout for the JSON result.
+        stdout, sys.stdout = sys.stdout, sys.stderr
+        try:
+            result = module.run(model, **kwargs)
+        finally:
+            sys.stdout = stdout
+        typer.echo(json.dumps(result, indent=2, default=str))

@@ -1,1 +1,0 @@
-"""Tests for the feedback-only and memory-lean numeric optimizers (issue 11)."""
