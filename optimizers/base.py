@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from optimizers.errors import OptimizerError
 from optimizers.prompts import render_prompt
 
 if TYPE_CHECKING:
@@ -33,11 +34,11 @@ if TYPE_CHECKING:
     from trace_core.nodes import Node, ParameterNode
 
 
-class OptimizerStateError(ValueError):
+class OptimizerStateError(OptimizerError, ValueError):
     """A state dict cannot be loaded into this optimizer (wrong type, names or values)."""
 
 
-class NoFeedbackError(RuntimeError):
+class NoFeedbackError(OptimizerError, RuntimeError):
     """``step()`` was called before any ``backward(output, feedback)``."""
 
 

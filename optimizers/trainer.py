@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from optimizers.base import Optimizer, Rejection, StepUsage
+from optimizers.errors import OptimizerError
 from trace_core.durable import append_line, write_atomic
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ Guide = Callable[[Any, Any], tuple[float, Any]]
 CHECKPOINT_VERSION = 1
 
 
-class RunDirInUse(RuntimeError):
+class RunDirInUse(OptimizerError, RuntimeError):
     """The run directory already holds a run and ``resume`` was not requested."""
 
 

@@ -18,6 +18,8 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
+from trace_core.errors import TraceError
+
 ALLOWED_IMPORTS = frozenset(
     {
         "bisect",
@@ -82,7 +84,7 @@ FORBIDDEN_NAMES = frozenset(
 )
 
 
-class CodePolicyError(ValueError):
+class CodePolicyError(TraceError, ValueError):
     """New source broke the code policy; ``violations`` lists each problem with its line."""
 
     def __init__(self, violations: list[str]) -> None:

@@ -15,8 +15,10 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from trace_core.errors import TraceError
 
-class PromptTemplateError(LookupError):
+
+class PromptTemplateError(TraceError, LookupError):
     """A template is missing or one of its placeholders has no value."""
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from trace_core.errors import TraceError
 
-class TypeRuleError(ValueError):
+
+class TypeRuleError(TraceError, ValueError):
     """The new value does not fit the old value's type; the message says what was expected."""
 
 

@@ -16,10 +16,12 @@ import importlib
 import threading
 from collections.abc import Callable, Sequence
 
+from agents.errors import AgentsError
+
 Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
 
-class EmbedderConfigError(ValueError):
+class EmbedderConfigError(AgentsError, ValueError):
     """An embedder spec cannot be used."""
 
 

@@ -25,16 +25,17 @@ from pydantic import BaseModel, Field
 
 from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
 from agents.alphaopt.taxonomy import Label, label_key, seed_labels
+from agents.errors import AgentsError
 
 SCHEMA_VERSION = 2
 EXPORT_FORMAT = "optoforge-alphaopt-library"
 
 
-class LibraryError(RuntimeError):
+class LibraryError(AgentsError, RuntimeError):
     """The library file cannot be used (newer schema, not an optoforge library, bad export)."""
 
 
-class InsightNotFound(KeyError):
+class InsightNotFound(AgentsError, KeyError):
     """No insight has the requested id."""
 
 

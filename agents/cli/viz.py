@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from agents.errors import AgentsError
+
 _STYLE = {
     "parameter": 'shape=box, style="filled", fillcolor="#ffe9a8"',
     "constant": 'shape=ellipse, style="filled", fillcolor="#eeeeee"',
@@ -23,7 +25,7 @@ _STYLE = {
 _RENDERED = {"svg", "png", "pdf"}
 
 
-class GraphFileError(ValueError):
+class GraphFileError(AgentsError, ValueError):
     """A file is not a graph saved by ``trace_core.save_graph``."""
 
 

@@ -14,8 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agents.errors import AgentsError
 
-class DatasetError(ValueError):
+
+class DatasetError(AgentsError, ValueError):
     """A dataset line is not a valid item; ``line`` (1-based) and ``field`` say where."""
 
     def __init__(self, path: str | Path, line: int | None, field: str | None, problem: str):

@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
+from agents.errors import AgentsError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class ExecutorError(RuntimeError):
+class ExecutorError(AgentsError, RuntimeError):
     """An executor cannot be created (unknown name, missing optional dependency)."""
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from agents.errors import AgentsError
 from agents.evaluation.dataset import Item
 from agents.evaluation.executors import Executor, get_executor
 from agents.evaluation.report import Report, build_report
@@ -30,7 +31,7 @@ PLOT_FILE = "report.png"
 CONFIG_FILE = "run.json"
 
 
-class RunDirError(RuntimeError):
+class RunDirError(AgentsError, RuntimeError):
     """The run directory already holds results and neither resume nor overwrite was asked."""
 
 

@@ -11,10 +11,11 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.errors import AgentsError
 from agents.formulation.agent import FormulationAgent
 
 
-class LLMSpecError(ValueError):
+class LLMSpecError(AgentsError, ValueError):
     """A ``py:module:factory`` LLM id cannot be resolved."""
 
 

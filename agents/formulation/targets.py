@@ -5,13 +5,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-
-class UnknownSolverError(ValueError):
-    """The requested solver is not one the formulation agent can write programs for."""
-
-
-class SolverUnavailableError(RuntimeError):
-    """The requested solver's Python package is not installed."""
+from agents.solvers.errors import SolverUnavailableError, UnknownSolverError
 
 
 @dataclass(frozen=True)

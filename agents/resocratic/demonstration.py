@@ -30,6 +30,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from agents.errors import AgentsError
+
 SCENARIO = "Scenario"
 VARIABLES = "Define Variables"
 OBJECTIVE = "Define Objective Function"
@@ -44,7 +46,7 @@ _OBJECTIVE_LINE = re.compile(r"^(?P<sense>maximize|minimize)\s*:\s*(?P<expr>.+)$
 _COMPARISON = re.compile(r"(<=|>=|==|=|<|>)")
 
 
-class DemonstrationError(ValueError):
+class DemonstrationError(AgentsError, ValueError):
     """A demonstration (or one of its sections) breaks the format; the message says where."""
 
 

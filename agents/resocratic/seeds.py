@@ -17,12 +17,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents.errors import AgentsError
 from agents.resocratic.demonstration import DemonstrationError, validate
 
 SeedType = Literal["linear", "nonlinear"]
 
 
-class SeedFileError(ValueError):
+class SeedFileError(AgentsError, ValueError):
     """A seed file line is not a valid seed; the message names the file and line."""
 
     def __init__(self, path: str | Path, line: int | None, problem: str) -> None:

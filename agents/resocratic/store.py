@@ -13,11 +13,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from agents.errors import AgentsError
 from agents.resocratic.stats import SynthesisStats
 from trace_core.durable import append_line
 
 
-class OutputFileError(ValueError):
+class OutputFileError(AgentsError, ValueError):
     """The output file exists but is not a synthesis output; the message names the line."""
 
 

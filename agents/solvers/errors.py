@@ -7,8 +7,10 @@ model, registry and file functions raise only the classes below.
 
 from __future__ import annotations
 
+from agents.errors import AgentsError
 
-class SolverError(Exception):
+
+class SolverError(AgentsError):
     """Base class of every error raised by ``agents.solvers``."""
 
 
@@ -16,7 +18,7 @@ class ModelError(SolverError, ValueError):
     """A neutral `Model` is malformed (unknown variable, bad bounds, NaN coefficient, ...)."""
 
 
-class UnknownSolverError(SolverError, LookupError):
+class UnknownSolverError(SolverError, LookupError, ValueError):
     """`get(name)` was asked for a backend that is not registered."""
 
     def __str__(self) -> str:
@@ -24,7 +26,7 @@ class UnknownSolverError(SolverError, LookupError):
         return str(self.args[0]) if self.args else ""
 
 
-class SolverUnavailableError(SolverError):
+class SolverUnavailableError(SolverError, RuntimeError):
     """A backend's library is not installed or not licensed on this machine."""
 
 

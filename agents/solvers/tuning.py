@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from agents.errors import AgentsError
+
 if TYPE_CHECKING:
     from agents.solvers.model import Model
 
@@ -37,7 +39,7 @@ Policy = Literal["epsilon_greedy", "ucb", "thompson"]
 ContextPolicy = Literal["linucb", "lingreedy"]
 
 
-class TuningError(ValueError):
+class TuningError(AgentsError, ValueError):
     """A tuner was configured or fed with values it cannot use."""
 
 

@@ -22,13 +22,14 @@ from typing import Any
 
 import torch
 
+from optimizers.errors import OptimizerError
 from optimizers.numeric.registry import create, entry
 from optimizers.numeric.state_json import from_json, to_json
 
 _log = logging.getLogger(__name__)
 
 
-class HybridStateError(ValueError):
+class HybridStateError(OptimizerError, ValueError):
     """A hybrid state dict does not match this optimizer's parameters or optimizers."""
 
 

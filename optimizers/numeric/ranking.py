@@ -29,6 +29,7 @@ from typing import Any, Protocol, TextIO
 import torch
 from pydantic import BaseModel, Field
 
+from optimizers.errors import OptimizerError
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
 from optimizers.numeric.registry import register
 
@@ -51,7 +52,7 @@ Renderer = Callable[[torch.Tensor], "str | dict[str, Any]"]
 """Turns a candidate vector into what a judge sees: text, or an OpenAI-style content part."""
 
 
-class RankingError(ValueError):
+class RankingError(OptimizerError, ValueError):
     """An oracle returned something that is not a ranking of the candidates it was shown."""
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from optimizers.errors import OptimizerError
+
 if TYPE_CHECKING:
     import torch
 
@@ -34,7 +36,7 @@ BUILTIN_MODULES: list[str] = [
 Factory = Callable[..., "torch.optim.Optimizer"]
 
 
-class NumericOptimizerError(Exception):
+class NumericOptimizerError(OptimizerError):
     """Base class of the numeric optimizer errors."""
 
 

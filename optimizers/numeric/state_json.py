@@ -16,11 +16,13 @@ from typing import Any
 
 import torch
 
+from optimizers.errors import OptimizerError
+
 #: Packages whose classes may be rebuilt from a state (never arbitrary imports from a file).
 TRUSTED_PACKAGES = ("pytorch_optimizer.",)
 
 
-class StateEncodingError(ValueError):
+class StateEncodingError(OptimizerError, ValueError):
     """An optimizer state holds a value that cannot be written to or read from JSON."""
 
 

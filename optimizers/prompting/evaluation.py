@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from optimizers.errors import OptimizerError
 from optimizers.prompting.metrics import Metric
 from optimizers.prompting.program import Exemplar, PromptProgram, pair_key
 from optimizers.prompting.task import TaskItem
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from trace_core.llm import LLM, Completion, Message
 
 
-class BudgetTooSmall(ValueError):
+class BudgetTooSmall(OptimizerError, ValueError):
     """The budget cannot pay even for scoring the seed prompt on the validation set."""
 
 

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from optimizers.errors import OptimizerError
 from trace_core.durable import append_line
 
 if TYPE_CHECKING:
     from trace_core.llm import LLM, Completion, Message
 
 
-class JournalError(ValueError):
+class JournalError(OptimizerError, ValueError):
     """A call journal holds a line that is not a recorded call."""
 
 

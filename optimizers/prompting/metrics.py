@@ -12,12 +12,13 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from optimizers.errors import OptimizerError
 from optimizers.prompting.program import as_text
 
 Metric = Callable[[str, Any], float]
 
 
-class MetricError(ValueError):
+class MetricError(OptimizerError, ValueError):
     """A metric name cannot be resolved or a metric returned something that is not a score."""
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from optimizers.errors import OptimizerError
 from trace_core.bundle import bundle
 from trace_core.module import Module
 from trace_core.nodes import Node, ParameterNode
@@ -37,11 +38,11 @@ _REQUIRED: dict[str, tuple[str, ...]] = {"system": ("instruction",), "user": ("i
 _OPTIONAL: dict[str, tuple[str, ...]] = {"examples": ("examples",), "example": ("input", "output")}
 
 
-class TemplateError(ValueError):
+class TemplateError(OptimizerError, ValueError):
     """A prompt template file is malformed (the message names the section and the fix)."""
 
 
-class ExemplarError(ValueError):
+class ExemplarError(OptimizerError, ValueError):
     """An exemplar is not in the pool, is malformed, or the set is too large."""
 
 

@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from optimizers.errors import OptimizerError
 from optimizers.prompting.evaluation import SearchResult, SearchStep
 from optimizers.prompting.journal import CallJournal
 from trace_core.durable import append_line, write_atomic
@@ -40,7 +41,7 @@ ARTIFACTS: tuple[str, ...] = (
 )
 
 
-class RunDirError(ValueError):
+class RunDirError(OptimizerError, ValueError):
     """The run directory cannot be used as asked (it holds another run, or a different one)."""
 
 

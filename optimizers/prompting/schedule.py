@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from optimizers.errors import OptimizerError
 from optimizers.prompting.evaluation import Search, SearchResult, SearchStep
 from optimizers.prompting.exemplars import (
     bootstrap_exemplars,
@@ -61,7 +62,7 @@ OBJECTIVE = (
 )
 
 
-class UnknownStrategy(ValueError):
+class UnknownStrategy(OptimizerError, ValueError):
     """A strategy or optimizer name is not one of the known ones."""
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from optimizers.errors import OptimizerError
 
-class TaskFileError(ValueError):
+
+class TaskFileError(OptimizerError, ValueError):
     """A task file cannot be read; the message names the line and what is wrong."""
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from optimizers.errors import OptimizerError
 from trace_core.prompt_templates import fill_template, read_override, read_template
 
 
-class PromptNotFound(FileNotFoundError):
+class PromptNotFound(OptimizerError, FileNotFoundError):
     """No template file with the requested name exists in the searched folders."""
 
 

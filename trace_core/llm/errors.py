@@ -3,7 +3,7 @@
 Callers catch these and never a provider SDK's own exception types. Each message says what to
 do next. The tree::
 
-    LLMError
+    LLMError                  (derives from trace_core.errors.OptoforgeError)
     ├── LLMConfigError        bad model id, missing key, missing optional package
     ├── LLMRequestError       the provider refused the request (400/401/403/404): never retried
     │   └── LLMAuthError      401/403: the key is missing, wrong or lacks access
@@ -15,8 +15,10 @@ do next. The tree::
 
 from __future__ import annotations
 
+from trace_core.errors import OptoforgeError
 
-class LLMError(Exception):
+
+class LLMError(OptoforgeError):
     """Base class of every error raised by ``trace_core.llm``."""
 
 

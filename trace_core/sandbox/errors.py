@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from trace_core.errors import OptoforgeError
 
-class SandboxError(Exception):
+
+class SandboxError(OptoforgeError):
     """The sandbox itself cannot run: bad arguments, an unusable isolation layer, a bad file."""

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agents.errors import AgentsError
 from agents.solvers.alns.neighborhoods import (
     OPERATORS,
     Neighborhood,
@@ -52,7 +53,7 @@ _MIN_SOLVE_SECONDS = 0.05
 _RATE_OPERATORS = ("random", "mutation", "local_branching")  # sized by an adaptive rate
 
 
-class AlnsError(ValueError):
+class AlnsError(AgentsError, ValueError):
     """The ALNS was configured with values it cannot use."""
 
 
