@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from agents.errors import AgentsError
+from trace_core.registry import resolve_spec
 
 Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
@@ -74,12 +75,7 @@ def load_embedder(spec: str | None) -> CachedEmbedder | None:
     if kind == "openai" and rest:
         return CachedEmbedder(_openai(rest))
     if kind == "py" and rest:
-        module_name, _, attr = rest.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as err:
-            raise EmbedderConfigError(f"--embedder {spec!r}: cannot import it: {err}") from err
-        return CachedEmbedder(factory())
+        return CachedEmbedder(resolve_spec(spec, error=EmbedderConfigError, what="--embedder"))
     raise EmbedderConfigError(
         f"--embedder {spec!r}: write openai:<model> (e.g. openai:text-embedding-3-small) or "
         "py:package.module:factory"

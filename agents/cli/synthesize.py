@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -14,12 +13,12 @@ import typer
 def _resolve_llm(llm_id: str | None, max_cost: float | None) -> Any:
     """``py:package.module:factory`` (a zero-argument factory) or a ``provider:model`` id."""
     if llm_id and llm_id.startswith("py:"):
-        module_name, _, attr = llm_id[3:].partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), attr)()
-        except (ImportError, AttributeError, ValueError) as err:
-            message = f"cannot build LLM {llm_id!r}: {err}"
-            raise typer.BadParameter(message, param_hint="--llm") from err
+        from trace_core.registry import resolve_spec
+
+        try:  # a SpecError is a ValueError; so is a factory's own refusal
+            return resolve_spec(llm_id, what="cannot build LLM")
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="--llm") from err
     from trace_core.llm import Budget, default_llm
 
     budget = Budget(max_cost=max_cost) if max_cost is not None else None

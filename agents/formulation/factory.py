@@ -7,12 +7,12 @@ zero-argument factory (a private gateway client, a scripted LLM in tests).
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents.errors import AgentsError
 from agents.formulation.agent import FormulationAgent
+from trace_core.registry import is_spec, resolve_spec
 
 
 class LLMSpecError(AgentsError, ValueError):
@@ -25,17 +25,8 @@ def resolve_llm(llm_id: str | None, budget: Any = None) -> Any:
     ``budget`` (a ``trace_core.llm.Budget``) caps its calls and cost; custom ``py:`` factories
     take no arguments, so they manage their own.
     """
-    if llm_id and llm_id.startswith("py:"):
-        module_name, _, attr = llm_id[3:].partition(":")
-        if not module_name or not attr:
-            raise LLMSpecError(f"--llm {llm_id!r}: write py:package.module:factory")
-        try:
-            factory = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as err:
-            raise LLMSpecError(
-                f"--llm {llm_id!r}: cannot import {module_name}.{attr}: {err}"
-            ) from err
-        return factory()
+    if llm_id and is_spec(llm_id):
+        return resolve_spec(llm_id, error=LLMSpecError, what="--llm")
     from trace_core.llm import get_llm
 
     return get_llm(llm_id) if budget is None else get_llm(llm_id, budget=budget)

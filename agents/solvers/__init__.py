@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "register": "agents.solvers.registry",
     "names": "agents.solvers.registry",
     "available_backends": "agents.solvers.registry",
+    "availability": "agents.solvers.registry",
     "solve": "agents.solvers.registry",
     "solve_isolated": "agents.solvers.isolated",
     # files

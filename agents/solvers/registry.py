@@ -6,59 +6,78 @@ Backends are registered as import paths so that looking one up imports only its 
 
 from __future__ import annotations
 
-import importlib
-
 from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
 from agents.solvers.errors import UnknownSolverError
 from agents.solvers.model import Model
+from trace_core.registry import Availability, Registry
 
-# name -> "module:Class"; order is the preference order of `solve()` when no name is given.
-_BACKENDS: dict[str, str] = {
-    "highs": "agents.solvers.highs:HighsBackend",
-    "scip": "agents.solvers.scip:ScipBackend",
-    "gurobi": "agents.solvers.gurobi:GurobiBackend",
-    "scipy": "agents.solvers.scipy_backend:ScipyBackend",
-}
+# name -> backend class; order is the preference order of `solve()` when no name is given.
+_BACKENDS: Registry[type[SolverBackend]] = Registry(
+    "solver", error=UnknownSolverError, normalize=lambda name: name.strip().lower()
+)
+_SOLVERS_EXTRA = "pip install 'optoforge[solvers]'"
+_BACKENDS.register(
+    "highs", "agents.solvers.highs:HighsBackend", requires=["highspy"], install_hint=_SOLVERS_EXTRA
+)
+_BACKENDS.register(
+    "scip", "agents.solvers.scip:ScipBackend", requires=["pyscipopt"], install_hint=_SOLVERS_EXTRA
+)
+_BACKENDS.register(
+    "gurobi",
+    "agents.solvers.gurobi:GurobiBackend",
+    requires=["gurobipy"],
+    install_hint="pip install 'optoforge[gurobi]' (and a Gurobi licence)",
+)
+_BACKENDS.register(
+    "scipy",
+    "agents.solvers.scipy_backend:ScipyBackend",
+    requires=["scipy"],
+    install_hint=_SOLVERS_EXTRA,
+)
 _INSTANCES: dict[str, SolverBackend] = {}
 
 
 def register(name: str, backend: str | type[SolverBackend]) -> None:
     """Add (or replace) a backend: a `SolverBackend` subclass or a ``"module:Class"`` path."""
-    if isinstance(backend, str):
-        _BACKENDS[name] = backend
-    else:
-        _BACKENDS[name] = f"{backend.__module__}:{backend.__qualname__}"
-    _INSTANCES.pop(name, None)
+    _BACKENDS.register(name, backend)
+    _INSTANCES.pop(_BACKENDS.key(name), None)
 
 
 def names() -> list[str]:
     """Every registered backend name, installed or not."""
-    return list(_BACKENDS)
+    return _BACKENDS.names()
 
 
 def get(name: str) -> SolverBackend:
     """The backend called ``name``; raises `UnknownSolverError` listing the known names."""
-    key = name.strip().lower()
-    if key not in _BACKENDS:
-        known = ", ".join(sorted(_BACKENDS))
-        raise UnknownSolverError(f"unknown solver {name!r}; known solvers: {known}")
+    key = _BACKENDS.key(name)
     if key not in _INSTANCES:
-        module_name, _, class_name = _BACKENDS[key].partition(":")
-        cls = getattr(importlib.import_module(module_name), class_name)
-        _INSTANCES[key] = cls()
+        _INSTANCES[key] = _BACKENDS.load(key)()
     return _INSTANCES[key]
 
 
+def availability(name: str) -> Availability:
+    """Whether backend ``name`` can solve here; if not, why (missing package, no licence)."""
+    found = _BACKENDS.availability(name)
+    if found and not get(name).available():
+        return Availability(False, f"solver {name!r} is installed but cannot run here (licence?)")
+    return found
+
+
 def available_backends() -> list[str]:
-    """Names of the backends whose library is installed and licensed here."""
-    return [name for name in _BACKENDS if get(name).available()]
+    """Names of the backends whose library is installed and licensed here.
+
+    A backend's availability is its own `available()` (a licence check for gurobi), not only
+    whether its package imports.
+    """
+    return [name for name in _BACKENDS.names() if get(name).available()]
 
 
 def solve(model: Model, solver: str | None = None, time_limit: float | None = None) -> SolveResult:
     """Solve with ``solver``, or with the first available backend that supports the model."""
     if solver is not None:
         return get(solver).solve(model, time_limit=time_limit)
-    for name in _BACKENDS:
+    for name in _BACKENDS.names():
         backend = get(name)
         if backend.available() and backend.supports(model):
             return backend.solve(model, time_limit=time_limit)

@@ -9,13 +9,13 @@ and append its dotted name to ``BUILTIN_MODULES`` (one line per module).
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from optimizers.errors import OptimizerError
+from trace_core.registry import Availability, Registry
 
 if TYPE_CHECKING:
     import torch
@@ -63,7 +63,12 @@ class Entry:
     """True when ``step(closure)`` needs only loss values (the closure never calls backward)."""
 
 
-_ENTRIES: dict[str, Entry] = {}
+_ENTRIES: Registry[Entry] = Registry(
+    "numeric optimizer",
+    plural="",
+    error=UnknownOptimizerError,
+    hint="Third-party optimizers can be added with optimizers.numeric.register()",
+)
 _LOADED: set[str] = set()
 _LOCK = threading.RLock()
 
@@ -84,7 +89,12 @@ def register(
                 f"numeric optimizer {key!r} is already registered (source "
                 f"{_ENTRIES[key].source!r}); pass replace=True to override it"
             )
-        _ENTRIES[key] = Entry(key, factory, source, zeroth_order)
+        _ENTRIES.register(
+            key,
+            Entry(key, factory, source, zeroth_order),
+            requires=[source],
+            install_hint="install the torch extra: pip install 'optoforge[torch]'",
+        )
 
 
 def _load_builtins() -> None:
@@ -95,37 +105,28 @@ def _load_builtins() -> None:
                 importlib.import_module(module)
 
 
-def _importable(source: str) -> bool:
-    try:
-        return importlib.util.find_spec(source) is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def entry(name: str) -> Entry:
     """Return the registry entry for ``name`` (case-insensitive), or raise a listing error."""
     _load_builtins()
-    key = name.lower()
-    found = _ENTRIES.get(key)
-    if found is None:
-        known = ", ".join(sorted(_ENTRIES))
-        raise UnknownOptimizerError(
-            f"unknown numeric optimizer {name!r}; known: {known}. "
-            "Third-party optimizers can be added with optimizers.numeric.register()."
-        )
-    return found
+    return _ENTRIES.load(name)
+
+
+def availability(name: str) -> Availability:
+    """Whether optimizer ``name``'s library can be imported here, and if not what to install."""
+    _load_builtins()
+    return _ENTRIES.availability(name)
 
 
 def available() -> list[str]:
     """Names of the registered optimizers whose library is importable, sorted."""
     _load_builtins()
-    return sorted(name for name, e in _ENTRIES.items() if _importable(e.source))
+    return sorted(_ENTRIES.available())
 
 
 def registered() -> list[str]:
     """Every registered name, importable or not, sorted."""
     _load_builtins()
-    return sorted(_ENTRIES)
+    return sorted(_ENTRIES.names())
 
 
 def create(name: str, params: Iterable[Any], **kw: Any) -> torch.optim.Optimizer:
@@ -140,11 +141,9 @@ def create(name: str, params: Iterable[Any], **kw: Any) -> torch.optim.Optimizer
     from optimizers.numeric.nonfinite import guard
 
     found = entry(name)
-    if not _importable(found.source):
-        raise OptimizerUnavailableError(
-            f"numeric optimizer {found.name!r} needs the {found.source!r} library, which is not "
-            "installed; install the torch extra: pip install 'optoforge[torch]'"
-        )
+    usable = _ENTRIES.availability(found.name)
+    if not usable:
+        raise OptimizerUnavailableError(f"{usable.reason} (the library is not installed)")
     policy = kw.pop("nonfinite", "raise")
     if found.zeroth_order:  # no gradients to check: the optimizer checks its loss values
         kw["nonfinite"] = policy

