@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from optimizers.errors import OptimizerError
+from optimizers.errors import NothingToOptimizeError, OptimizerError
 from optimizers.prompts import render_prompt
+from trace_core.llm.meter import LLMUsage
 
 if TYPE_CHECKING:
     from trace_core.llm import LLM, Completion
@@ -51,33 +52,8 @@ class FeedbackItem:
     score: float | None = None
 
 
-class StepUsage(BaseModel):
-    """LLM usage of one step (or of a whole run when summed)."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost: float = 0.0
-
-    def add(self, completion: Completion) -> None:
-        """Count one completed LLM call."""
-        self.calls += 1
-        usage = getattr(completion, "usage", None)
-        if usage is not None:
-            self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
-            self.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
-            self.total_tokens += int(getattr(usage, "total_tokens", 0) or 0)
-        self.cost += float(getattr(completion, "cost", 0.0) or 0.0)
-
-    def __add__(self, other: StepUsage) -> StepUsage:
-        return StepUsage(
-            calls=self.calls + other.calls,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            total_tokens=self.total_tokens + other.total_tokens,
-            cost=self.cost + other.cost,
-        )
+# An optimizer step's usage is the LLM layer's one usage total (calls, tokens, cost).
+StepUsage = LLMUsage
 
 
 class Rejection(BaseModel):
@@ -192,8 +168,12 @@ class Optimizer(ABC):
         **config: Any,
     ) -> None:
         self.parameters: list[ParameterNode] = list(parameters)
-        if not self.parameters:
-            raise ValueError("an optimizer needs at least one trainable parameter")
+        if not any(getattr(p, "trainable", False) for p in self.parameters):
+            raise NothingToOptimizeError(
+                f"{type(self).__name__} got {len(self.parameters)} parameters and none is "
+                "trainable, so step() could never change anything; pass trainable nodes "
+                "(node(value, trainable=True)) or module.parameters()"
+            )
         self._llm = llm
         self.objective = objective or self.default_objective
         self.prompt_dir = prompt_dir

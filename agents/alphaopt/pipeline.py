@@ -10,14 +10,14 @@ from agents.alphaopt.diagnosis import Diagnoser
 from agents.alphaopt.evolution import Evolver, EvolveSettings
 from agents.alphaopt.extraction import InsightMaker
 from agents.alphaopt.learning import Learner, LearnSettings
-from agents.alphaopt.prompting import Meter, Prompter
+from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import Embedder, LibrarySource, Retriever
 from agents.alphaopt.runs import ItemState
 from agents.alphaopt.solving import ItemSolver, SolveSettings
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
 from agents.formulation.agent import FormulationAgent
-from agents.formulation.result import LLMUsage
+from trace_core.llm.meter import LLMUsage, Meter
 
 
 class AlphaOpt:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from agents.alphaopt.templates import render
-from agents.formulation.result import LLMUsage
+from trace_core.llm.meter import Meter
 
 T = TypeVar("T", bound=BaseModel)
 log = logging.getLogger(__name__)
@@ -19,37 +18,6 @@ SYSTEM = (
     "You are an operations-research expert who maintains a library of modelling lessons "
     "learned from optimization word problems. Answer precisely and only in the requested format."
 )
-
-
-class Meter:
-    """Thread-safe running total of LLM usage and cost."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._usage = LLMUsage()
-        self._local = threading.local()
-
-    def add(self, completion: Any) -> None:
-        """Add a completion's usage (tokens, cost, calls) to the totals."""
-        self.add_usage(LLMUsage().add(completion))
-
-    def add_usage(self, usage: LLMUsage) -> None:
-        """Add ``usage`` to the run's total and to the calling thread's."""
-        with self._lock:
-            self._usage = self._usage + usage
-        self._local.usage = self.thread_usage + usage
-
-    @property
-    def thread_usage(self) -> LLMUsage:
-        """What the calling thread has spent (per-item accounting under concurrent workers)."""
-        usage: LLMUsage = getattr(self._local, "usage", LLMUsage())
-        return usage
-
-    @property
-    def usage(self) -> LLMUsage:
-        """What all threads have spent so far."""
-        with self._lock:
-            return self._usage
 
 
 class Prompter:

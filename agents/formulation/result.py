@@ -7,6 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from trace_core.llm.meter import LLMUsage
+
+__all__ = ["Attempt", "AttemptOutcome", "FormulationResult", "LLMUsage"]
+
 
 class AttemptOutcome(StrEnum):
     """How one generated program ended."""
@@ -19,37 +23,6 @@ class AttemptOutcome(StrEnum):
     UNBOUNDED = "unbounded"
     NOT_OPTIMAL = "not_optimal"  # stopped with another status (time limit, ...)
     NO_RESULT = "no_result"  # ran cleanly but reported no numeric objective
-
-
-class LLMUsage(BaseModel):
-    """Tokens and cost of the LLM calls behind a result."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost: float = 0.0
-
-    def add(self, completion: Any) -> LLMUsage:
-        """A new total including one ``trace_core.llm.Completion``."""
-        usage = getattr(completion, "usage", None)
-        return LLMUsage(
-            calls=self.calls + 1,
-            prompt_tokens=self.prompt_tokens + int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=self.completion_tokens
-            + int(getattr(usage, "completion_tokens", 0) or 0),
-            total_tokens=self.total_tokens + int(getattr(usage, "total_tokens", 0) or 0),
-            cost=self.cost + float(getattr(completion, "cost", 0.0) or 0.0),
-        )
-
-    def __add__(self, other: LLMUsage) -> LLMUsage:
-        return LLMUsage(
-            calls=self.calls + other.calls,
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            total_tokens=self.total_tokens + other.total_tokens,
-            cost=self.cost + other.cost,
-        )
 
 
 class Attempt(BaseModel):

@@ -6,7 +6,7 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
-from agents.resocratic.ledger import Ledger
+from trace_core.llm.meter import LLMUsage
 
 # (stage, unit, the stage its acceptance rate is measured against)
 STAGES: tuple[tuple[str, str, str | None], ...] = (
@@ -28,7 +28,7 @@ class SynthesisStats(BaseModel):
     samples: int = 0
     counts: dict[str, int] = Field(default_factory=dict)
     dropped: dict[str, int] = Field(default_factory=dict)
-    usage: Ledger = Field(default_factory=Ledger)
+    usage: LLMUsage = Field(default_factory=LLMUsage)
 
     def bump(self, stage: str, by: int = 1) -> None:
         """Count ``by`` more passes through ``stage``."""

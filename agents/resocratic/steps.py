@@ -21,9 +21,9 @@ from agents.resocratic.demonstration import (
     split_sections,
     validate,
 )
-from agents.resocratic.ledger import Ledger
 from agents.resocratic.seeds import Seed
 from agents.resocratic.templates import render
+from trace_core.llm.meter import LLMUsage
 
 Variant = Literal["table", "no-table"]
 VARIANTS: tuple[Variant, ...] = ("table", "no-table")
@@ -40,7 +40,7 @@ class StepContext:
     """What every step needs: the LLM, generation options, the ledger to charge, prompt dir."""
 
     llm: Any
-    ledger: Ledger = field(default_factory=Ledger)
+    ledger: LLMUsage = field(default_factory=LLMUsage)
     temperature: float = 0.7
     rollout: str = ""
     prompt_dir: str | Path | None = None

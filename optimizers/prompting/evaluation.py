@@ -24,6 +24,7 @@ from optimizers.errors import OptimizerError
 from optimizers.prompting.metrics import Metric
 from optimizers.prompting.program import Exemplar, PromptProgram, pair_key
 from optimizers.prompting.task import TaskItem
+from trace_core.llm.meter import LLMUsage
 
 if TYPE_CHECKING:
     from trace_core.llm import LLM, Completion, Message
@@ -66,7 +67,8 @@ class MeteredLLM:
     """An ``LLM`` that charges a :class:`CallBudget` per call and may memoize plain calls.
 
     ``memo`` (a dict shared by the caller) maps the exact messages of a call without a
-    ``response_format`` or options to its ``Completion``; a hit is free.
+    ``response_format`` or options to its ``Completion``; a hit is free. ``usage`` totals the
+    tokens and dollars of the calls really sent (the LLM layer's one usage type).
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class MeteredLLM:
         self.memo = memo
         self.on_call = on_call
         self.model = getattr(inner, "model", "metered")
+        self.usage = LLMUsage()
 
     def _key(self, messages: list[Message], response_format: Any, opts: dict[str, Any]) -> str:
         if self.memo is None or response_format is not None or opts:
@@ -95,7 +98,8 @@ class MeteredLLM:
         return None
 
     def _answered(self, key: str, completion: Completion) -> Completion:
-        """Bookkeeping after the wrapped model answered: notify, then memoize."""
+        """Bookkeeping after the wrapped model answered: count, notify, then memoize."""
+        self.usage.add(completion)
         if self.on_call is not None:
             self.on_call()
         if key and self.memo is not None:

@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "trace_core.llm.retry",
     "ReplyCache": "trace_core.llm.cache",
     "Budget": "trace_core.llm.usage",
+    "LLMUsage": "trace_core.llm.meter",
+    "Meter": "trace_core.llm.meter",
     "UsageTracker": "trace_core.llm.usage",
     "register_price": "trace_core.llm.usage",
     "Limiter": "trace_core.llm.limiter",
