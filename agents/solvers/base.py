@@ -1,7 +1,9 @@
 """`SolverBackend` contract: one result type, one status enum, no library exceptions leak.
 
 Each backend declares which problem classes it handles (`capabilities`), whether its library
-is importable and licensed right now (`available()`), and implements `_solve`. The base class
+is importable and licensed right now (`available()`), and implements `_solve`. Every backend
+takes a warm ``start`` and its own ``options`` through the same `SolverBackend.solve` call, so
+callers (ALNS, the tuner) never reach into a backend's library. The base class
 owns the bookkeeping every backend needs: capability checks, validation, timing, and turning
 any library exception into a ``SolveResult(status=error)`` so callers never catch a
 backend's own exception types.
@@ -15,12 +17,12 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -83,44 +85,73 @@ class SolverBackend(ABC):
         """True when this backend can solve ``model``'s problem class."""
         return model.problem_class in self.capabilities
 
-    def solve(self, model: Model, time_limit: float | None = None) -> SolveResult:
+    def solve(
+        self,
+        model: Model,
+        time_limit: float | None = None,
+        *,
+        start: Mapping[str, float] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> SolveResult:
         """Solve ``model``; never raises a library exception (status ``error`` instead).
 
-        ``time_limit`` is in seconds of wall time; ``None`` means no limit.
+        ``time_limit`` is in seconds of wall time; ``None`` means no limit. ``start`` is a
+        solution (values by variable name; missing names count as 0) handed to the solver as a
+        warm start: a MIP solver that accepts it starts from that incumbent; a backend that
+        cannot use one ignores it. ``options`` are the solver's own parameters under their
+        native names (HiGHS option names, SCIP parameter paths such as ``limits/nodes``, Gurobi
+        parameter names, ``scipy.optimize`` options); a name or value the solver rejects gives
+        status ``error`` naming it. Raises `ModelError` for a malformed model or arguments.
         """
-        start = time.perf_counter()
+        began = time.perf_counter()
         if time_limit is not None and not (time_limit > 0 and math.isfinite(time_limit)):
             raise ModelError(f"time_limit must be a positive number of seconds, got {time_limit}")
         model.validate_model()
+        start = _checked_start(model, start)
+        if options is not None and not isinstance(options, Mapping):
+            raise ModelError(
+                f"options must be a mapping of solver parameter names to values, got "
+                f"{type(options).__name__}"
+            )
+        options = dict(options or {})
         if not self.available():
             return self._failure(
                 SolveStatus.UNAVAILABLE,
-                start,
+                began,
                 f"backend {self.name!r} is not installed or not licensed here",
             )
         if not self.supports(model):
             caps = ", ".join(sorted(c.value for c in self.capabilities))
             return self._failure(
                 SolveStatus.UNSUPPORTED,
-                start,
+                began,
                 f"backend {self.name!r} cannot solve {model.problem_class.value} models "
                 f"(it supports: {caps}); pick a backend that lists "
                 f"{model.problem_class.value!r}",
             )
         try:
-            result = self._solve(model, time_limit)
+            result = self._solve(model, time_limit, start, options)
         except Exception as err:
             return self._failure(
-                SolveStatus.ERROR, start, f"{self.name} failed: {type(err).__name__}: {err}"
+                SolveStatus.ERROR, began, f"{self.name} failed: {type(err).__name__}: {err}"
             )
         result.solver = self.name
         if not result.time:
-            result.time = time.perf_counter() - start
+            result.time = time.perf_counter() - began
         return result
 
     @abstractmethod
-    def _solve(self, model: Model, time_limit: float | None) -> SolveResult:
-        """Build the library model, run it and map the outcome (exceptions are caught above)."""
+    def _solve(
+        self,
+        model: Model,
+        time_limit: float | None,
+        start: dict[str, float] | None,
+        options: dict[str, Any],
+    ) -> SolveResult:
+        """Build the library model, run it and map the outcome (exceptions are caught above).
+
+        ``start`` is already checked (known names, finite values); ``options`` is a plain dict.
+        """
 
     def _failure(self, status: SolveStatus, start: float, message: str) -> SolveResult:
         return SolveResult(
@@ -129,6 +160,34 @@ class SolverBackend(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def _checked_start(model: Model, start: Mapping[str, float] | None) -> dict[str, float] | None:
+    """``start`` as a dict of floats; a name the model lacks or a non-finite value is refused."""
+    if start is None:
+        return None
+    names = set(model.variable_index())
+    unknown = sorted(set(start) - names)
+    if unknown:
+        raise ModelError(
+            f"start names variables the model does not have: {', '.join(unknown[:5])}; "
+            "give values by the model's variable names"
+        )
+    checked = {name: float(value) for name, value in start.items()}
+    bad = sorted(name for name, value in checked.items() if not math.isfinite(value))
+    if bad:
+        raise ModelError(f"start values must be finite numbers; not so for {', '.join(bad[:5])}")
+    return checked
+
+
+def rejected_option(solver: str, key: str, value: Any) -> SolveResult:
+    """The result of a solve whose ``options`` held a name or value the solver refused."""
+    return SolveResult(
+        status=SolveStatus.ERROR,
+        solver=solver,
+        message=f"{solver} rejected option {key}={value!r}; check its name and type in the "
+        f"{solver} parameter list",
+    )
 
 
 _FD_LOCK = threading.Lock()

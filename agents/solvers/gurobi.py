@@ -17,6 +17,7 @@ from agents.solvers.base import (
     SolveResult,
     SolveStatus,
     read_log_tail,
+    rejected_option,
     solver_log_file,
 )
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense, VarType
@@ -71,13 +72,19 @@ class GurobiBackend(SolverBackend):
         """True when gurobipy is installed and its license lets a model be created."""
         return _licensed()
 
-    def _solve(self, model: Model, time_limit: float | None) -> SolveResult:
+    def _solve(
+        self,
+        model: Model,
+        time_limit: float | None,
+        start: dict[str, float] | None,
+        options: dict[str, Any],
+    ) -> SolveResult:
         import gurobipy as gp
 
         with solver_log_file() as log:
             env = _env(str(log))
             try:
-                return self._run(gp, env, model, time_limit, log)
+                return self._run(gp, env, model, time_limit, log, start, options)
             except gp.GurobiError as err:
                 if err.errno == _SIZE_LIMIT_EXCEEDED:
                     return SolveResult(
@@ -97,12 +104,24 @@ class GurobiBackend(SolverBackend):
                 env.dispose()
 
     def _run(
-        self, gp: Any, env: Any, model: Model, time_limit: float | None, log: Any
+        self,
+        gp: Any,
+        env: Any,
+        model: Model,
+        time_limit: float | None,
+        log: Any,
+        start: dict[str, float] | None,
+        options: dict[str, Any],
     ) -> SolveResult:
         grb = gp.GRB
         with gp.Model(model.name, env=env) as g:
             if time_limit is not None:
                 g.Params.TimeLimit = float(time_limit)
+            for key, value in options.items():
+                try:
+                    g.setParam(key, value)
+                except gp.GurobiError:
+                    return rejected_option(self.name, key, value)
             if model.has_quadratic_constraints or not _objective_convex_hint(model):
                 g.Params.NonConvex = 2
             vtypes = {
@@ -139,6 +158,9 @@ class GurobiBackend(SolverBackend):
             obj = obj + gp.quicksum(
                 t.coefficient * xs[t.var1] * xs[t.var2] for t in model.objective_quadratic
             )
+            if start is not None:
+                for name, x in xs.items():
+                    x.Start = start.get(name, 0.0)
             g.setObjective(
                 obj + model.objective_constant,
                 grb.MAXIMIZE if model.sense is ObjectiveSense.MAXIMIZE else grb.MINIMIZE,

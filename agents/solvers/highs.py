@@ -16,6 +16,7 @@ from agents.solvers.base import (
     SolveResult,
     SolveStatus,
     read_log_tail,
+    rejected_option,
     solver_log_file,
     stdout_fd_silenced,
 )
@@ -172,7 +173,13 @@ class HighsBackend(SolverBackend):
             return False
         return True
 
-    def _solve(self, model: Model, time_limit: float | None) -> SolveResult:
+    def _solve(
+        self,
+        model: Model,
+        time_limit: float | None,
+        start: dict[str, float] | None,
+        options: dict[str, Any],
+    ) -> SolveResult:
         highspy = _highspy()
         with solver_log_file() as log:
             h = new_highs()
@@ -181,7 +188,16 @@ class HighsBackend(SolverBackend):
             h.setOptionValue("output_flag", True)
             if time_limit is not None:
                 h.setOptionValue("time_limit", float(time_limit))
+            for key, value in options.items():
+                if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+                    h.setOptionValue("output_flag", False)
+                    return rejected_option(self.name, key, value)
             model_to_highs(model, h, names=False)
+            if start is not None:
+                solution = highspy.HighsSolution()
+                solution.col_value = [start.get(v.name, 0.0) for v in model.variables]
+                solution.value_valid = True
+                h.setSolution(solution)
             h.run()
             status = h.getModelStatus()
             info = h.getInfo()

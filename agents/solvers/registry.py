@@ -6,6 +6,9 @@ Backends are registered as import paths so that looking one up imports only its 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
 from agents.solvers.errors import UnknownSolverError
 from agents.solvers.model import Model
@@ -73,14 +76,25 @@ def available_backends() -> list[str]:
     return [name for name in _BACKENDS.names() if get(name).available()]
 
 
-def solve(model: Model, solver: str | None = None, time_limit: float | None = None) -> SolveResult:
-    """Solve with ``solver``, or with the first available backend that supports the model."""
+def solve(
+    model: Model,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    *,
+    start: Mapping[str, float] | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> SolveResult:
+    """Solve with ``solver``, or with the first available backend that supports the model.
+
+    ``start`` and ``options`` are passed to `SolverBackend.solve` (options use the chosen
+    solver's own parameter names, so name the solver when you pass them).
+    """
     if solver is not None:
-        return get(solver).solve(model, time_limit=time_limit)
+        return get(solver).solve(model, time_limit=time_limit, start=start, options=options)
     for name in _BACKENDS.names():
         backend = get(name)
         if backend.available() and backend.supports(model):
-            return backend.solve(model, time_limit=time_limit)
+            return backend.solve(model, time_limit=time_limit, start=start, options=options)
     return SolveResult(
         status=SolveStatus.UNSUPPORTED,
         message=f"no installed backend solves {model.problem_class.value} models; "

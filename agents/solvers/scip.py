@@ -14,6 +14,7 @@ from agents.solvers.base import (
     SolveResult,
     SolveStatus,
     read_log_tail,
+    rejected_option,
     solver_log_file,
 )
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense, VarType
@@ -88,7 +89,13 @@ class ScipBackend(SolverBackend):
             return False
         return True
 
-    def _solve(self, model: Model, time_limit: float | None) -> SolveResult:
+    def _solve(
+        self,
+        model: Model,
+        time_limit: float | None,
+        start: dict[str, float] | None,
+        options: dict[str, Any],
+    ) -> SolveResult:
         from pyscipopt import Model as ScipModel
 
         with solver_log_file() as log:
@@ -97,7 +104,18 @@ class ScipBackend(SolverBackend):
             scip.setLogfile(str(log))
             if time_limit is not None:
                 scip.setParam("limits/time", float(time_limit))
+            for key, value in options.items():
+                try:
+                    scip.setParam(key, value)
+                except (KeyError, LookupError, TypeError, ValueError):
+                    scip.setLogfile(None)
+                    return rejected_option(self.name, key, value)
             xs = model_to_scip(model, scip)
+            if start is not None:
+                sol = scip.createSol()
+                for name, var in xs.items():
+                    scip.setSolVal(sol, var, start.get(name, 0.0))
+                scip.addSol(sol, free=True)
             scip.optimize()
             raw = scip.getStatus()
             status = _STATUS.get(raw, SolveStatus.ERROR)

@@ -30,10 +30,17 @@ class ScipyBackend(SolverBackend):
             return False
         return True
 
-    def _solve(self, model: Model, time_limit: float | None) -> SolveResult:
+    def _solve(
+        self,
+        model: Model,
+        time_limit: float | None,
+        start: dict[str, float] | None,
+        options: dict[str, Any],
+    ) -> SolveResult:
+        # scipy's milp (HiGHS inside) takes no start solution; SLSQP starts from it.
         if model.problem_class in (Capability.LP, Capability.MILP):
-            return _solve_linear(model, time_limit)
-        return _solve_quadratic(model, time_limit)
+            return _solve_linear(model, time_limit, options)
+        return _solve_quadratic(model, time_limit, start, options)
 
 
 def _linear_rows(model: Model) -> tuple[Any, Any, Any]:
@@ -66,7 +73,7 @@ def _objective_vector(model: Model) -> Any:
     return c
 
 
-def _solve_linear(model: Model, time_limit: float | None) -> SolveResult:
+def _solve_linear(model: Model, time_limit: float | None, extra: dict[str, Any]) -> SolveResult:
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -77,11 +84,21 @@ def _solve_linear(model: Model, time_limit: float | None) -> SolveResult:
     options: dict[str, Any] = {"disp": False}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
+    options.update(extra)
     constraints = []
     if model.constraints:
         a, lb, ub = _linear_rows(model)
         constraints.append(LinearConstraint(a, lb, ub))
-    res = milp(c, integrality=integrality, bounds=bounds, constraints=constraints, options=options)
+    try:
+        res = milp(
+            c, integrality=integrality, bounds=bounds, constraints=constraints, options=options
+        )
+    except (TypeError, ValueError) as err:
+        if not extra:
+            raise
+        return SolveResult(
+            status=SolveStatus.ERROR, message=f"scipy rejected options {extra!r}: {err}"
+        )
     message = str(res.message)
     if res.status == 0:
         status = SolveStatus.OPTIMAL
@@ -125,7 +142,9 @@ class _TimeUp(Exception):
     pass
 
 
-def _solve_quadratic(model: Model, time_limit: float | None) -> SolveResult:
+def _solve_quadratic(
+    model: Model, time_limit: float | None, start: dict[str, float] | None, extra: dict[str, Any]
+) -> SolveResult:
     import numpy as np
     from scipy.optimize import minimize
 
@@ -170,10 +189,12 @@ def _solve_quadratic(model: Model, time_limit: float | None) -> SolveResult:
             for lo, up in zip(lower, upper, strict=True)
         ]
     )
-    start = time.perf_counter()
+    if start is not None:
+        x0 = np.array([start.get(v.name, x) for v, x in zip(model.variables, x0, strict=True)])
+    began = time.perf_counter()
 
     def stop_on_time(*_: Any) -> None:
-        if time_limit is not None and time.perf_counter() - start > time_limit:
+        if time_limit is not None and time.perf_counter() - began > time_limit:
             raise _TimeUp
 
     try:
@@ -185,7 +206,7 @@ def _solve_quadratic(model: Model, time_limit: float | None) -> SolveResult:
             bounds=list(zip(lower, upper, strict=True)),
             constraints=constraints,
             callback=stop_on_time,
-            options={"maxiter": 1000, "ftol": 1e-10},
+            options={"maxiter": 1000, "ftol": 1e-10, **extra},
         )
     except _TimeUp:
         return SolveResult(status=SolveStatus.TIME_LIMIT, message="SLSQP hit the time limit")

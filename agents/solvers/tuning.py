@@ -422,13 +422,12 @@ def mip_cost(time_limit: float) -> Callable[[Model, Hashable], float]:
 
     def cost(model: Model, setting: Hashable) -> float:
         from agents.solvers import get
-        from agents.solvers.alns.repair import repair_solve
         from agents.solvers.base import SolveStatus
 
         if not isinstance(setting, MIPSetting):
             raise TuningError(f"MIP tuning arms must be MIPSetting values, got {setting!r}")
         began = time.perf_counter()
-        result = repair_solve(get(setting.backend), model, time_limit, None, dict(setting.options))
+        result = get(setting.backend).solve(model, time_limit, options=dict(setting.options))
         if result.status is SolveStatus.ERROR:
             raise TuningError(f"setting {setting.name!r} failed: {result.message}")
         if result.status is not SolveStatus.OPTIMAL:

@@ -24,7 +24,6 @@ _EXPORTS: dict[str, str] = {
     "relax": "agents.solvers.alns.neighborhoods",
     "clean_values": "agents.solvers.alns.neighborhoods",
     "BanditSelector": "agents.solvers.alns.selection",
-    "repair_solve": "agents.solvers.alns.repair",
     "solve_with_balans": "agents.solvers.alns.balans_engine",
     "balans_available": "agents.solvers.alns.balans_engine",
     "set_cover": "agents.solvers.alns.instances",

@@ -3,10 +3,11 @@
 The loop is the ``alns`` library's (maintained; Balans builds on it too): each iteration a
 bandit (:class:`.selection.BanditSelector` over ``mabwiser``) picks a destroy operator, the
 operator cuts a sub-MIP around the current solution (:mod:`.neighborhoods`), the backend solves
-the sub-MIP within a sub-time-limit, warm-started from the current solution (the repair,
-:mod:`.repair`), and an acceptance criterion (hill climbing or simulated annealing) decides
-whether the repaired solution becomes the current one. The bandit is rewarded by the outcome:
-new best > better than current > accepted > rejected.
+the sub-MIP within a sub-time-limit, warm-started from the current solution through the
+backend contract (``backend.solve(model, limit, start=..., options=...)``), and an acceptance
+criterion (hill climbing or simulated annealing) decides whether the repaired solution becomes
+the current one. The bandit is rewarded by the outcome: new best > better than current >
+accepted > rejected.
 
 The search is anytime: it stops at ``time_limit`` and returns the incumbent, its gap to the LP
 relaxation bound, the incumbent trajectory and per-operator statistics, whatever happened.
@@ -32,7 +33,6 @@ from agents.solvers.alns.neighborhoods import (
     relax,
     restrict,
 )
-from agents.solvers.alns.repair import repair_solve
 from agents.solvers.alns.selection import BanditSelector
 from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
 from agents.solvers.model import Model, ObjectiveSense
@@ -221,7 +221,7 @@ class _Run:
         limit = min(limit, self.remaining())
         if limit < _MIN_SOLVE_SECONDS:
             return None
-        return repair_solve(self.solver.backend, model, limit, start, options)
+        return self.solver.backend.solve(model, limit, start=start, options=options)
 
     def _record(self, values: dict[str, float], cost: float) -> None:
         """Add a feasible solution to the pool and the trajectory (if it is a new best)."""
