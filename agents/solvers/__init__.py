@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     "write_model": "agents.solvers.files",
     # adaptive large-neighborhood search and online tuning
     "AlnsSolver": "agents.solvers.alns.search",
-    "AlnsResult": "agents.solvers.alns.search",
+    "AlnsResult": "agents.solvers.alns.result",
     "solve_alns": "agents.solvers.alns.search",
     "ParameterTuner": "agents.solvers.tuning",
     "ContextualTuner": "agents.solvers.tuning",

@@ -32,3 +32,7 @@ class SolverUnavailableError(SolverError, RuntimeError):
 
 class ModelFormatError(SolverError):
     """An MPS / LP file cannot be read or a model cannot be written in the requested format."""
+
+
+class TuningError(SolverError, ValueError):
+    """A parameter tuner (or its SOR testbed) was configured or fed with values it cannot use."""

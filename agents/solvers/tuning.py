@@ -11,7 +11,8 @@ the per-instance optimum. This module gives that loop for any discrete parameter
 - :func:`tune_stream` runs a tuner over a stream with a cost function and reports per-instance
   choices, costs and cumulative cost;
 - :func:`sor` / :func:`optimal_sor_omega` / :func:`sor_stream` are the paper's setting: SOR
-  iteration counts on systems whose optimal omega is known analytically;
+  iteration counts on systems whose optimal omega is known analytically (they live in
+  :mod:`agents.solvers.sor` and are re-exported here);
 - :func:`mip_cost` / :func:`mip_features` generalize to a discrete set of MIP solver settings.
 
 Bandits come from ``mabwiser`` (maintained; the same library ``alns`` and ``balans`` build on).
@@ -30,7 +31,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from agents.errors import AgentsError
+from agents.solvers.errors import TuningError
+from agents.solvers.sor import (
+    LinearSystem,
+    SORResult,
+    jacobi_spectral_radius,
+    optimal_sor_omega,
+    sor,
+    sor_cost,
+    sor_stream,
+    tridiagonal,
+)
 
 if TYPE_CHECKING:
     from agents.solvers.model import Model
@@ -38,9 +49,27 @@ if TYPE_CHECKING:
 Policy = Literal["epsilon_greedy", "ucb", "thompson"]
 ContextPolicy = Literal["linucb", "lingreedy"]
 
-
-class TuningError(AgentsError, ValueError):
-    """A tuner was configured or fed with values it cannot use."""
+__all__ = [
+    "MIP_FEATURE_BOUNDS",
+    "ContextualTuner",
+    "LinearSystem",
+    "MIPSetting",
+    "ParameterTuner",
+    "SORResult",
+    "StreamReport",
+    "TuningError",
+    "chebyshev_features",
+    "default_mip_settings",
+    "jacobi_spectral_radius",
+    "mip_cost",
+    "mip_features",
+    "optimal_sor_omega",
+    "sor",
+    "sor_cost",
+    "sor_stream",
+    "tridiagonal",
+    "tune_stream",
+]
 
 
 def _reward(cost: float, cap: float) -> float:
@@ -259,125 +288,6 @@ def tune_stream(
         report.choices.append(arm)
         report.costs.append(value)
     return report
-
-
-# ---------------------------------------------------------------- SOR: the paper's setting
-
-
-@dataclass(frozen=True)
-class SORResult:
-    """Outcome of one SOR run: iterations used and whether the residual tolerance was met."""
-
-    iterations: int
-    converged: bool
-    residual: float
-    x: np.ndarray
-
-
-@dataclass(frozen=True)
-class LinearSystem:
-    """One instance of a linear-system stream, with features a contextual tuner can use."""
-
-    A: np.ndarray
-    b: np.ndarray
-    features: tuple[float, ...] = ()
-
-
-def sor(
-    A: np.ndarray,
-    b: np.ndarray,
-    omega: float,
-    *,
-    tol: float = 1e-8,
-    max_iter: int = 1000,
-    x0: np.ndarray | None = None,
-) -> SORResult:
-    """Successive over-relaxation for ``A x = b`` until ``||b - A x|| <= tol * ||b||``.
-
-    Each sweep solves the lower-triangular system ``(D + omega L) x' = omega b - (omega U +
-    (omega - 1) D) x``, the matrix form of the Gauss-Seidel sweep with relaxation ``omega``.
-    """
-    from scipy.linalg import solve_triangular
-
-    if not 0.0 < omega < 2.0:
-        raise TuningError(f"SOR converges only for 0 < omega < 2, got {omega!r}")
-    A = np.asarray(A, dtype=float)
-    b = np.asarray(b, dtype=float)
-    diag = np.diag(np.diag(A))
-    lower = np.tril(A, -1)
-    upper = np.triu(A, 1)
-    left = diag + omega * lower
-    right = -(omega * upper + (omega - 1.0) * diag)
-    rhs_b = omega * b
-    x = np.zeros_like(b) if x0 is None else np.array(x0, dtype=float)
-    target = tol * max(float(np.linalg.norm(b)), 1e-300)
-    residual = float(np.linalg.norm(b - A @ x))
-    iterations = 0
-    while residual > target and iterations < max_iter:
-        x = solve_triangular(left, rhs_b + right @ x, lower=True, check_finite=False)
-        residual = float(np.linalg.norm(b - A @ x))
-        iterations += 1
-    return SORResult(iterations, residual <= target, residual, x)
-
-
-def jacobi_spectral_radius(A: np.ndarray) -> float:
-    """Spectral radius of the Jacobi iteration matrix ``I - D^-1 A``."""
-    A = np.asarray(A, dtype=float)
-    jacobi = np.eye(len(A)) - A / np.diag(A)[:, None]
-    return float(np.max(np.abs(np.linalg.eigvals(jacobi))))
-
-
-def optimal_sor_omega(A: np.ndarray) -> float:
-    """Young's optimal relaxation ``2 / (1 + sqrt(1 - rho(J)^2))``.
-
-    Exact for consistently ordered matrices whose Jacobi matrix has real eigenvalues with
-    rho(J) < 1 (tridiagonal SPD matrices, the 5-point Laplacian in natural order, ...).
-    """
-    rho = jacobi_spectral_radius(A)
-    if rho >= 1.0:
-        raise TuningError(f"rho(J) = {rho:.4f} >= 1: Jacobi (and Young's formula) does not apply")
-    return 2.0 / (1.0 + math.sqrt(1.0 - rho * rho))
-
-
-def tridiagonal(n: int, shift: float = 0.0) -> np.ndarray:
-    """The matrix ``tridiag(-1, 2 + shift, -1)``: rho(J) = 2 cos(pi / (n + 1)) / (2 + shift)."""
-    return (
-        np.diag(np.full(n, 2.0 + shift)) - np.diag(np.ones(n - 1), 1) - np.diag(np.ones(n - 1), -1)
-    )
-
-
-def sor_stream(
-    count: int,
-    *,
-    n: int = 30,
-    shifts: tuple[float, float] = (0.0, 0.0),
-    seed: int = 0,
-) -> list[LinearSystem]:
-    """A seeded stream of tridiagonal systems whose optimal omega is known analytically.
-
-    Each matrix is ``S T(c) S`` for a random positive diagonal ``S`` and ``T(c) =
-    tridiag(-1, 2 + c, -1)`` with ``c`` uniform in ``shifts``; the diagonal scaling changes the
-    matrix but not the spectrum of its Jacobi matrix, so the optimal omega depends on ``c``
-    alone (constant for a zero-width ``shifts``). ``features`` is ``(c,)``.
-    """
-    rng = np.random.default_rng(seed)
-    systems = []
-    for _ in range(count):
-        shift = float(rng.uniform(*shifts))
-        scale = np.diag(rng.uniform(0.5, 2.0, size=n))
-        A = scale @ tridiagonal(n, shift) @ scale
-        b = rng.normal(size=n)
-        systems.append(LinearSystem(A=A, b=b, features=(shift,)))
-    return systems
-
-
-def sor_cost(tol: float = 1e-8, max_iter: int = 1000) -> Callable[[LinearSystem, Hashable], float]:
-    """A cost function for :func:`tune_stream`: SOR iterations for a given omega."""
-
-    def cost(system: LinearSystem, omega: Hashable) -> float:
-        return float(sor(system.A, system.b, float(omega), tol=tol, max_iter=max_iter).iterations)  # type: ignore[arg-type]
-
-    return cost
 
 
 # ------------------------------------------------------------ MIP settings: the generalization

@@ -13,9 +13,9 @@ from trace_core._lazy import lazy_getattr
 
 _EXPORTS: dict[str, str] = {
     "AlnsSolver": "agents.solvers.alns.search",
-    "AlnsResult": "agents.solvers.alns.search",
-    "AlnsError": "agents.solvers.alns.search",
-    "OperatorStats": "agents.solvers.alns.search",
+    "AlnsResult": "agents.solvers.alns.result",
+    "AlnsError": "agents.solvers.alns.result",
+    "OperatorStats": "agents.solvers.alns.result",
     "solve_alns": "agents.solvers.alns.search",
     "OPERATORS": "agents.solvers.alns.neighborhoods",
     "Neighborhood": "agents.solvers.alns.neighborhoods",

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.solvers.alns.search import AlnsError, AlnsResult
+from agents.solvers.alns.result import AlnsError, AlnsResult
 from agents.solvers.base import SolveStatus
 from agents.solvers.model import Model
 
@@ -88,7 +88,7 @@ def solve_with_balans(
     runtimes = list(result.statistics.runtimes)
     trajectory = _trajectory(objectives, runtimes, elapsed, model.sense.value == "maximize")
     counts = result.statistics.destroy_operator_counts
-    from agents.solvers.alns.search import OperatorStats
+    from agents.solvers.alns.result import OperatorStats
 
     operators = {
         name: OperatorStats(

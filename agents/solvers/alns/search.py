@@ -21,9 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
-from agents.errors import AgentsError
 from agents.solvers.alns.neighborhoods import (
     OPERATORS,
     Neighborhood,
@@ -33,6 +30,7 @@ from agents.solvers.alns.neighborhoods import (
     relax,
     restrict,
 )
+from agents.solvers.alns.result import AlnsError, AlnsResult, OperatorStats
 from agents.solvers.alns.selection import BanditSelector
 from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
 from agents.solvers.model import Model, ObjectiveSense
@@ -51,35 +49,6 @@ _FIRST_SOLUTIONS: dict[str, dict[str, Any]] = {
 }
 _MIN_SOLVE_SECONDS = 0.05
 _RATE_OPERATORS = ("random", "mutation", "local_branching")  # sized by an adaptive rate
-
-
-class AlnsError(AgentsError, ValueError):
-    """The ALNS was configured with values it cannot use."""
-
-
-class OperatorStats(BaseModel):
-    """How one destroy operator fared: selections, outcomes, time spent in its repairs."""
-
-    selected: int = 0
-    best: int = 0
-    better: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    not_applicable: int = 0  # no neighborhood (no LP solution, no second pooled solution, ...)
-    no_solution: int = 0  # the sub-MIP returned nothing usable within its time limit
-    seconds: float = 0.0
-    destroy_rate: float | None = None  # final adaptive rate, for rate-driven operators
-
-
-class AlnsResult(SolveResult):
-    """A `SolveResult` plus what the search learned: bound, gap, trajectory, operator stats."""
-
-    bound: float | None = None  # dual bound (the LP relaxation's objective) when known
-    gap: float | None = None  # |incumbent - bound| / max(|incumbent|, 1e-9) when both exist
-    iterations: int = 0
-    operators: dict[str, OperatorStats] = Field(default_factory=dict)
-    trajectory: list[tuple[float, float]] = Field(default_factory=list)  # (seconds, incumbent)
-    engine: str = "optoforge"
 
 
 @dataclass
