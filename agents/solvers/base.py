@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +30,11 @@ from agents.solvers.errors import ModelError
 from agents.solvers.model import Capability, Model
 
 LOG_TAIL_CHARS = 4000
+
+Start = dict[str, float] | None
+"""A checked warm start for `SolverBackend._solve`: values by variable name, or None."""
+Options = dict[str, Any]
+"""Solver parameters by their native names, for `SolverBackend._solve`."""
 
 
 class SolveStatus(StrEnum):
@@ -142,11 +147,7 @@ class SolverBackend(ABC):
 
     @abstractmethod
     def _solve(
-        self,
-        model: Model,
-        time_limit: float | None,
-        start: dict[str, float] | None,
-        options: dict[str, Any],
+        self, model: Model, time_limit: float | None, start: Start, options: Options
     ) -> SolveResult:
         """Build the library model, run it and map the outcome (exceptions are caught above).
 
@@ -180,14 +181,27 @@ def _checked_start(model: Model, start: Mapping[str, float] | None) -> dict[str,
     return checked
 
 
-def rejected_option(solver: str, key: str, value: Any) -> SolveResult:
-    """The result of a solve whose ``options`` held a name or value the solver refused."""
-    return SolveResult(
-        status=SolveStatus.ERROR,
-        solver=solver,
-        message=f"{solver} rejected option {key}={value!r}; check its name and type in the "
-        f"{solver} parameter list",
-    )
+def apply_options(
+    solver: str,
+    options: Options,
+    set_one: Callable[[str, Any], object],
+    refusals: tuple[type[BaseException], ...] = (),
+) -> SolveResult | None:
+    """Set each option with ``set_one(name, value)``; on the first one the solver refuses
+    (``set_one`` returns False or raises one of ``refusals``), the error result naming it."""
+    for key, value in options.items():
+        try:
+            accepted = set_one(key, value) is not False
+        except refusals:
+            accepted = False
+        if not accepted:
+            return SolveResult(
+                status=SolveStatus.ERROR,
+                solver=solver,
+                message=f"{solver} rejected option {key}={value!r}; check its name and type "
+                f"in the {solver} parameter list",
+            )
+    return None
 
 
 _FD_LOCK = threading.Lock()

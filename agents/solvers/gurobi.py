@@ -13,11 +13,13 @@ from functools import cache
 from typing import Any
 
 from agents.solvers.base import (
+    Options,
     SolverBackend,
     SolveResult,
     SolveStatus,
+    Start,
+    apply_options,
     read_log_tail,
-    rejected_option,
     solver_log_file,
 )
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense, VarType
@@ -73,11 +75,7 @@ class GurobiBackend(SolverBackend):
         return _licensed()
 
     def _solve(
-        self,
-        model: Model,
-        time_limit: float | None,
-        start: dict[str, float] | None,
-        options: dict[str, Any],
+        self, model: Model, time_limit: float | None, start: Start, options: Options
     ) -> SolveResult:
         import gurobipy as gp
 
@@ -117,11 +115,9 @@ class GurobiBackend(SolverBackend):
         with gp.Model(model.name, env=env) as g:
             if time_limit is not None:
                 g.Params.TimeLimit = float(time_limit)
-            for key, value in options.items():
-                try:
-                    g.setParam(key, value)
-                except gp.GurobiError:
-                    return rejected_option(self.name, key, value)
+            refused = apply_options(self.name, options, g.setParam, (gp.GurobiError,))
+            if refused is not None:
+                return refused
             if model.has_quadratic_constraints or not _objective_convex_hint(model):
                 g.Params.NonConvex = 2
             vtypes = {

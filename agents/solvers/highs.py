@@ -12,11 +12,13 @@ from collections import defaultdict
 from typing import Any
 
 from agents.solvers.base import (
+    Options,
     SolverBackend,
     SolveResult,
     SolveStatus,
+    Start,
+    apply_options,
     read_log_tail,
-    rejected_option,
     solver_log_file,
     stdout_fd_silenced,
 )
@@ -174,11 +176,7 @@ class HighsBackend(SolverBackend):
         return True
 
     def _solve(
-        self,
-        model: Model,
-        time_limit: float | None,
-        start: dict[str, float] | None,
-        options: dict[str, Any],
+        self, model: Model, time_limit: float | None, start: Start, options: Options
     ) -> SolveResult:
         highspy = _highspy()
         with solver_log_file() as log:
@@ -188,10 +186,11 @@ class HighsBackend(SolverBackend):
             h.setOptionValue("output_flag", True)
             if time_limit is not None:
                 h.setOptionValue("time_limit", float(time_limit))
-            for key, value in options.items():
-                if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
-                    h.setOptionValue("output_flag", False)
-                    return rejected_option(self.name, key, value)
+            ok = highspy.HighsStatus.kOk
+            refused = apply_options(self.name, options, lambda k, v: h.setOptionValue(k, v) == ok)
+            if refused is not None:
+                h.setOptionValue("output_flag", False)  # closes the log file
+                return refused
             model_to_highs(model, h, names=False)
             if start is not None:
                 solution = highspy.HighsSolution()

@@ -19,24 +19,18 @@ _BACKENDS: Registry[type[SolverBackend]] = Registry(
     "solver", error=UnknownSolverError, normalize=lambda name: name.strip().lower()
 )
 _SOLVERS_EXTRA = "pip install 'optoforge[solvers]'"
-_BACKENDS.register(
-    "highs", "agents.solvers.highs:HighsBackend", requires=["highspy"], install_hint=_SOLVERS_EXTRA
-)
-_BACKENDS.register(
-    "scip", "agents.solvers.scip:ScipBackend", requires=["pyscipopt"], install_hint=_SOLVERS_EXTRA
-)
-_BACKENDS.register(
-    "gurobi",
-    "agents.solvers.gurobi:GurobiBackend",
-    requires=["gurobipy"],
-    install_hint="pip install 'optoforge[gurobi]' (and a Gurobi licence)",
-)
-_BACKENDS.register(
-    "scipy",
-    "agents.solvers.scipy_backend:ScipyBackend",
-    requires=["scipy"],
-    install_hint=_SOLVERS_EXTRA,
-)
+for _name, _path, _package, _hint in (
+    ("highs", "agents.solvers.highs:HighsBackend", "highspy", _SOLVERS_EXTRA),
+    ("scip", "agents.solvers.scip:ScipBackend", "pyscipopt", _SOLVERS_EXTRA),
+    (
+        "gurobi",
+        "agents.solvers.gurobi:GurobiBackend",
+        "gurobipy",
+        "pip install 'optoforge[gurobi]'",
+    ),
+    ("scipy", "agents.solvers.scipy_backend:ScipyBackend", "scipy", _SOLVERS_EXTRA),
+):
+    _BACKENDS.register(_name, _path, requires=[_package], install_hint=_hint)
 _INSTANCES: dict[str, SolverBackend] = {}
 
 

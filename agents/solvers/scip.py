@@ -10,11 +10,13 @@ import math
 from typing import Any
 
 from agents.solvers.base import (
+    Options,
     SolverBackend,
     SolveResult,
     SolveStatus,
+    Start,
+    apply_options,
     read_log_tail,
-    rejected_option,
     solver_log_file,
 )
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense, VarType
@@ -90,11 +92,7 @@ class ScipBackend(SolverBackend):
         return True
 
     def _solve(
-        self,
-        model: Model,
-        time_limit: float | None,
-        start: dict[str, float] | None,
-        options: dict[str, Any],
+        self, model: Model, time_limit: float | None, start: Start, options: Options
     ) -> SolveResult:
         from pyscipopt import Model as ScipModel
 
@@ -104,12 +102,12 @@ class ScipBackend(SolverBackend):
             scip.setLogfile(str(log))
             if time_limit is not None:
                 scip.setParam("limits/time", float(time_limit))
-            for key, value in options.items():
-                try:
-                    scip.setParam(key, value)
-                except (KeyError, LookupError, TypeError, ValueError):
-                    scip.setLogfile(None)
-                    return rejected_option(self.name, key, value)
+            refused = apply_options(
+                self.name, options, scip.setParam, (LookupError, TypeError, ValueError)
+            )
+            if refused is not None:
+                scip.setLogfile(None)
+                return refused
             xs = model_to_scip(model, scip)
             if start is not None:
                 sol = scip.createSol()

