@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from optimizers.errors import OptimizerError
+from optimizers.errors import NothingToOptimizeError, OptimizerError
 from trace_core.registry import Availability, Registry
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ class Entry:
     """Import name of the library the optimizer needs (``torch``, ``pytorch_optimizer``, ...)."""
     zeroth_order: bool = False
     """True when ``step(closure)`` needs only loss values (the closure never calls backward)."""
+    needs_grad: bool = True
+    """True when the optimizer updates only tensors with ``requires_grad`` (first-order ones)."""
 
 
 _ENTRIES: Registry[Entry] = Registry(
@@ -74,14 +76,23 @@ _LOCK = threading.RLock()
 
 
 def register(
-    name: str, factory: Factory, *, source: str, zeroth_order: bool = False, replace: bool = False
+    name: str,
+    factory: Factory,
+    *,
+    source: str,
+    zeroth_order: bool = False,
+    needs_grad: bool | None = None,
+    replace: bool = False,
 ) -> None:
     """Register ``factory(params, **kw) -> torch.optim.Optimizer`` under ``name``.
 
     ``source`` is the import name of the library the factory needs; :func:`available` lists the
-    name only when that library can be imported. Registering a taken name raises unless
+    name only when that library can be imported. ``needs_grad`` (default: not ``zeroth_order``)
+    says the optimizer updates only tensors with ``requires_grad``; :func:`create` then refuses
+    a parameter list where none has it. Registering a taken name raises unless
     ``replace=True`` (two modules silently fighting over one name would be a hard bug to find).
     """
+    grads = (not zeroth_order) if needs_grad is None else needs_grad
     key = name.lower()
     with _LOCK:
         if key in _ENTRIES and not replace:
@@ -91,7 +102,7 @@ def register(
             )
         _ENTRIES.register(
             key,
-            Entry(key, factory, source, zeroth_order),
+            Entry(key, factory, source, zeroth_order, grads),
             requires=[source],
             install_hint="install the torch extra: pip install 'optoforge[torch]'",
         )
@@ -147,8 +158,34 @@ def create(name: str, params: Iterable[Any], **kw: Any) -> torch.optim.Optimizer
     policy = kw.pop("nonfinite", "raise")
     if found.zeroth_order:  # no gradients to check: the optimizer checks its loss values
         kw["nonfinite"] = policy
-    optimizer = found.factory(_as_torch_params(params), **kw)
+    tensors = require_tensors(found.name, _as_torch_params(params), needs_grad=found.needs_grad)
+    optimizer = found.factory(tensors, **kw)
     return guard(optimizer, policy, zeroth_order=found.zeroth_order)
+
+
+def require_tensors(
+    optimizer: str, params: Iterable[Any], *, needs_grad: bool = False
+) -> list[Any]:
+    """``params`` as a list, refused with `NothingToOptimizeError` when nothing would move.
+
+    That is when it holds no tensor at all, or (``needs_grad``: a first-order optimizer) no
+    tensor with ``requires_grad``, so every step would silently leave everything unchanged.
+    """
+    items = list(params)
+    tensors = [p for item in items for p in (item["params"] if isinstance(item, dict) else [item])]
+    if not tensors:
+        raise NothingToOptimizeError(
+            f"{optimizer} got an empty parameter list, so it could never change anything; pass "
+            "the tensors to train (e.g. model.parameters())"
+        )
+    if needs_grad and not any(getattr(p, "requires_grad", False) for p in tensors):
+        raise NothingToOptimizeError(
+            f"{optimizer} updates tensors from their gradients, but none of the {len(tensors)} "
+            "tensors has requires_grad=True, so no step would change them; create them with "
+            "requires_grad=True, or use a zeroth-order optimizer (mezo, sparse_mezo), which "
+            "needs only loss values"
+        )
+    return items
 
 
 def _as_torch_params(params: Iterable[Any]) -> list[Any]:

@@ -119,14 +119,13 @@ class SparseMeZO(ZerothOrderOptimizer):
     def _params(self) -> Iterator[tuple[dict[str, Any], int, torch.Tensor]]:
         index = 0
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.requires_grad:
-                    if not p.is_contiguous():
-                        raise ValueError(
-                            "SparseMeZO walks parameters as flat views and needs them contiguous;"
-                            " make the module's weights contiguous before building the optimizer"
-                        )
-                    yield group, index, p
+            for p in group["params"]:  # requires_grad or not: zeroth order needs no gradients
+                if not p.is_contiguous():
+                    raise ValueError(
+                        "SparseMeZO walks parameters as flat views and needs them contiguous;"
+                        " make the module's weights contiguous before building the optimizer"
+                    )
+                yield group, index, p
                 index += 1
 
     def _refresh_thresholds(self, step_seed: int) -> None:

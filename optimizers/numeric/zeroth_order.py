@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
-from optimizers.numeric.registry import register
+from optimizers.numeric.registry import register, require_tensors
 
 Closure = Callable[[], Any]
 
@@ -45,6 +45,7 @@ class ZerothOrderOptimizer(torch.optim.Optimizer):
     ) -> None:
         if eps <= 0:
             raise ValueError(f"perturbation eps must be > 0, got {eps}")
+        params = require_tensors(type(self).__name__, params)
         super().__init__(params, {**defaults, "eps": eps})
         self.seed = int(seed)
         self.nonfinite = check_policy(nonfinite)
@@ -80,9 +81,9 @@ class ZerothOrderOptimizer(torch.optim.Optimizer):
         """
         generators: dict[torch.device, torch.Generator] = {}
         for group in self.param_groups:
+            # Every tensor moves, requires_grad or not: the estimate needs only loss values, and
+            # a tensor made without requires_grad is the natural way to hold such weights.
             for p in group["params"]:
-                if not p.requires_grad:
-                    continue
                 gen = generators.get(p.device)
                 if gen is None:
                     gen = generators[p.device] = torch.Generator(device=p.device)

@@ -275,9 +275,8 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
         index = 0
         for group in self.param_groups:
             members = []
-            for p in group["params"]:
-                if p.requires_grad:
-                    members.append((index, p))
+            for p in group["params"]:  # requires_grad or not: only loss values are needed
+                members.append((index, p))
                 index += 1
             if blocks == "group":
                 self._blocks.append((group, members))
@@ -440,6 +439,7 @@ def _forward_gradient(params: Iterable[Any], **kw: Any) -> ForwardGradient:
     return ForwardGradient(params, **kw)
 
 
-register("forward_grad", _forward_gradient, source="torch", zeroth_order=True)
+# forward_grad and zo_hybrid select their tensors by requires_grad (dual tensors; FO groups).
+register("forward_grad", _forward_gradient, source="torch", zeroth_order=True, needs_grad=True)
 register("zo_block", ZOBlock, source="torch", zeroth_order=True)
-register("zo_hybrid", ZOHybrid, source="torch", zeroth_order=True)
+register("zo_hybrid", ZOHybrid, source="torch", zeroth_order=True, needs_grad=True)

@@ -1,4 +1,4 @@
-"""`SolverBackend.solve(model, time_limit, *, start=, options=)` with real HiGHS and SCIP."""
+"""`SolverBackend.solve(model, time_limit, *, start=, options=)` with real HiGHS, SCIP, Gurobi."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ pytestmark = pytest.mark.solver
 FIRST_SOLUTION = {
     "highs": {"mip_max_improving_sols": 1, "presolve": "off", "mip_heuristic_effort": 0.0},
     "scip": {"limits/solutions": 1, "presolving/maxrounds": 0},
+    "gurobi": {"SolutionLimit": 1},
 }
 
 
@@ -36,7 +37,7 @@ def _backend(name: str):  # type: ignore[no-untyped-def]
     return backend
 
 
-@pytest.mark.parametrize("name", ["highs", "scip"])
+@pytest.mark.parametrize("name", ["highs", "scip", "gurobi"])
 def test_a_start_solution_is_accepted_and_kept(name: str) -> None:
     backend = _backend(name)
     model = _knapsack()
@@ -53,7 +54,11 @@ def test_a_start_solution_is_accepted_and_kept(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "options"),
-    [("highs", {"random_seed": 7, "mip_rel_gap": 0.0}), ("scip", {"lp/threads": 1})],
+    [
+        ("highs", {"random_seed": 7, "mip_rel_gap": 0.0}),
+        ("scip", {"lp/threads": 1}),
+        ("gurobi", {"Threads": 1}),
+    ],
 )
 def test_valid_options_leave_the_answer_unchanged(name: str, options: dict) -> None:
     backend = _backend(name)
@@ -62,7 +67,7 @@ def test_valid_options_leave_the_answer_unchanged(name: str, options: dict) -> N
     assert result.objective == pytest.approx(backend.solve(_knapsack(20), 30).objective)
 
 
-@pytest.mark.parametrize("name", ["highs", "scip"])
+@pytest.mark.parametrize("name", ["highs", "scip", "gurobi"])
 def test_an_option_the_solver_rejects_is_an_error_result_naming_it(name: str) -> None:
     result = _backend(name).solve(_knapsack(10), 10, options={"no_such_option": 1})
     assert result.status is SolveStatus.ERROR
