@@ -11,6 +11,7 @@ backend's own exception types.
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import sys
@@ -76,15 +77,25 @@ class SolveResult(BaseModel):
 
 
 class SolverBackend(ABC):
-    """Base of every backend: subclasses set `name`, `capabilities` and implement `_solve`."""
+    """Base of every backend: subclasses set `name`, `capabilities`, `library` and implement
+    `_solve` (and override `available` when importing the library is not enough, e.g. a licence).
+    """
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
+    library: ClassVar[str] = ""
+    """Import name of the solver library (``""``: the backend needs none)."""
 
     @classmethod
-    @abstractmethod
     def available(cls) -> bool:
         """True when the backend's library imports (and is licensed) on this machine."""
+        if not cls.library:
+            return True
+        try:
+            importlib.import_module(cls.library)
+        except ImportError:
+            return False
+        return True
 
     def supports(self, model: Model) -> bool:
         """True when this backend can solve ``model``'s problem class."""

@@ -165,15 +165,7 @@ class HighsBackend(SolverBackend):
 
     name = "highs"
     capabilities = frozenset({Capability.LP, Capability.MILP, Capability.QP})
-
-    @classmethod
-    def available(cls) -> bool:
-        """True when highspy can be imported."""
-        try:
-            _highspy()
-        except ImportError:
-            return False
-        return True
+    library = "highspy"
 
     def _solve(
         self, model: Model, time_limit: float | None, start: Start, options: Options

@@ -81,15 +81,7 @@ class ScipBackend(SolverBackend):
 
     name = "scip"
     capabilities = frozenset(Capability)
-
-    @classmethod
-    def available(cls) -> bool:
-        """True when pyscipopt can be imported."""
-        try:
-            import pyscipopt  # noqa: F401
-        except ImportError:
-            return False
-        return True
+    library = "pyscipopt"
 
     def _solve(
         self, model: Model, time_limit: float | None, start: Start, options: Options

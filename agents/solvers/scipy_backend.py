@@ -20,15 +20,7 @@ class ScipyBackend(SolverBackend):
 
     name = "scipy"
     capabilities = frozenset({Capability.LP, Capability.MILP, Capability.QP, Capability.NLP})
-
-    @classmethod
-    def available(cls) -> bool:
-        """True when scipy.optimize can be imported."""
-        try:
-            import scipy.optimize  # noqa: F401
-        except ImportError:
-            return False
-        return True
+    library = "scipy.optimize"
 
     def _solve(
         self, model: Model, time_limit: float | None, start: Start, options: Options
