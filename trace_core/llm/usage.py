@@ -13,6 +13,7 @@ from typing import Any
 
 from trace_core.llm.base import Usage
 from trace_core.llm.errors import BudgetExceeded
+from trace_core.llm.meter import LLMUsage
 
 
 @dataclass(frozen=True)
@@ -127,17 +128,18 @@ class UsageTracker:
         with self._lock:
             return sum(1 for r in self.records if r.cached)
 
+    def totals(self) -> LLMUsage:
+        """Calls, tokens and dollars of the uncached calls, as the project's one usage type."""
+        with self._lock:
+            rows = [r for r in self.records if not r.cached]
+        total = LLMUsage()
+        for row in rows:
+            total.add(row)
+        return total
+
     def summary(self) -> dict[str, Any]:
-        """A JSON-able summary for reports."""
-        total = self.total
-        return {
-            "calls": self.calls,
-            "cached_calls": self.cached_calls,
-            "prompt_tokens": total.prompt_tokens,
-            "completion_tokens": total.completion_tokens,
-            "total_tokens": total.total_tokens,
-            "cost": self.cost,
-        }
+        """A JSON-able summary for reports: `totals` plus the count of cached calls."""
+        return {**self.totals().model_dump(), "cached_calls": self.cached_calls}
 
 
 @dataclass(frozen=True)

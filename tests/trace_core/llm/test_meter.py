@@ -60,3 +60,13 @@ def test_meter_totals_threads_and_keeps_each_threads_share() -> None:
         thread.join()
     assert meter.usage.calls == 15 and meter.usage.total_tokens == 30
     assert shares == {3: 3, 5: 5, 7: 7}
+
+
+def test_a_backends_usage_tracker_totals_as_llm_usage() -> None:
+    from trace_core.llm.usage import CallRecord, UsageTracker
+
+    tracker = UsageTracker()
+    tracker.record(CallRecord("m", Usage(prompt_tokens=3, total_tokens=3), 0.25, False, 1))
+    tracker.record(CallRecord("m", Usage(prompt_tokens=9, total_tokens=9), 0.0, True, 0))
+    assert tracker.totals() == LLMUsage(calls=1, prompt_tokens=3, total_tokens=3, cost=0.25)
+    assert tracker.summary()["cached_calls"] == 1
