@@ -10,7 +10,9 @@ A run directory holds everything needed to continue:
 - ``history.jsonl``  one :class:`StepRecord` per finished step (appended, fsynced);
 - ``checkpoint.json`` optimizer state, best parameters and the step count, replaced
   atomically after every step;
-- ``scores.png``     score per step (written when the run ends).
+- ``scores.png``     score per step (written when the run ends);
+- ``initial.json``   parameter values before the first step, and ``graph.dot`` the traced graph
+  of the first example (both read by ``optoforge report``).
 
 ``fit(resume=True)`` continues a killed run at the first unfinished step; because the batch
 order is a pure function of (seed, epoch) and the optimizer state is restored, the resumed
@@ -20,6 +22,7 @@ history is identical to an uninterrupted one.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import sys
@@ -36,9 +39,13 @@ from trace_core.durable import append_line, write_atomic
 if TYPE_CHECKING:
     from trace_core.nodes import Node
 
+logger = logging.getLogger(__name__)
+
 Guide = Callable[[Any, Any], tuple[float, Any]]
 
 CHECKPOINT_VERSION = 1
+INITIAL_FILE = "initial.json"  # parameter values before the first step
+GRAPH_FILE = "graph.dot"  # the traced graph of the first example of the first step
 
 
 class RunDirInUse(OptimizerError, RuntimeError):
@@ -203,6 +210,9 @@ class Trainer:
                 raise RunDirInUse(f"{self.run_dir} holds a history.jsonl without a checkpoint")
             else:
                 (self.run_dir / "history.jsonl").unlink(missing_ok=True)
+        if self.run_dir is not None and start == 0:
+            # The run page diffs every parameter from here to its best value.
+            atomic_write_text(self.run_dir / INITIAL_FILE, json.dumps(self._snapshot(), indent=1))
         if start == 0 and self.val_set and best.score is None:
             best = _Best(self.evaluate(self.val_set), -1, self._snapshot())
 
@@ -260,6 +270,8 @@ class Trainer:
                     f"it returned {type(value).__name__}"
                 )
             self.optimizer.backward(out, feedback, score=float(score))
+            if step == 0 and self.run_dir is not None and index == indices[0]:
+                _write_graph(out, self.run_dir / GRAPH_FILE)
         result = self.optimizer.step()
         val_score = None
         if self.val_set:
@@ -357,6 +369,16 @@ def _pair(item: Any) -> tuple[Any, Any]:
         return item["input"], item["target"]
     x, target = item
     return x, target
+
+
+def _write_graph(output: Node, path: Path) -> None:
+    """Save one traced graph as DOT for the run page; a graph that cannot render is skipped."""
+    from trace_core.visualize import to_dot
+
+    try:
+        atomic_write_text(path, to_dot(output))
+    except Exception as err:  # the page is a view: never let it break training
+        logger.warning("could not save the traced graph to %s: %s", path, err)
 
 
 def _error_feedback(err: Exception) -> str:
