@@ -258,7 +258,7 @@ class Trainer:
                     "forward() must return a trace_core Node so feedback can flow back; "
                     f"it returned {type(value).__name__}"
                 )
-            self.optimizer.backward(out, feedback, score=float(score))
+            self.optimizer.backward(out, feedback, score=float(score), example=(x, target))
         result = self.optimizer.step()
         val_score = None
         if self.val_set:

@@ -1,0 +1,201 @@
+"""GEPA over trace_core programs: it raises the validation score, saves and resumes exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("gepa", reason="GEPA needs the `gepa` extra (pip install optoforge[gepa])")
+
+from optimizers import GEPA, GEPAError, PromptProgram, Trainer
+from optimizers.gepa_state import decode, encode
+from trace_core import bundle, node
+from trace_core.llm import ScriptedLLM
+
+START = "Answer with the quantity."
+WHOLE = " Count whole units (round down)."
+NONNEG = " A count is never negative."
+FIXED = START + WHOLE + NONNEG
+# Unshuffled batches of two: the first shows fractions, the second a negative quantity.
+TRAIN = [(2.5, 2.0), (3.0, 3.0), (-1.5, 0.0), (4.0, 4.0), (4.7, 4.0), (1.2, 1.0)]
+VAL = [(5.5, 5.0), (6.0, 6.0), (-0.5, 0.0), (0.5, 0.0)]
+
+
+@bundle()
+def solve(rules: str, x: float) -> float:
+    """Apply the rules to the quantity."""
+    y = float(math.floor(x)) if "whole units" in rules else x
+    return max(0.0, y) if "never negative" in rules else y
+
+
+def guide(output: float, target: float) -> tuple[float, str]:
+    if output == target:
+        return 1.0, "correct"
+    why = "a count is never negative" if output < 0 else "the items are indivisible"
+    return 0.0, f"got {output}, expected {target}: {why}"
+
+
+def reflection(messages: list[dict[str, Any]]) -> str:
+    """A scripted reflection model: it adds the rule the feedback it reads asks for."""
+    prompt = messages[-1]["content"]
+    current = prompt.split("```\n", 1)[1].split("\n```", 1)[0]
+    if "indivisible" in prompt and WHOLE not in current:
+        current += WHOLE
+    if "never negative" in prompt.replace(current, "") and NONNEG not in current:
+        current += NONNEG
+    return f"```\n{current}\n```"
+
+
+def world(llm: Any, **kw: Any) -> tuple[Any, GEPA]:
+    rules = node(START, name="rules", trainable=True)
+    opt = GEPA([rules], forward=lambda x: solve(rules, x), guide=guide, val_set=VAL, llm=llm, **kw)
+    return rules, opt
+
+
+def trainer(rules: Any, opt: GEPA, **kw: Any) -> Trainer:
+    return Trainer(
+        lambda x: solve(rules, x),
+        opt,
+        guide,
+        TRAIN,
+        val_set=VAL,
+        batch_size=2,
+        progress=False,
+        **kw,
+    )
+
+
+def test_gepa_raises_validation_score_one_reflection_per_failing_minibatch() -> None:
+    llm = ScriptedLLM(reflection)
+    rules, opt = world(llm)
+    run = trainer(rules, opt, shuffle=False)
+    before = run.evaluate(VAL)
+    report = run.fit()
+    assert before == 0.25
+    assert report.best_score == 1.0 and rules.data == FIXED
+    assert [r.val_score for r in report.history] == [0.75, 1.0, 1.0]
+    # two reflections; the last minibatch is already perfect, so GEPA does not reflect on it
+    assert len(llm.calls) == 2 and opt.usage.calls == 2
+    assert opt.pool == [{"rules": START}, {"rules": START + WHOLE}, {"rules": FIXED}]
+    assert opt.val_scores == [0.25, 0.75, 1.0]
+    assert report.history[0].updates == {"rules": START + WHOLE}
+    assert "accepted as candidate 1" in report.history[0].reasoning
+    assert "already perfect" in report.history[2].reasoning
+
+
+def test_reflection_prompt_holds_the_traced_graph_and_feedback_of_the_minibatch() -> None:
+    llm = ScriptedLLM(reflection)
+    rules, opt = world(llm, objective="count indivisible items")
+    trainer(rules, opt, shuffle=False).fit()
+    prompt = llm.calls[0][-1]["content"]
+    assert "count indivisible items" in prompt
+    assert f"```\n{START}\n```" in prompt
+    assert "[solve] Apply the rules to the quantity." in prompt  # from trace_core.summarize
+    assert "got 2.5, expected 2.0: the items are indivisible" in prompt
+    assert "(float) solve=2.5" in prompt
+
+
+def test_a_worse_reflection_is_rejected_and_the_parameters_keep_their_value() -> None:
+    llm = ScriptedLLM(lambda messages: "```\nAnswer with twice the quantity.\n```")
+    rules, opt = world(llm)
+    report = trainer(rules, opt, epochs=1).fit()
+    assert rules.data == START
+    assert opt.pool == [{"rules": START}]
+    assert all("rejected" in r.reasoning for r in report.history if "new text" in r.reasoning)
+
+
+def test_state_dict_round_trip_restores_pool_scores_and_random_state() -> None:
+    rules, opt = world(ScriptedLLM(reflection))
+    trainer(rules, opt).fit()
+    state = json.loads(json.dumps(opt.state_dict()))
+    rules2, opt2 = world(ScriptedLLM(reflection))
+    opt2.load_state_dict(state)
+    assert opt2.pool == opt.pool and opt2.val_scores == opt.val_scores
+    assert opt2.parent == opt.parent and opt2.rng.random() == opt.rng.random()
+    assert rules2.data == rules.data
+    assert opt2.state_dict()["state"]["gepa"] == state["state"]["gepa"]
+
+
+class Killed(Exception):
+    """Stands for a crash right after a step's checkpoint was written."""
+
+
+def test_resumed_run_ends_like_an_uninterrupted_one_without_repeating_calls(
+    tmp_path: Path,
+) -> None:
+    rules, opt = world(ScriptedLLM(reflection))
+    whole = trainer(rules, opt, shuffle=False, epochs=2, run_dir=tmp_path / "a").fit()
+
+    def crash(record: Any) -> None:
+        raise Killed
+
+    rules_b, opt_b = world(ScriptedLLM(reflection))
+    with pytest.raises(Killed):
+        trainer(
+            rules_b, opt_b, shuffle=False, epochs=2, run_dir=tmp_path / "b", on_step=crash
+        ).fit()
+    llm = ScriptedLLM(reflection)
+    rules_c, opt_c = world(llm)
+    run = trainer(rules_c, opt_c, shuffle=False, epochs=2, run_dir=tmp_path / "b")
+    resumed = run.fit(resume=True)
+    assert resumed.start_step == 1 and resumed.steps == whole.steps == 6
+    assert len(llm.calls) == 1  # only the second reflection: the first is not asked again
+    assert rules_c.data == rules.data == FIXED
+    assert opt_c.pool == opt.pool and opt_c.val_scores == opt.val_scores
+    strip = {"usage"}
+    assert [r.model_dump(exclude=strip) for r in resumed.history] == [
+        r.model_dump(exclude=strip) for r in whole.history
+    ]
+
+
+def test_prompt_program_instruction_is_evolved_by_gepa() -> None:
+    def task_model(messages: list[dict[str, Any]]) -> str:
+        system, user = messages[0]["content"], messages[-1]["content"]
+        word = user.split("Input:")[-1].split("\n")[0].split()[-1]
+        return word.upper() if "capital letters" in system else word
+
+    def fix(messages: list[dict[str, Any]]) -> str:
+        wants_caps = "expected capitals" in messages[-1]["content"]
+        text = "Repeat the last word in capital letters." if wants_caps else "Repeat."
+        return f"```\n{text}\n```"
+
+    def caps_guide(output: str, target: str) -> tuple[float, str]:
+        return (1.0, "ok") if output == target else (0.0, f"got {output}, expected capitals")
+
+    program = PromptProgram("Repeat the last word.", llm=ScriptedLLM(task_model))
+    data = [("say cat", "CAT"), ("say dog", "DOG"), ("say owl", "OWL"), ("say emu", "EMU")]
+    opt = GEPA(
+        program.parameters(),
+        forward=program,
+        guide=caps_guide,
+        val_set=data[2:],
+        llm=ScriptedLLM(fix),
+    )
+    run = Trainer(program, opt, caps_guide, data[:2], val_set=data[2:], progress=False)
+    assert run.evaluate(data) == 0.0
+    report = run.fit()
+    assert report.best_score == 1.0
+    assert program.instruction.data == "Repeat the last word in capital letters."
+    assert program.exemplars.data == []  # not text: GEPA leaves it alone
+
+
+def test_step_without_examples_says_how_to_pass_them() -> None:
+    rules, opt = world(ScriptedLLM(reflection))
+    opt.backward(solve(rules, 2.5), "wrong", score=0.0)
+    with pytest.raises(GEPAError, match="example=\\(input, target\\)"):
+        opt.step()
+
+
+def test_parameters_without_text_are_refused() -> None:
+    w = node(3, name="w", trainable=True)
+    with pytest.raises(GEPAError, match="none of the parameters holds a str"):
+        GEPA([w], forward=lambda x: x, guide=guide, val_set=VAL)
+
+
+def test_state_codec_keeps_int_keys_sets_and_tuples() -> None:
+    value = {"front": {0: {1, 2}, 3: {0}}, "rng": (3, (1, 2), None), "pairs": {(1, "a"): 2.0}}
+    assert decode(json.loads(json.dumps(encode(value)))) == value
