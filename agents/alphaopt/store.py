@@ -23,15 +23,23 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
-from agents.alphaopt.taxonomy import Label, label_key, seed_labels
+from agents.alphaopt.insight import Bucket, Insight, InsightStats
+from agents.alphaopt.schema import (
+    COLUMNS,
+    INSERT,
+    SCHEMA_VERSION,
+    columns,
+    content_key,
+    migrate,
+    put_label,
+    read_export,
+    row_to_insight,
+    write_row,
+)
+from agents.alphaopt.schema import LibraryError as LibraryError  # re-exported: its old home
+from agents.alphaopt.taxonomy import Label, label_key
 
-SCHEMA_VERSION = 2
 EXPORT_FORMAT = "optoforge-alphaopt-library"
-
-
-class LibraryError(RuntimeError):
-    """The library file cannot be used (newer schema, not an optoforge library, bad export)."""
 
 
 class InsightNotFound(KeyError):
@@ -58,100 +66,8 @@ class VerifiedProgram(BaseModel):
     objective: float
 
 
-def _columns(insight: Insight) -> tuple[Any, ...]:
-    """The stored columns of ``insight``, in the order both INSERT and UPDATE name them."""
-    return (
-        json.dumps(insight.taxonomy),
-        insight.condition,
-        insight.explanation,
-        insight.example,
-        json.dumps(insight.provenance),
-        insight.stats.model_dump_json(),
-        insight.distribution.model_dump_json(),
-        insight.status,
-        insight.version,
-        insight.iteration,
-    )
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _migrate_v1(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE insights (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            taxonomy TEXT NOT NULL,
-            condition TEXT NOT NULL,
-            explanation TEXT NOT NULL,
-            example TEXT NOT NULL DEFAULT '',
-            provenance TEXT NOT NULL DEFAULT '[]',
-            stats TEXT NOT NULL DEFAULT '{}',
-            created TEXT NOT NULL
-        )"""
-    )
-
-
-def _migrate_v2(db: sqlite3.Connection) -> None:
-    """Evolution: distribution, status and versions; taxonomy labels; programs; change log."""
-    db.execute("ALTER TABLE insights ADD COLUMN distribution TEXT NOT NULL DEFAULT '{}'")
-    db.execute("ALTER TABLE insights ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
-    db.execute("ALTER TABLE insights ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
-    db.execute("ALTER TABLE insights ADD COLUMN iteration INTEGER NOT NULL DEFAULT 0")
-    db.execute(
-        """CREATE TABLE labels (
-            key TEXT PRIMARY KEY, track TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,
-            definition TEXT NOT NULL, condition TEXT NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE programs (
-            item_id TEXT PRIMARY KEY, program TEXT NOT NULL, objective REAL NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE changes (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
-            insight_ids TEXT NOT NULL, reason TEXT NOT NULL, before TEXT, after TEXT
-        )"""
-    )
-    for label in seed_labels():
-        _put_label(db, label)
-
-
-_MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2}
-
-
-def _put_label(db: sqlite3.Connection, label: Label) -> bool:
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO labels (key, track, l1, l2, definition, condition) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        ("/".join(label.key), label.track, label.l1, label.l2, label.definition, label.condition),
-    )
-    return cursor.rowcount > 0
-
-
-_COLUMNS = (
-    "id, taxonomy, condition, explanation, example, provenance, stats, distribution, status, "
-    "version, iteration"
-)
-
-
-def _row_to_insight(row: Sequence[Any]) -> Insight:
-    return Insight(
-        id=row[0],
-        taxonomy=json.loads(row[1]),
-        condition=row[2],
-        explanation=row[3],
-        example=row[4],
-        provenance=json.loads(row[5]),
-        stats=InsightStats.model_validate(json.loads(row[6])),
-        distribution=Distribution.model_validate(json.loads(row[7])),
-        status=row[8],
-        version=row[9],
-        iteration=row[10],
-    )
 
 
 def _snapshot(insight: Insight) -> dict[str, Any]:
@@ -209,25 +125,7 @@ class ExperienceLibrary:
 
     def _migrate(self) -> None:
         with self._transaction() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if (
-                version == 0
-                and db.execute("SELECT 1 FROM sqlite_master WHERE name='insights'").fetchone()
-            ):
-                raise LibraryError(f"{self.path} has tables but no schema version: not a library")
-            if version > SCHEMA_VERSION:
-                raise LibraryError(
-                    f"{self.path} uses library schema {version}, newer than this optoforge "
-                    f"({SCHEMA_VERSION}); upgrade optoforge to open it"
-                )
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                _MIGRATIONS[step](db)
-            db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            migrate(db, self.path)
 
     @property
     def schema_version(self) -> int:
@@ -239,21 +137,35 @@ class ExperienceLibrary:
     # -- insights ----------------------------------------------------------------------------
 
     def _insert(self, db: sqlite3.Connection, insight: Insight) -> int:
-        cursor = db.execute(
-            "INSERT INTO insights (taxonomy, condition, explanation, example, provenance, stats, "
-            "distribution, status, version, iteration, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_columns(insight), _now()),
-        )
+        cursor = db.execute(INSERT, (*columns(insight), _now()))
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
 
     def _write(self, db: sqlite3.Connection, insight: Insight) -> None:
-        db.execute(
-            "UPDATE insights SET taxonomy=?, condition=?, explanation=?, example=?, "
-            "provenance=?, stats=?, distribution=?, status=?, version=?, iteration=? WHERE id=?",
-            (*_columns(insight), insight.id),
-        )
+        write_row(db, insight)
+
+    def _twin(self, db: sqlite3.Connection, insight: Insight) -> Insight | None:
+        """The stored insight identical to ``insight`` (same content key), if any."""
+        row = db.execute(
+            f"SELECT {COLUMNS} FROM insights WHERE content_key=?", (content_key(insight),)
+        ).fetchone()
+        return None if row is None else row_to_insight(row)
+
+    def _put(self, db: sqlite3.Connection, insight: Insight) -> tuple[Insight, bool]:
+        """The one write rule: store ``insight``, or fold it into its stored twin.
+
+        Returns the stored insight and whether it is new. A twin keeps its id, texts and
+        status and gains the new provenance, distribution and counters
+        (:meth:`Insight.absorbed`), so repeating the same write changes nothing.
+        """
+        twin = self._twin(db, insight)
+        if twin is None:
+            new_id = self._insert(db, insight)
+            return insight.model_copy(update={"id": new_id}), True
+        folded = twin.absorbed(insight)
+        if folded != twin:
+            self._write(db, folded)
+        return folded, False
 
     def _log(
         self,
@@ -278,17 +190,25 @@ class ExperienceLibrary:
         )
 
     def _get(self, db: sqlite3.Connection, insight_id: int) -> Insight:
-        row = db.execute(f"SELECT {_COLUMNS} FROM insights WHERE id=?", (insight_id,)).fetchone()
+        row = db.execute(f"SELECT {COLUMNS} FROM insights WHERE id=?", (insight_id,)).fetchone()
         if row is None:
             raise InsightNotFound(f"no insight with id {insight_id} in {self.path}")
-        return _row_to_insight(row)
+        return row_to_insight(row)
 
     def add(self, insight: Insight, reason: str = "added") -> int:
-        """Store ``insight`` (its ``id`` is ignored) and return the new id, once committed."""
+        """Store ``insight`` (its ``id`` is ignored) and return its id, once committed.
+
+        An insight identical to a stored one (:meth:`Insight.content_key`: same taxonomy and
+        texts up to case and spacing) is not stored twice: the stored one absorbs its
+        provenance, distribution and counters and its id is returned, exactly as
+        :meth:`import_json` does. A writer restarted over the same items adds nothing new.
+        """
         with self._transaction() as db:
-            new_id = self._insert(db, insight)
-            self._log(db, "add", [new_id], reason, after=_snapshot(insight))
-        return new_id
+            stored, new = self._put(db, insight)
+            assert stored.id is not None
+            if new:
+                self._log(db, "add", [stored.id], reason, after=_snapshot(insight))
+        return stored.id
 
     def get(self, insight_id: int) -> Insight:
         """The insight with ``insight_id`` (raises :class:`InsightNotFound`)."""
@@ -299,8 +219,8 @@ class ExperienceLibrary:
         """Active insights by id (``include_inactive``: also retired and merged ones)."""
         where = "" if include_inactive else "WHERE status='active'"
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM insights {where} ORDER BY id")
-            return [_row_to_insight(row) for row in rows.fetchall()]
+            rows = self._db.execute(f"SELECT {COLUMNS} FROM insights {where} ORDER BY id")
+            return [row_to_insight(row) for row in rows.fetchall()]
 
     def __len__(self) -> int:
         with self._lock:
@@ -308,12 +228,25 @@ class ExperienceLibrary:
             return int(row.fetchone()[0])
 
     def update(self, insight: Insight, *, kind: str, reason: str) -> Insight:
-        """Replace the content of ``insight.id``, bump its version and log ``kind``/``reason``."""
+        """Replace the content of ``insight.id``, bump its version and log ``kind``/``reason``.
+
+        When the new content is identical to another stored insight, that one absorbs this
+        insight (the one-insight-per-content rule) and is returned; this one keeps its old
+        texts with status ``merged``.
+        """
         if insight.id is None:
             raise ValueError("update() needs an insight with an id; use add() for new insights")
         with self._transaction() as db:
             before = self._get(db, insight.id)
             updated = insight.model_copy(update={"version": before.version + 1})
+            twin = self._twin(db, updated)
+            if twin is not None and twin.id != insight.id:
+                folded = twin.absorbed(updated)
+                self._write(db, folded)
+                self._write(db, before.model_copy(update={"status": "merged"}))
+                why = f"{reason}; identical to insight {twin.id}, merged into it"
+                self._log(db, kind, [insight.id, twin.id], why, _snapshot(before))
+                return folded
             self._write(db, updated)
             self._log(db, kind, [insight.id], reason, _snapshot(before), _snapshot(updated))
         return updated
@@ -348,18 +281,32 @@ class ExperienceLibrary:
             combined = merged.model_copy(
                 update={"provenance": provenance, "distribution": distribution, "stats": stats}
             )
-            new_id = self._insert(db, combined)
+            new_id = self._put_live(db, combined)
             for source in sources:
-                self._write(db, source.model_copy(update={"status": "merged"}))
+                if source.id != new_id:
+                    self._write(db, source.model_copy(update={"status": "merged"}))
             self._log(db, "merge", [*source_ids, new_id], reason, after=_snapshot(combined))
         return new_id
+
+    def _put_live(self, db: sqlite3.Connection, insight: Insight) -> int:
+        """:meth:`_put` for the result of an evolution step: the stored insight is active.
+
+        When the result is identical to a source of the step, that source simply stays (it is
+        the result); when it is identical to another stored insight, that one takes it in.
+        """
+        stored, new = self._put(db, insight)
+        assert stored.id is not None
+        if not new and stored.status != "active":
+            self._write(db, stored.model_copy(update={"status": "active"}))
+        return stored.id
 
     def split(self, source_id: int, parts: Sequence[Insight], reason: str) -> list[int]:
         """Replace one insight by narrower ``parts`` in one transaction; returns their ids."""
         with self._transaction() as db:
             source = self._get(db, source_id)
-            ids = [self._insert(db, part) for part in parts]
-            self._write(db, source.model_copy(update={"status": "split"}))
+            ids = list(dict.fromkeys(self._put_live(db, part) for part in parts))
+            if source_id not in ids:
+                self._write(db, self._get(db, source_id).model_copy(update={"status": "split"}))
             self._log(db, "split", [source_id, *ids], reason, before=_snapshot(source))
         return ids
 
@@ -419,7 +366,7 @@ class ExperienceLibrary:
     def add_label(self, label: Label, reason: str = "new label") -> bool:
         """Add a taxonomy label; False when an equal path (ignoring case) already exists."""
         with self._transaction() as db:
-            added = _put_label(db, label)
+            added = put_label(db, label)
             if added:
                 self._log(db, "label", [], f"{'/'.join(label.path)}: {reason}")
         return added
@@ -492,47 +439,27 @@ class ExperienceLibrary:
     def import_json(self, path: str | Path) -> dict[str, int]:
         """Merge an export into this library (one transaction).
 
-        New insights get new ids; an insight identical to one already here (same taxonomy,
-        condition, explanation and example, ignoring case and spacing) is not duplicated: the
-        existing one gains the imported provenance and distribution, and keeps the larger of
-        each stats counter (so importing the same file twice changes nothing).
+        Each insight is written by the rule :meth:`add` follows: new insights get new ids; one
+        identical to an insight already here (same taxonomy, condition, explanation and
+        example, ignoring case and spacing) is not duplicated: the existing one gains the
+        imported provenance and distribution, and keeps the larger of each stats counter (so
+        importing the same file twice changes nothing). A library holds no two identical
+        insights, so importing its export into an empty library gives back the same insights.
         Returns counts: ``added``, ``deduplicated``, ``labels``.
         """
-        try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise LibraryError(f"{path}: not JSON ({err.msg})") from err
-        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-            raise LibraryError(f"{path}: not an optoforge library export (format {EXPORT_FORMAT})")
+        document = read_export(path, EXPORT_FORMAT)
         imported = [Insight.model_validate(row) for row in document.get("insights", [])]
         counts = {"added": 0, "deduplicated": 0, "labels": 0}
         with self._transaction() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM insights").fetchall()
-            existing = {insight.content_key(): insight for insight in map(_row_to_insight, rows)}
             for row in document.get("labels", []):
-                counts["labels"] += _put_label(db, Label.model_validate(row))
+                counts["labels"] += put_label(db, Label.model_validate(row))
             for row in document.get("programs", []):
                 db.execute(
                     "INSERT OR IGNORE INTO programs (item_id, program, objective) VALUES (?, ?, ?)",
                     (row["item_id"], row["program"], float(row["objective"])),
                 )
             for insight in imported:
-                twin = existing.get(insight.content_key())
-                if twin is None:
-                    new_id = self._insert(db, insight)
-                    existing[insight.content_key()] = insight.model_copy(update={"id": new_id})
-                    counts["added"] += 1
-                    continue
-                provenance = list(dict.fromkeys([*twin.provenance, *insight.provenance]))
-                merged = twin.model_copy(
-                    update={
-                        "provenance": provenance,
-                        "distribution": twin.distribution.union(insight.distribution),
-                        "stats": twin.stats.combined_max(insight.stats),
-                    }
-                )
-                self._write(db, merged)
-                existing[insight.content_key()] = merged
-                counts["deduplicated"] += 1
+                _, new = self._put(db, insight)
+                counts["added" if new else "deduplicated"] += 1
             self._log(db, "import", [], f"imported {path}: {counts}")
         return counts
