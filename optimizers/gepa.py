@@ -334,7 +334,7 @@ class GEPA(Optimizer):
             templates[name] = self._prompt(
                 "gepa_reflection",
                 variable=name,
-                constraint=f" Its constraint: {constraint}" if constraint else "",
+                constraint=f" Its constraint: {constraint.rstrip('.')}." if constraint else "",
                 objective=self.objective,
             )
         return templates

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("gepa", reason="GEPA needs the `gepa` extra (pip install optoforge[gepa])")
 
-from optimizers import GEPA, GEPAError, PromptProgram, Trainer
+from optimizers import GEPA, GEPAError, PromptProgram, TraceAdapter, Trainer
 from optimizers.gepa_state import decode, encode
 from trace_core import bundle, node
 from trace_core.llm import ScriptedLLM
@@ -199,3 +199,57 @@ def test_parameters_without_text_are_refused() -> None:
 def test_state_codec_keeps_int_keys_sets_and_tuples() -> None:
     value = {"front": {0: {1, 2}, 3: {0}}, "rng": (3, (1, 2), None), "pairs": {(1, "a"): 2.0}}
     assert decode(json.loads(json.dumps(encode(value)))) == value
+
+
+def test_gepa_rewrites_the_trainable_code_of_the_example_workflow() -> None:
+    from examples import agent_workflow as example
+
+    extract, total, workflow = example.make_workflow()
+    params = [extract.code_parameter(), total.code_parameter()]
+
+    def reflect(messages: list[dict[str, Any]]) -> str:
+        prompt = messages[-1]["content"]
+        current = prompt.split("```\n", 1)[1].split("\n```", 1)[0]
+        new = example.FIXED_EXTRACT if "def extract_amounts" in current else current
+        return f"```python\n{new}\n```"
+
+    llm = ScriptedLLM(reflect)
+    opt = GEPA(params, forward=workflow, guide=example.guide, val_set=example.VAL, llm=llm)
+    run = Trainer(workflow, opt, example.guide, example.TRAIN, val_set=example.VAL, progress=False)
+    assert run.evaluate(example.VAL) == 0.0
+    report = run.fit()
+    assert report.best_score == 1.0
+    assert params[0].data.strip() == example.FIXED_EXTRACT.strip()
+    assert "sum(amounts)" in params[1].data  # step 2 was right and is unchanged
+    # the reflection saw the intermediate value of step 1 in the traced graph
+    assert "extract_amounts" in llm.calls[0][-1]["content"]
+    assert "(list) extract_amounts=[" in llm.calls[0][-1]["content"]
+
+
+class _Quiet:
+    def log(self, message: str) -> None:
+        pass
+
+
+def test_trace_adapter_drives_gepa_optimize_directly() -> None:
+    import gepa
+
+    rules = node(START, name="rules", trainable=True)
+    adapter = TraceAdapter(lambda x: solve(rules, x), guide, {"rules": rules})
+
+    def reflection_lm(prompt: str) -> str:
+        return reflection([{"role": "user", "content": prompt}])
+
+    result = gepa.optimize(
+        seed_candidate={"rules": START},
+        trainset=TRAIN,
+        valset=VAL,
+        adapter=adapter,
+        reflection_lm=reflection_lm,
+        max_metric_calls=40,
+        logger=_Quiet(),
+        seed=0,
+    )
+    assert result.best_candidate == {"rules": FIXED}
+    assert max(result.val_aggregate_scores) == 1.0
+    assert rules.data == START  # evaluating candidates never leaves one applied
