@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from optimizers.base import Optimizer, StepUsage, Suggestion, describe_constraint
 from optimizers.gepa_adapter import (
@@ -199,15 +199,13 @@ class GEPA(Optimizer):
         notes = [f"iteration {state.i + 1}: parent {parent} (val {self.val_scores[parent]:.3g})"]
         merged = self._try_merge(parts, state, notes)
         if not merged:
-            parts.proposer.trainset = ListDataLoader(examples)
+            parts.proposer.trainset = cast(Any, ListDataLoader(examples))
             proposals = parts.proposer.propose(state)
             if isinstance(self._llm_error, BudgetExceeded):
                 raise self._llm_error
             for proposal in proposals:
-                before, after = (
-                    sum(proposal.subsample_scores_before),
-                    sum(proposal.subsample_scores_after),
-                )
+                before = sum(proposal.subsample_scores_before or [])
+                after = sum(proposal.subsample_scores_after or [])
                 changed = sorted(
                     n
                     for n, t in proposal.candidate.items()
@@ -234,7 +232,10 @@ class GEPA(Optimizer):
         notes.append(f"next parent: candidate {self.parent} of {len(state.program_candidates)}")
         chosen = state.program_candidates[self.parent]
         values = {n: t for n, t in chosen.items() if self.adapter.components[n].data != t}
-        return Suggestion(values, reasoning="\n".join(notes), usage=self._usage)
+        error = (
+            None if self._llm_error is None else f"the reflection model failed: {self._llm_error}"
+        )
+        return Suggestion(values, reasoning="\n".join(notes), usage=self._usage, error=error)
 
     def _why_no_proposal(self, items: Sequence[Any]) -> str:
         scores = [item.score for item in items]
@@ -313,7 +314,7 @@ class GEPA(Optimizer):
                 return index
         from gepa.proposer.base import CandidateProposal
 
-        outside = CandidateProposal(candidate=current, parent_program_ids=[self.parent])
+        outside: Any = CandidateProposal(candidate=current, parent_program_ids=[self.parent])
         self.parent = self._add(outside, state)
         return self.parent
 

@@ -240,7 +240,7 @@ class ExperienceLibrary:
             before = self._get(db, insight.id)
             updated = insight.model_copy(update={"version": before.version + 1})
             twin = self._twin(db, updated)
-            if twin is not None and twin.id != insight.id:
+            if twin is not None and twin.id is not None and twin.id != insight.id:
                 folded = twin.absorbed(updated)
                 self._write(db, folded)
                 self._write(db, before.model_copy(update={"status": "merged"}))

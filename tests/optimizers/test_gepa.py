@@ -14,7 +14,7 @@ pytest.importorskip("gepa", reason="GEPA needs the `gepa` extra (pip install opt
 from optimizers import GEPA, GEPAError, PromptProgram, TraceAdapter, Trainer
 from optimizers.gepa_state import decode, encode
 from trace_core import bundle, node
-from trace_core.llm import ScriptedLLM
+from trace_core.llm import Budget, ScriptedLLM
 
 START = "Answer with the quantity."
 WHOLE = " Count whole units (round down)."
@@ -253,3 +253,25 @@ def test_trace_adapter_drives_gepa_optimize_directly() -> None:
     assert result.best_candidate == {"rules": FIXED}
     assert max(result.val_aggregate_scores) == 1.0
     assert rules.data == START  # evaluating candidates never leaves one applied
+
+
+def test_budget_stops_the_run_cleanly_and_a_larger_budget_resumes_it(tmp_path: Path) -> None:
+    rules, opt = world(ScriptedLLM(reflection, budget=Budget(max_calls=1)))
+    stopped = trainer(rules, opt, shuffle=False, run_dir=tmp_path).fit()
+    assert stopped.stopped is not None and "budget" in stopped.stopped
+    assert stopped.steps == 1 and rules.data == START + WHOLE
+    llm = ScriptedLLM(reflection, budget=Budget(max_calls=5))
+    rules2, opt2 = world(llm)
+    resumed = trainer(rules2, opt2, shuffle=False, run_dir=tmp_path).fit(resume=True)
+    assert resumed.stopped is None and rules2.data == FIXED
+    assert len(llm.calls) == 1
+
+
+def test_a_failing_reflection_model_is_reported_and_the_parameters_stay() -> None:
+    from trace_core.llm import LLMError
+
+    rules, opt = world(ScriptedLLM([LLMError("provider down")] * 10))
+    opt.backward(solve(rules, 2.5), "needs whole units", score=0.0, example=(2.5, 2.0))
+    result = opt.step()
+    assert result.error is not None and "provider down" in result.error
+    assert rules.data == START and opt.pool == [{"rules": START}]
