@@ -166,10 +166,6 @@ class GEPA(Optimizer):
 
     # -- the iteration ---------------------------------------------------------------------
     def _suggest(self) -> Suggestion:
-        from gepa.core.data_loader import ListDataLoader
-
-        from trace_core.llm import BudgetExceeded
-
         items = self._require_feedback()
         if any(item.example is None for item in items):
             raise GEPAError(
@@ -181,52 +177,13 @@ class GEPA(Optimizer):
         parts = self._build()
         state = self._ensure_state()
         parent = self._locate_parent(state)
-        examples = [item.example for item in items]
-        rollouts = []
-        for item in items:
-            x, _ = example_pair(item.example)
-            score = self.failure_score if item.score is None else float(item.score)
-            value = item.output.data
-            rollouts.append(
-                (value, score, self.adapter.trajectory(x, item.output, value, score, item.feedback))
-            )
-        self.adapter.record(
-            state.program_candidates[parent], examples, TraceAdapter.batch_of(rollouts)
-        )
-
+        self._record_parent_rollouts(items, state.program_candidates[parent])
         state.i += 1
         state.full_program_trace.append({"i": state.i})
         notes = [f"iteration {state.i + 1}: parent {parent} (val {self.val_scores[parent]:.3g})"]
-        merged = self._try_merge(parts, state, notes)
-        if not merged:
-            parts.proposer.trainset = cast(Any, ListDataLoader(examples))
-            proposals = parts.proposer.propose(state)
-            if isinstance(self._llm_error, BudgetExceeded):
-                raise self._llm_error
-            for proposal in proposals:
-                before = sum(proposal.subsample_scores_before or [])
-                after = sum(proposal.subsample_scores_after or [])
-                changed = sorted(
-                    n
-                    for n, t in proposal.candidate.items()
-                    if t != state.program_candidates[parent][n]
-                )
-                if parts.acceptance.should_accept(proposal, state):
-                    index = self._add(proposal, state)
-                    notes.append(
-                        f"new text for {', '.join(changed)}: minibatch {before:g} -> {after:g}, "
-                        f"accepted as candidate {index} (val {self.val_scores[index]:.3g})"
-                    )
-                    if parts.merge is not None:
-                        parts.merge.last_iter_found_new_program = True
-                        if parts.merge.total_merges_tested < self.max_merge_invocations:
-                            parts.merge.merges_due += 1
-                else:
-                    notes.append(
-                        f"new text for {', '.join(changed)}: minibatch {before:g} -> {after:g}, "
-                        "rejected (not better than the parent)"
-                    )
-            if not proposals:
+        if not self._try_merge(parts, state, notes):
+            self._mutate(parts, state, parent, [item.example for item in items], notes)
+            if len(notes) == 1:
                 notes.append(self._why_no_proposal(items))
         self.parent = parts.selector.select_candidate_idx(state)
         notes.append(f"next parent: candidate {self.parent} of {len(state.program_candidates)}")
@@ -236,6 +193,51 @@ class GEPA(Optimizer):
             None if self._llm_error is None else f"the reflection model failed: {self._llm_error}"
         )
         return Suggestion(values, reasoning="\n".join(notes), usage=self._usage, error=error)
+
+    def _record_parent_rollouts(self, items: Sequence[Any], parent: Mapping[str, str]) -> None:
+        """Hand gepa the caller's rollouts of the parent, so it does not run them again."""
+        rollouts = []
+        for item in items:
+            x, _ = example_pair(item.example)
+            score = self.failure_score if item.score is None else float(item.score)
+            value = item.output.data
+            trajectory = self.adapter.trajectory(x, item.output, value, score, item.feedback)
+            rollouts.append((value, score, trajectory))
+        examples = [item.example for item in items]
+        self.adapter.record(parent, examples, TraceAdapter.batch_of(rollouts))
+
+    def _mutate(
+        self, parts: EngineParts, state: Any, parent: int, examples: list[Any], notes: list[str]
+    ) -> None:
+        """gepa's reflective mutation on this minibatch; an accepted child joins the pool."""
+        from gepa.core.data_loader import ListDataLoader
+
+        from trace_core.llm import BudgetExceeded
+
+        parts.proposer.trainset = cast(Any, ListDataLoader(examples))
+        proposals = parts.proposer.propose(state)
+        if isinstance(self._llm_error, BudgetExceeded):
+            raise self._llm_error  # gepa swallows reflection errors; a spent budget stops the run
+        for proposal in proposals:
+            before = sum(proposal.subsample_scores_before or [])
+            after = sum(proposal.subsample_scores_after or [])
+            texts = state.program_candidates[parent]
+            changed = ", ".join(sorted(n for n, t in proposal.candidate.items() if t != texts[n]))
+            if not parts.acceptance.should_accept(proposal, state):
+                notes.append(
+                    f"new text for {changed}: minibatch {before:g} -> {after:g}, "
+                    "rejected (not better than the parent)"
+                )
+                continue
+            index = self._add(proposal, state)
+            notes.append(
+                f"new text for {changed}: minibatch {before:g} -> {after:g}, "
+                f"accepted as candidate {index} (val {self.val_scores[index]:.3g})"
+            )
+            if parts.merge is not None:  # gepa schedules a merge after each new candidate
+                parts.merge.last_iter_found_new_program = True
+                if parts.merge.total_merges_tested < self.max_merge_invocations:
+                    parts.merge.merges_due += 1
 
     def _why_no_proposal(self, items: Sequence[Any]) -> str:
         scores = [item.score for item in items]
