@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ START = "Answer with the quantity."
 WHOLE = " Count whole units (round down)."
 NONNEG = " A count is never negative."
 FIXED = START + WHOLE + NONNEG
+REPO = Path(__file__).resolve().parents[2]
 # Unshuffled batches of two: the first shows fractions, the second a negative quantity.
 TRAIN = [(2.5, 2.0), (3.0, 3.0), (-1.5, 0.0), (4.0, 4.0), (4.7, 4.0), (1.2, 1.0)]
 VAL = [(5.5, 5.0), (6.0, 6.0), (-0.5, 0.0), (0.5, 0.0)]
@@ -118,38 +122,6 @@ def test_state_dict_round_trip_restores_pool_scores_and_random_state() -> None:
     assert opt2.parent == opt.parent and opt2.rng.random() == opt.rng.random()
     assert rules2.data == rules.data
     assert opt2.state_dict()["state"]["gepa"] == state["state"]["gepa"]
-
-
-class Killed(Exception):
-    """Stands for a crash right after a step's checkpoint was written."""
-
-
-def test_resumed_run_ends_like_an_uninterrupted_one_without_repeating_calls(
-    tmp_path: Path,
-) -> None:
-    rules, opt = world(ScriptedLLM(reflection))
-    whole = trainer(rules, opt, shuffle=False, epochs=2, run_dir=tmp_path / "a").fit()
-
-    def crash(record: Any) -> None:
-        raise Killed
-
-    rules_b, opt_b = world(ScriptedLLM(reflection))
-    with pytest.raises(Killed):
-        trainer(
-            rules_b, opt_b, shuffle=False, epochs=2, run_dir=tmp_path / "b", on_step=crash
-        ).fit()
-    llm = ScriptedLLM(reflection)
-    rules_c, opt_c = world(llm)
-    run = trainer(rules_c, opt_c, shuffle=False, epochs=2, run_dir=tmp_path / "b")
-    resumed = run.fit(resume=True)
-    assert resumed.start_step == 1 and resumed.steps == whole.steps == 6
-    assert len(llm.calls) == 1  # only the second reflection: the first is not asked again
-    assert rules_c.data == rules.data == FIXED
-    assert opt_c.pool == opt.pool and opt_c.val_scores == opt.val_scores
-    strip = {"usage"}
-    assert [r.model_dump(exclude=strip) for r in resumed.history] == [
-        r.model_dump(exclude=strip) for r in whole.history
-    ]
 
 
 def test_prompt_program_instruction_is_evolved_by_gepa() -> None:
@@ -275,3 +247,36 @@ def test_a_failing_reflection_model_is_reported_and_the_parameters_stay() -> Non
     result = opt.step()
     assert result.error is not None and "provider down" in result.error
     assert rules.data == START and opt.pool == [{"rules": START}]
+
+
+def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tests.optimizers.gepa_job", str(run_dir), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_sigkilled_gepa_run_resumes_to_the_same_history_without_repeating_calls(
+    tmp_path: Path,
+) -> None:
+    full = _job(tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+    killed = _job(tmp_path / "killed", "--kill-after", "1")
+    assert killed.returncode == -signal.SIGKILL
+    resumed = _job(tmp_path / "killed", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+
+    done, again = json.loads(full.stdout), json.loads(resumed.stdout)
+    assert again["start_step"] == 1
+    assert again["rules"] == done["rules"] and again["pool"] == done["pool"]
+    history = (tmp_path / "full" / "history.jsonl").read_text()
+    assert (tmp_path / "killed" / "history.jsonl").read_text() == history
+    # the calls of the killed steps are in its history; the resumed run asked only the rest
+    killed_calls = sum(
+        json.loads(line)["usage"]["calls"]
+        for line in (tmp_path / "killed" / "history.jsonl").read_text().splitlines()[:1]
+    )
+    assert killed_calls == again["calls"] == 1 and done["calls"] == 2
