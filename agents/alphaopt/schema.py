@@ -15,10 +15,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from agents.alphaopt.insight import Distribution, Insight, InsightStats
 from agents.alphaopt.taxonomy import Label, seed_labels
 
 SCHEMA_VERSION = 3
+
+
+class Change(BaseModel):
+    """One entry of the evolution change log."""
+
+    id: int
+    at: str
+    kind: str = Field(description="add, refine, merge, split, retire, import, label, dedup")
+    insight_ids: list[int]
+    reason: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class VerifiedProgram(BaseModel):
+    """A program whose solve matched an item's gold objective (a proxy gold program)."""
+
+    item_id: str
+    program: str
+    objective: float
 
 
 class LibraryError(RuntimeError):

@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from agents.alphaopt.insight import Bucket, Insight, InsightStats
 from agents.alphaopt.schema import (
     COLUMNS,
     INSERT,
     SCHEMA_VERSION,
+    Change,
+    VerifiedProgram,
     columns,
     content_key,
     migrate,
@@ -44,26 +44,6 @@ EXPORT_FORMAT = "optoforge-alphaopt-library"
 
 class InsightNotFound(KeyError):
     """No insight has the requested id."""
-
-
-class Change(BaseModel):
-    """One entry of the evolution change log."""
-
-    id: int
-    at: str
-    kind: str = Field(description="add, refine, merge, split, retire, import, label")
-    insight_ids: list[int]
-    reason: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-
-
-class VerifiedProgram(BaseModel):
-    """A program whose solve matched an item's gold objective (a proxy gold program)."""
-
-    item_id: str
-    program: str
-    objective: float
 
 
 def _now() -> str:
@@ -141,9 +121,6 @@ class ExperienceLibrary:
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
 
-    def _write(self, db: sqlite3.Connection, insight: Insight) -> None:
-        write_row(db, insight)
-
     def _twin(self, db: sqlite3.Connection, insight: Insight) -> Insight | None:
         """The stored insight identical to ``insight`` (same content key), if any."""
         row = db.execute(
@@ -164,7 +141,7 @@ class ExperienceLibrary:
             return insight.model_copy(update={"id": new_id}), True
         folded = twin.absorbed(insight)
         if folded != twin:
-            self._write(db, folded)
+            write_row(db, folded)
         return folded, False
 
     def _log(
@@ -242,12 +219,12 @@ class ExperienceLibrary:
             twin = self._twin(db, updated)
             if twin is not None and twin.id is not None and twin.id != insight.id:
                 folded = twin.absorbed(updated)
-                self._write(db, folded)
-                self._write(db, before.model_copy(update={"status": "merged"}))
+                write_row(db, folded)
+                write_row(db, before.model_copy(update={"status": "merged"}))
                 why = f"{reason}; identical to insight {twin.id}, merged into it"
                 self._log(db, kind, [insight.id, twin.id], why, _snapshot(before))
                 return folded
-            self._write(db, updated)
+            write_row(db, updated)
             self._log(db, kind, [insight.id], reason, _snapshot(before), _snapshot(updated))
         return updated
 
@@ -256,14 +233,16 @@ class ExperienceLibrary:
         with self._transaction() as db:
             before = self._get(db, insight_id)
             after = before.model_copy(update={"status": "retired"})
-            self._write(db, after)
+            write_row(db, after)
             self._log(db, "retire", [insight_id], reason, _snapshot(before), _snapshot(after))
 
     def merge(self, source_ids: Sequence[int], merged: Insight, reason: str) -> int:
-        """Replace ``source_ids`` by ``merged`` in one transaction; returns the new id.
+        """Replace ``source_ids`` by ``merged`` in one transaction; returns the merged id.
 
         The merged insight inherits the union of the sources' provenance and distribution and
-        their summed stats; the sources are kept with status ``merged``.
+        their summed stats; the sources are kept with status ``merged``. A result identical to
+        a stored insight is that insight (one insight per content), made active: a source
+        then stays as the result, another insight takes the merge in.
         """
         with self._transaction() as db:
             sources = [self._get(db, source_id) for source_id in source_ids]
@@ -284,7 +263,7 @@ class ExperienceLibrary:
             new_id = self._put_live(db, combined)
             for source in sources:
                 if source.id != new_id:
-                    self._write(db, source.model_copy(update={"status": "merged"}))
+                    write_row(db, source.model_copy(update={"status": "merged"}))
             self._log(db, "merge", [*source_ids, new_id], reason, after=_snapshot(combined))
         return new_id
 
@@ -297,16 +276,20 @@ class ExperienceLibrary:
         stored, new = self._put(db, insight)
         assert stored.id is not None
         if not new and stored.status != "active":
-            self._write(db, stored.model_copy(update={"status": "active"}))
+            write_row(db, stored.model_copy(update={"status": "active"}))
         return stored.id
 
     def split(self, source_id: int, parts: Sequence[Insight], reason: str) -> list[int]:
-        """Replace one insight by narrower ``parts`` in one transaction; returns their ids."""
+        """Replace one insight by narrower ``parts`` in one transaction; returns their ids.
+
+        Parts identical to a stored insight are that insight, made active (a part identical to
+        the source keeps the source active rather than marking it ``split``).
+        """
         with self._transaction() as db:
             source = self._get(db, source_id)
             ids = list(dict.fromkeys(self._put_live(db, part) for part in parts))
             if source_id not in ids:
-                self._write(db, self._get(db, source_id).model_copy(update={"status": "split"}))
+                write_row(db, self._get(db, source_id).model_copy(update={"status": "split"}))
             self._log(db, "split", [source_id, *ids], reason, before=_snapshot(source))
         return ids
 
@@ -331,9 +314,7 @@ class ExperienceLibrary:
             distribution = (
                 insight.distribution.placed(bucket, item_id) if bucket else insight.distribution
             )
-            self._write(
-                db, insight.model_copy(update={"stats": stats, "distribution": distribution})
-            )
+            write_row(db, insight.model_copy(update={"stats": stats, "distribution": distribution}))
 
     def count_retrieved(self, insight_ids: Iterable[int]) -> None:
         """Add one to the ``retrieved`` counter of each insight (one transaction)."""
