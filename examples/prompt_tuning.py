@@ -3,9 +3,11 @@
 A worker model classifies each message as ``billing``, ``technical`` or ``account`` under a
 trainable system prompt; a reply counts only if it is exactly the label (exact match). The
 Trainer runs minibatches, sends "expected X, got Y" feedback through the graph, and OptoPrime
-rewrites the prompt; the validation set decides which prompt is kept.
+(or GEPA, ``--optimizer gepa``) rewrites the prompt; the validation set decides which prompt is
+kept.
 
     python examples/prompt_tuning.py                        # scripted stand-in models
+    python examples/prompt_tuning.py --optimizer gepa       # GEPA (needs the `gepa` extra)
     python examples/prompt_tuning.py --llm openai:gpt-4o-mini --run-dir runs/prompt
 """
 
@@ -16,7 +18,7 @@ import json
 import tempfile
 from typing import Any
 
-from optimizers import OptoPrime, Trainer
+from optimizers import GEPA, OptoPrime, Trainer
 from trace_core import bundle, node
 from trace_core.llm import LLM, ScriptedLLM, get_llm
 
@@ -76,20 +78,28 @@ def stand_in_llm() -> ScriptedLLM:
             return label
         return f"This looks like a {label.title()} question."
 
+    new = (
+        "Classify the customer message into one of: billing, technical, account. "
+        "Answer with exactly one word, the label in lowercase, and nothing else."
+    )
+
     def optimizer(messages: list[dict[str, Any]]) -> str:
         prompt = messages[-1]["content"]
         if "Wrong: expected exactly" not in prompt:
             return json.dumps({"reasoning": "All replies match.", "suggestion": {}})
-        new = (
-            "Classify the customer message into one of: billing, technical, account. "
-            "Answer with exactly one word, the label in lowercase, and nothing else."
-        )
         reasoning = "Replies are full sentences; exact match needs the bare lowercase label."
         return json.dumps({"reasoning": reasoning, "suggestion": {"system_prompt": new}})
+
+    def reflect(messages: list[dict[str, Any]]) -> str:
+        prompt = messages[-1]["content"]
+        current = prompt.split("```\n", 1)[1].split("\n```", 1)[0]
+        return f"```\n{new if 'Wrong: expected exactly' in prompt else current}\n```"
 
     def reply(messages: list[dict[str, Any]]) -> str:
         if messages[0]["content"].startswith("You improve a program"):
             return optimizer(messages)
+        if messages[0]["content"].startswith("You improve one text variable"):
+            return reflect(messages)  # GEPA's reflection prompt
         return worker(messages)
 
     return ScriptedLLM(reply, model="stand-in")
@@ -101,8 +111,10 @@ def run(
     epochs: int = 1,
     progress: bool = True,
     resume: bool = False,
+    optimizer: str = "optoprime",
 ) -> dict[str, Any]:
-    """Train the system prompt (None: stand-in models); return validation accuracy."""
+    """Train the system prompt with ``optimizer`` (``optoprime`` or ``gepa``; None: stand-in
+    models); return validation accuracy."""
     llm = llm or stand_in_llm()
     run_dir = run_dir or tempfile.mkdtemp(prefix="optoforge-prompt-")
     system_prompt = node(
@@ -112,11 +124,19 @@ def run(
         constraint="a system prompt for the worker model; must not contain the messages",
     )
     classify = make_classifier(llm)
-    opt = OptoPrime(
-        [system_prompt],
-        llm=llm,
-        objective="Make the worker's reply exactly equal to the correct label of the message.",
-    )
+    objective = "Make the worker's reply exactly equal to the correct label of the message."
+    opt: OptoPrime | GEPA
+    if optimizer == "gepa":
+        opt = GEPA(
+            [system_prompt],
+            forward=lambda message: classify(system_prompt, message),
+            guide=exact_match,
+            val_set=VAL,
+            llm=llm,
+            objective=objective,
+        )
+    else:
+        opt = OptoPrime([system_prompt], llm=llm, objective=objective)
     trainer = Trainer(
         lambda message: classify(system_prompt, message),
         opt,
@@ -145,11 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", help="where history, checkpoints and the plot go")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    parser.add_argument("--optimizer", choices=("optoprime", "gepa"), default="optoprime")
     args = parser.parse_args(argv)
     llm = get_llm(args.llm) if args.llm else None
     if llm is None:
         print("No --llm given: using scripted stand-in models for the worker and the optimizer.")
-    result = run(llm, args.run_dir, epochs=args.epochs, resume=args.resume)
+    result = run(
+        llm, args.run_dir, epochs=args.epochs, resume=args.resume, optimizer=args.optimizer
+    )
     print(json.dumps(result, indent=2))
     return 0
 

@@ -1,4 +1,4 @@
-"""optimizers: LLM optimizers (OptoPrime, OPRO, TextGrad-style), numeric optimizers, trainer.
+"""optimizers: LLM optimizers (OptoPrime, OPRO, TextGrad, GEPA), numeric optimizers, trainer.
 
 Names are loaded lazily so importing ``optimizers`` does not import torch or an LLM SDK.
 """
@@ -18,6 +18,9 @@ _EXPORTS: dict[str, str] = {
     "OPRO": "optimizers.opro",
     "TextGrad": "optimizers.textgrad",
     "TextualGradientPropagator": "optimizers.textgrad",
+    "GEPA": "optimizers.gepa",
+    "GEPAError": "optimizers.gepa_adapter",
+    "TraceAdapter": "optimizers.gepa_adapter",
     "Trainer": "optimizers.trainer",
     "StepRecord": "optimizers.trainer",
     "TrainReport": "optimizers.trainer",

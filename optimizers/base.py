@@ -45,11 +45,13 @@ class NoFeedbackError(OptimizerError, RuntimeError):
 
 @dataclass
 class FeedbackItem:
-    """One ``backward`` call: the output node, the feedback on it, and an optional score."""
+    """One ``backward`` call: the output node, the feedback on it, an optional score and the
+    ``(input, target)`` example that produced it (optimizers that re-run the program need it)."""
 
     output: Node
     feedback: Any
     score: float | None = None
+    example: Any = None
 
 
 # An optimizer step's usage is the LLM layer's one usage total (calls, tokens, cost).
@@ -247,16 +249,20 @@ class Optimizer(ABC):
             param.zero_feedback()
         self._feedback.clear()
 
-    def backward(self, output: Node, feedback: Any, *, score: float | None = None) -> None:
+    def backward(
+        self, output: Node, feedback: Any, *, score: float | None = None, example: Any = None
+    ) -> None:
         """Send ``feedback`` on ``output`` to the parameters; call once per batch item.
 
         ``score`` (optional, higher is better) is kept beside the feedback for optimizers that
-        rank attempts (OPRO); a numeric ``feedback`` counts as its own score.
+        rank attempts (OPRO); a numeric ``feedback`` counts as its own score. ``example`` is the
+        ``(input, target)`` pair the output came from: optimizers that re-run the program on
+        the same minibatch (GEPA) need it; the Trainer always passes it.
         """
         output.backward(feedback, propagator=self.propagator)
         if score is None and isinstance(feedback, int | float) and not isinstance(feedback, bool):
             score = float(feedback)
-        self._feedback.append(FeedbackItem(output, feedback, score))
+        self._feedback.append(FeedbackItem(output, feedback, score, example))
 
     @property
     def feedback(self) -> list[FeedbackItem]:

@@ -269,7 +269,7 @@ class Trainer:
                     "forward() must return a trace_core Node so feedback can flow back; "
                     f"it returned {type(value).__name__}"
                 )
-            self.optimizer.backward(out, feedback, score=float(score))
+            self.optimizer.backward(out, feedback, score=float(score), example=(x, target))
             if step == 0 and self.run_dir is not None and index == indices[0]:
                 _write_graph(out, self.run_dir / GRAPH_FILE)
         result = self.optimizer.step()

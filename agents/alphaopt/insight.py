@@ -127,12 +127,32 @@ class Insight(BaseModel):
         return (self.taxonomy[0].lower(), self.taxonomy[1].lower(), self.taxonomy[2].lower())
 
     def content_key(self) -> tuple[str, ...]:
-        """What makes two insights identical (for de-duplication on import)."""
+        """What makes two insights identical: taxonomy and texts, ignoring case and spacing.
+
+        The library holds at most one insight per key; every write path (add, import, merge,
+        split, refine) follows the same rule, so exporting a library and importing it into an
+        empty one gives back the same insights.
+        """
         return (
             *self.label_key,
             _norm(self.condition),
             _norm(self.explanation),
             _norm(self.example),
+        )
+
+    def absorbed(self, twin: Insight) -> Insight:
+        """This insight after an identical ``twin`` was folded into it.
+
+        Provenance and distribution are united and each stats counter keeps the larger value,
+        so folding the same twin again (a writer restarted over the same items, an export
+        imported twice) changes nothing. Id, texts, status and version stay this insight's.
+        """
+        return self.model_copy(
+            update={
+                "provenance": list(dict.fromkeys([*self.provenance, *twin.provenance])),
+                "distribution": self.distribution.union(twin.distribution),
+                "stats": self.stats.combined_max(twin.stats),
+            }
         )
 
     def prompt_text(self) -> str:

@@ -21,138 +21,34 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
-from agents.alphaopt.taxonomy import Label, label_key, seed_labels
+from agents.alphaopt.insight import Bucket, Insight, InsightStats
+from agents.alphaopt.schema import (
+    COLUMNS,
+    INSERT,
+    SCHEMA_VERSION,
+    Change,
+    VerifiedProgram,
+    columns,
+    content_key,
+    migrate,
+    put_label,
+    read_export,
+    row_to_insight,
+    write_row,
+)
+from agents.alphaopt.schema import LibraryError as LibraryError  # re-exported: its old home
+from agents.alphaopt.taxonomy import Label, label_key
 from agents.errors import AgentsError
 
-SCHEMA_VERSION = 2
 EXPORT_FORMAT = "optoforge-alphaopt-library"
-
-
-class LibraryError(AgentsError, RuntimeError):
-    """The library file cannot be used (newer schema, not an optoforge library, bad export)."""
 
 
 class InsightNotFound(AgentsError, KeyError):
     """No insight has the requested id."""
 
 
-class Change(BaseModel):
-    """One entry of the evolution change log."""
-
-    id: int
-    at: str
-    kind: str = Field(description="add, refine, merge, split, retire, import, label")
-    insight_ids: list[int]
-    reason: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-
-
-class VerifiedProgram(BaseModel):
-    """A program whose solve matched an item's gold objective (a proxy gold program)."""
-
-    item_id: str
-    program: str
-    objective: float
-
-
-def _columns(insight: Insight) -> tuple[Any, ...]:
-    """The stored columns of ``insight``, in the order both INSERT and UPDATE name them."""
-    return (
-        json.dumps(insight.taxonomy),
-        insight.condition,
-        insight.explanation,
-        insight.example,
-        json.dumps(insight.provenance),
-        insight.stats.model_dump_json(),
-        insight.distribution.model_dump_json(),
-        insight.status,
-        insight.version,
-        insight.iteration,
-    )
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _migrate_v1(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE insights (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            taxonomy TEXT NOT NULL,
-            condition TEXT NOT NULL,
-            explanation TEXT NOT NULL,
-            example TEXT NOT NULL DEFAULT '',
-            provenance TEXT NOT NULL DEFAULT '[]',
-            stats TEXT NOT NULL DEFAULT '{}',
-            created TEXT NOT NULL
-        )"""
-    )
-
-
-def _migrate_v2(db: sqlite3.Connection) -> None:
-    """Evolution: distribution, status and versions; taxonomy labels; programs; change log."""
-    db.execute("ALTER TABLE insights ADD COLUMN distribution TEXT NOT NULL DEFAULT '{}'")
-    db.execute("ALTER TABLE insights ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
-    db.execute("ALTER TABLE insights ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
-    db.execute("ALTER TABLE insights ADD COLUMN iteration INTEGER NOT NULL DEFAULT 0")
-    db.execute(
-        """CREATE TABLE labels (
-            key TEXT PRIMARY KEY, track TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,
-            definition TEXT NOT NULL, condition TEXT NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE programs (
-            item_id TEXT PRIMARY KEY, program TEXT NOT NULL, objective REAL NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE changes (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
-            insight_ids TEXT NOT NULL, reason TEXT NOT NULL, before TEXT, after TEXT
-        )"""
-    )
-    for label in seed_labels():
-        _put_label(db, label)
-
-
-_MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2}
-
-
-def _put_label(db: sqlite3.Connection, label: Label) -> bool:
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO labels (key, track, l1, l2, definition, condition) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        ("/".join(label.key), label.track, label.l1, label.l2, label.definition, label.condition),
-    )
-    return cursor.rowcount > 0
-
-
-_COLUMNS = (
-    "id, taxonomy, condition, explanation, example, provenance, stats, distribution, status, "
-    "version, iteration"
-)
-
-
-def _row_to_insight(row: Sequence[Any]) -> Insight:
-    return Insight(
-        id=row[0],
-        taxonomy=json.loads(row[1]),
-        condition=row[2],
-        explanation=row[3],
-        example=row[4],
-        provenance=json.loads(row[5]),
-        stats=InsightStats.model_validate(json.loads(row[6])),
-        distribution=Distribution.model_validate(json.loads(row[7])),
-        status=row[8],
-        version=row[9],
-        iteration=row[10],
-    )
 
 
 def _snapshot(insight: Insight) -> dict[str, Any]:
@@ -210,25 +106,7 @@ class ExperienceLibrary:
 
     def _migrate(self) -> None:
         with self._transaction() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if (
-                version == 0
-                and db.execute("SELECT 1 FROM sqlite_master WHERE name='insights'").fetchone()
-            ):
-                raise LibraryError(f"{self.path} has tables but no schema version: not a library")
-            if version > SCHEMA_VERSION:
-                raise LibraryError(
-                    f"{self.path} uses library schema {version}, newer than this optoforge "
-                    f"({SCHEMA_VERSION}); upgrade optoforge to open it"
-                )
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                _MIGRATIONS[step](db)
-            db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            migrate(db, self.path)
 
     @property
     def schema_version(self) -> int:
@@ -240,21 +118,32 @@ class ExperienceLibrary:
     # -- insights ----------------------------------------------------------------------------
 
     def _insert(self, db: sqlite3.Connection, insight: Insight) -> int:
-        cursor = db.execute(
-            "INSERT INTO insights (taxonomy, condition, explanation, example, provenance, stats, "
-            "distribution, status, version, iteration, created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_columns(insight), _now()),
-        )
+        cursor = db.execute(INSERT, (*columns(insight), _now()))
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
 
-    def _write(self, db: sqlite3.Connection, insight: Insight) -> None:
-        db.execute(
-            "UPDATE insights SET taxonomy=?, condition=?, explanation=?, example=?, "
-            "provenance=?, stats=?, distribution=?, status=?, version=?, iteration=? WHERE id=?",
-            (*_columns(insight), insight.id),
-        )
+    def _twin(self, db: sqlite3.Connection, insight: Insight) -> Insight | None:
+        """The stored insight identical to ``insight`` (same content key), if any."""
+        row = db.execute(
+            f"SELECT {COLUMNS} FROM insights WHERE content_key=?", (content_key(insight),)
+        ).fetchone()
+        return None if row is None else row_to_insight(row)
+
+    def _put(self, db: sqlite3.Connection, insight: Insight) -> tuple[Insight, bool]:
+        """The one write rule: store ``insight``, or fold it into its stored twin.
+
+        Returns the stored insight and whether it is new. A twin keeps its id, texts and
+        status and gains the new provenance, distribution and counters
+        (:meth:`Insight.absorbed`), so repeating the same write changes nothing.
+        """
+        twin = self._twin(db, insight)
+        if twin is None:
+            new_id = self._insert(db, insight)
+            return insight.model_copy(update={"id": new_id}), True
+        folded = twin.absorbed(insight)
+        if folded != twin:
+            write_row(db, folded)
+        return folded, False
 
     def _log(
         self,
@@ -279,17 +168,25 @@ class ExperienceLibrary:
         )
 
     def _get(self, db: sqlite3.Connection, insight_id: int) -> Insight:
-        row = db.execute(f"SELECT {_COLUMNS} FROM insights WHERE id=?", (insight_id,)).fetchone()
+        row = db.execute(f"SELECT {COLUMNS} FROM insights WHERE id=?", (insight_id,)).fetchone()
         if row is None:
             raise InsightNotFound(f"no insight with id {insight_id} in {self.path}")
-        return _row_to_insight(row)
+        return row_to_insight(row)
 
     def add(self, insight: Insight, reason: str = "added") -> int:
-        """Store ``insight`` (its ``id`` is ignored) and return the new id, once committed."""
+        """Store ``insight`` (its ``id`` is ignored) and return its id, once committed.
+
+        An insight identical to a stored one (:meth:`Insight.content_key`: same taxonomy and
+        texts up to case and spacing) is not stored twice: the stored one absorbs its
+        provenance, distribution and counters and its id is returned, exactly as
+        :meth:`import_json` does. A writer restarted over the same items adds nothing new.
+        """
         with self._transaction() as db:
-            new_id = self._insert(db, insight)
-            self._log(db, "add", [new_id], reason, after=_snapshot(insight))
-        return new_id
+            stored, new = self._put(db, insight)
+            assert stored.id is not None
+            if new:
+                self._log(db, "add", [stored.id], reason, after=_snapshot(insight))
+        return stored.id
 
     def get(self, insight_id: int) -> Insight:
         """The insight with ``insight_id`` (raises :class:`InsightNotFound`)."""
@@ -300,8 +197,8 @@ class ExperienceLibrary:
         """Active insights by id (``include_inactive``: also retired and merged ones)."""
         where = "" if include_inactive else "WHERE status='active'"
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM insights {where} ORDER BY id")
-            return [_row_to_insight(row) for row in rows.fetchall()]
+            rows = self._db.execute(f"SELECT {COLUMNS} FROM insights {where} ORDER BY id")
+            return [row_to_insight(row) for row in rows.fetchall()]
 
     def __len__(self) -> int:
         with self._lock:
@@ -309,13 +206,26 @@ class ExperienceLibrary:
             return int(row.fetchone()[0])
 
     def update(self, insight: Insight, *, kind: str, reason: str) -> Insight:
-        """Replace the content of ``insight.id``, bump its version and log ``kind``/``reason``."""
+        """Replace the content of ``insight.id``, bump its version and log ``kind``/``reason``.
+
+        When the new content is identical to another stored insight, that one absorbs this
+        insight (the one-insight-per-content rule) and is returned; this one keeps its old
+        texts with status ``merged``.
+        """
         if insight.id is None:
             raise ValueError("update() needs an insight with an id; use add() for new insights")
         with self._transaction() as db:
             before = self._get(db, insight.id)
             updated = insight.model_copy(update={"version": before.version + 1})
-            self._write(db, updated)
+            twin = self._twin(db, updated)
+            if twin is not None and twin.id is not None and twin.id != insight.id:
+                folded = twin.absorbed(updated)
+                write_row(db, folded)
+                write_row(db, before.model_copy(update={"status": "merged"}))
+                why = f"{reason}; identical to insight {twin.id}, merged into it"
+                self._log(db, kind, [insight.id, twin.id], why, _snapshot(before))
+                return folded
+            write_row(db, updated)
             self._log(db, kind, [insight.id], reason, _snapshot(before), _snapshot(updated))
         return updated
 
@@ -324,14 +234,16 @@ class ExperienceLibrary:
         with self._transaction() as db:
             before = self._get(db, insight_id)
             after = before.model_copy(update={"status": "retired"})
-            self._write(db, after)
+            write_row(db, after)
             self._log(db, "retire", [insight_id], reason, _snapshot(before), _snapshot(after))
 
     def merge(self, source_ids: Sequence[int], merged: Insight, reason: str) -> int:
-        """Replace ``source_ids`` by ``merged`` in one transaction; returns the new id.
+        """Replace ``source_ids`` by ``merged`` in one transaction; returns the merged id.
 
         The merged insight inherits the union of the sources' provenance and distribution and
-        their summed stats; the sources are kept with status ``merged``.
+        their summed stats; the sources are kept with status ``merged``. A result identical to
+        a stored insight is that insight (one insight per content), made active: a source
+        then stays as the result, another insight takes the merge in.
         """
         with self._transaction() as db:
             sources = [self._get(db, source_id) for source_id in source_ids]
@@ -349,18 +261,36 @@ class ExperienceLibrary:
             combined = merged.model_copy(
                 update={"provenance": provenance, "distribution": distribution, "stats": stats}
             )
-            new_id = self._insert(db, combined)
+            new_id = self._put_live(db, combined)
             for source in sources:
-                self._write(db, source.model_copy(update={"status": "merged"}))
+                if source.id != new_id:
+                    write_row(db, source.model_copy(update={"status": "merged"}))
             self._log(db, "merge", [*source_ids, new_id], reason, after=_snapshot(combined))
         return new_id
 
+    def _put_live(self, db: sqlite3.Connection, insight: Insight) -> int:
+        """:meth:`_put` for the result of an evolution step: the stored insight is active.
+
+        When the result is identical to a source of the step, that source simply stays (it is
+        the result); when it is identical to another stored insight, that one takes it in.
+        """
+        stored, new = self._put(db, insight)
+        assert stored.id is not None
+        if not new and stored.status != "active":
+            write_row(db, stored.model_copy(update={"status": "active"}))
+        return stored.id
+
     def split(self, source_id: int, parts: Sequence[Insight], reason: str) -> list[int]:
-        """Replace one insight by narrower ``parts`` in one transaction; returns their ids."""
+        """Replace one insight by narrower ``parts`` in one transaction; returns their ids.
+
+        Parts identical to a stored insight are that insight, made active (a part identical to
+        the source keeps the source active rather than marking it ``split``).
+        """
         with self._transaction() as db:
             source = self._get(db, source_id)
-            ids = [self._insert(db, part) for part in parts]
-            self._write(db, source.model_copy(update={"status": "split"}))
+            ids = list(dict.fromkeys(self._put_live(db, part) for part in parts))
+            if source_id not in ids:
+                write_row(db, self._get(db, source_id).model_copy(update={"status": "split"}))
             self._log(db, "split", [source_id, *ids], reason, before=_snapshot(source))
         return ids
 
@@ -385,9 +315,7 @@ class ExperienceLibrary:
             distribution = (
                 insight.distribution.placed(bucket, item_id) if bucket else insight.distribution
             )
-            self._write(
-                db, insight.model_copy(update={"stats": stats, "distribution": distribution})
-            )
+            write_row(db, insight.model_copy(update={"stats": stats, "distribution": distribution}))
 
     def count_retrieved(self, insight_ids: Iterable[int]) -> None:
         """Add one to the ``retrieved`` counter of each insight (one transaction)."""
@@ -420,7 +348,7 @@ class ExperienceLibrary:
     def add_label(self, label: Label, reason: str = "new label") -> bool:
         """Add a taxonomy label; False when an equal path (ignoring case) already exists."""
         with self._transaction() as db:
-            added = _put_label(db, label)
+            added = put_label(db, label)
             if added:
                 self._log(db, "label", [], f"{'/'.join(label.path)}: {reason}")
         return added
@@ -493,47 +421,27 @@ class ExperienceLibrary:
     def import_json(self, path: str | Path) -> dict[str, int]:
         """Merge an export into this library (one transaction).
 
-        New insights get new ids; an insight identical to one already here (same taxonomy,
-        condition, explanation and example, ignoring case and spacing) is not duplicated: the
-        existing one gains the imported provenance and distribution, and keeps the larger of
-        each stats counter (so importing the same file twice changes nothing).
+        Each insight is written by the rule :meth:`add` follows: new insights get new ids; one
+        identical to an insight already here (same taxonomy, condition, explanation and
+        example, ignoring case and spacing) is not duplicated: the existing one gains the
+        imported provenance and distribution, and keeps the larger of each stats counter (so
+        importing the same file twice changes nothing). A library holds no two identical
+        insights, so importing its export into an empty library gives back the same insights.
         Returns counts: ``added``, ``deduplicated``, ``labels``.
         """
-        try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise LibraryError(f"{path}: not JSON ({err.msg})") from err
-        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-            raise LibraryError(f"{path}: not an optoforge library export (format {EXPORT_FORMAT})")
+        document = read_export(path, EXPORT_FORMAT)
         imported = [Insight.model_validate(row) for row in document.get("insights", [])]
         counts = {"added": 0, "deduplicated": 0, "labels": 0}
         with self._transaction() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM insights").fetchall()
-            existing = {insight.content_key(): insight for insight in map(_row_to_insight, rows)}
             for row in document.get("labels", []):
-                counts["labels"] += _put_label(db, Label.model_validate(row))
+                counts["labels"] += put_label(db, Label.model_validate(row))
             for row in document.get("programs", []):
                 db.execute(
                     "INSERT OR IGNORE INTO programs (item_id, program, objective) VALUES (?, ?, ?)",
                     (row["item_id"], row["program"], float(row["objective"])),
                 )
             for insight in imported:
-                twin = existing.get(insight.content_key())
-                if twin is None:
-                    new_id = self._insert(db, insight)
-                    existing[insight.content_key()] = insight.model_copy(update={"id": new_id})
-                    counts["added"] += 1
-                    continue
-                provenance = list(dict.fromkeys([*twin.provenance, *insight.provenance]))
-                merged = twin.model_copy(
-                    update={
-                        "provenance": provenance,
-                        "distribution": twin.distribution.union(insight.distribution),
-                        "stats": twin.stats.combined_max(insight.stats),
-                    }
-                )
-                self._write(db, merged)
-                existing[insight.content_key()] = merged
-                counts["deduplicated"] += 1
+                _, new = self._put(db, insight)
+                counts["added" if new else "deduplicated"] += 1
             self._log(db, "import", [], f"imported {path}: {counts}")
         return counts

@@ -27,6 +27,14 @@ def test_prompt_tuning_example_reaches_full_validation_accuracy(tmp_path: Path) 
     assert (tmp_path / "history.jsonl").exists() and (tmp_path / "scores.png").exists()
 
 
+def test_prompt_tuning_example_with_gepa_reaches_full_validation_accuracy(tmp_path: Path) -> None:
+    pytest.importorskip("gepa", reason="GEPA needs the `gepa` extra")
+    result = prompt_tuning.run(run_dir=str(tmp_path), progress=False, optimizer="gepa")
+    assert result["val_accuracy_before"] == 0.0
+    assert result["val_accuracy_after"] == 1.0
+    assert "exactly one word" in result["system_prompt"]
+
+
 def test_code_tuning_example_fixes_the_function_from_failing_tests() -> None:
     result = code_tuning.run(verbose=False)
     assert result["passed"] == result["total"] == len(code_tuning.TESTS)

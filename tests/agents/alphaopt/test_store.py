@@ -115,7 +115,7 @@ def test_version_1_library_is_migrated_keeping_its_insights(tmp_path: Path) -> N
             (json.dumps(PATH), "old condition", "old lesson", "2025-01-01"),
         )
     with ExperienceLibrary(path) as library:
-        assert library.schema_version == 2
+        assert library.schema_version == 3
         [old] = library.all()
         assert (old.explanation, old.status, old.version) == ("old lesson", "active", 1)
         assert library.labels()
@@ -148,3 +148,106 @@ def test_sigkilled_writer_loses_no_insight_whose_add_returned(tmp_path: Path) ->
         stored = {i.id: i.explanation for i in library.all()}
     assert sorted(stored) == returned
     assert stored[returned[-1]] == "explanation 4"
+
+
+def test_adding_an_identical_insight_returns_the_stored_id_and_folds_it(tmp_path: Path) -> None:
+    with ExperienceLibrary(tmp_path / "lib.sqlite") as library:
+        first = library.add(_insight(provenance=["a"], stats=InsightStats(helped=2)))
+        again = library.add(_insight("  Declare COUNTS integer ", provenance=["b"]))
+        repeat = library.add(_insight("  Declare COUNTS integer ", provenance=["b"]))
+        stored = library.all(include_inactive=True)
+        adds = [c for c in library.changes() if c.kind == "add"]
+    assert first == again == repeat
+    assert len(stored) == 1 and len(adds) == 1
+    assert stored[0].provenance == ["a", "b"] and stored[0].stats.helped == 2
+
+
+def _restart_writer(path: Path, count: int) -> list[int]:
+    """Run the writer child over the first ``count`` items, then SIGKILL it mid-session."""
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "tests.agents.alphaopt._writer", str(path), str(count)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None
+    ids = [int(writer.stdout.readline()) for _ in range(count)]
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=30)
+    return ids
+
+
+def test_restarted_writer_then_export_and_import_into_empty_library_is_the_identity(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "lib.sqlite"
+    first = _restart_writer(path, 4)
+    second = _restart_writer(path, 6)  # restarted over the same items, then two new ones
+    assert second[:4] == first
+    with ExperienceLibrary(path) as library:
+        library.merge(second[:2], _insight("counts and sizes"), "duplicates")
+        library.retire(second[2], "hurt")
+        library.export_json(tmp_path / "out.json")
+        before = library.all(include_inactive=True)
+    with ExperienceLibrary(tmp_path / "copy.sqlite") as copy:
+        counts = copy.import_json(tmp_path / "out.json")
+        after = copy.all(include_inactive=True)
+
+    def content(insights: list[Insight]) -> list[dict[str, object]]:
+        return [i.model_dump(exclude={"id"}) for i in insights]
+
+    assert counts == {"added": 7, "deduplicated": 0, "labels": 0}
+    assert len(before) == len(after) == 7
+    assert content(after) == content(before)
+    assert sorted(i.status for i in after) == ["active"] * 4 + ["merged"] * 2 + ["retired"]
+
+
+def test_refining_an_insight_into_a_copy_of_another_folds_it_into_that_one(
+    tmp_path: Path,
+) -> None:
+    with ExperienceLibrary(tmp_path / "lib.sqlite") as library:
+        a = library.add(_insight("one", provenance=["p1"]))
+        b = library.add(_insight("two", provenance=["p2"]))
+        kept = library.update(
+            library.get(b).model_copy(update={"explanation": "ONE"}), kind="refine", reason="r"
+        )
+        assert kept.id == a and kept.provenance == ["p1", "p2"]
+        assert library.get(b).status == "merged" and library.get(b).explanation == "two"
+        assert [i.id for i in library.all()] == [a]
+
+
+def test_merge_whose_result_is_one_of_its_sources_keeps_that_source(tmp_path: Path) -> None:
+    with ExperienceLibrary(tmp_path / "lib.sqlite") as library:
+        a, b = library.add(_insight("one")), library.add(_insight("two"))
+        merged = library.merge([a, b], _insight("One"), "b is a special case of a")
+        assert merged == a
+        assert library.get(a).status == "active" and library.get(b).status == "merged"
+
+
+def test_version_2_library_with_duplicates_is_folded_on_open(tmp_path: Path) -> None:
+    from agents.alphaopt import schema
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        schema.MIGRATIONS[1](db)
+        schema.MIGRATIONS[2](db)
+        for text, provenance, status in [
+            ("lesson", ["a"], "retired"),
+            ("other", ["x"], "active"),
+            ("LESSON ", ["b"], "active"),
+        ]:
+            db.execute(
+                "INSERT INTO insights (taxonomy, condition, explanation, provenance, status, "
+                "created) VALUES (?, 'c', ?, ?, ?, '2025-01-01')",
+                (json.dumps(PATH), text, json.dumps(provenance), status),
+            )
+    with ExperienceLibrary(path) as library:
+        stored = library.all(include_inactive=True)
+        assert [(i.id, i.provenance, i.status) for i in stored] == [
+            (1, ["a", "b"], "active"),
+            (2, ["x"], "active"),
+        ]
+        assert [c.kind for c in library.changes()] == ["dedup"]
+        assert library.add(_insight("lesson").model_copy(update={"condition": "c"})) == 1
