@@ -57,8 +57,9 @@ def config_differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> lis
     ]
 
 
-def read_jsonl(path: str | Path) -> list[Any]:
-    """Every record of a JSONL journal, tolerating (and truncating) a torn last line.
+def read_jsonl_lines(path: str | Path) -> list[tuple[int, Any]]:
+    """``(line number, record)`` of every record of a JSONL journal, tolerating (and
+    truncating) a torn last line.
 
     Raises :class:`RunDirError` naming the file and line when any other line is not JSON.
     """
@@ -75,13 +76,18 @@ def read_jsonl(path: str | Path) -> list[Any]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append((number, json.loads(line)))
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise RunDirError(
-                f"{target}:{number} is not a JSON record ({err}); delete that line or start a "
-                "new run directory"
+                f"{target}:{number}: not valid JSON ({err}); delete that line or start a new "
+                "run directory"
             ) from err
     return records
+
+
+def read_jsonl(path: str | Path) -> list[Any]:
+    """Every record of a JSONL journal (see :func:`read_jsonl_lines`)."""
+    return [record for _, record in read_jsonl_lines(path)]
 
 
 class Journal:
@@ -147,7 +153,8 @@ class RunDir:
     - otherwise a folder that already holds a run (``exclusive``: any file at all) is refused.
 
     ``details`` are extra manifest fields that are recorded but never compared (start time,
-    worker count, ...). ``flag`` is the option that chose the folder, for messages.
+    worker count, ...). ``flag``, ``resume_flag`` and ``overwrite_flag`` name the options that
+    chose the folder, continue a run and discard one (messages tell the user which to pass).
     """
 
     def __init__(
@@ -162,6 +169,8 @@ class RunDir:
         exclusive: bool = False,
         details: Mapping[str, Any] | None = None,
         flag: str = "--run-dir",
+        resume_flag: str = "--resume",
+        overwrite_flag: str | None = "--overwrite",
     ) -> None:
         if resume and overwrite:
             raise RunDirError("--resume and --overwrite exclude each other; pass one")
@@ -180,9 +189,12 @@ class RunDir:
             self._clear()
         elif present and not resume:
             shown = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
+            discard = f"{overwrite_flag} to delete its results and start over, " * bool(
+                overwrite_flag
+            )
             raise RunDirError(
-                f"{self.path} already holds a run ({shown}); pass --resume to continue it, "
-                f"--overwrite to delete its results and start over, or choose another {flag}"
+                f"{self.path} already holds a run ({shown}); pass {resume_flag} to continue it, "
+                f"{discard}or choose another {flag}"
             )
         elif resume and present:
             self._check_resume(manifest, present)
@@ -286,4 +298,5 @@ __all__ = [
     "check_writable_dir",
     "config_differences",
     "read_jsonl",
+    "read_jsonl_lines",
 ]

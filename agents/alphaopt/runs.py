@@ -1,8 +1,10 @@
-"""Run directories of library commands: per-item state files, so an interrupted run resumes.
+"""Phases of library commands inside a run directory: per-item state, so a rerun resumes.
 
-Each finished item writes ``<run_dir>/<phase>/<item id>.json`` atomically (temporary file,
-fsync, rename). Rerunning the same command skips items that already have a state file, and the
-library itself is durable, so a killed run loses at most the items in flight.
+The run directory itself is a :class:`trace_core.runs.RunDir` (its manifest is written by the
+command that opens it); a phase (``learn``, ``evolve-1``, ...) is a folder in it where each
+finished item writes ``<phase>/<item id>.json`` atomically. Rerunning the same command skips
+items that already have a state file, and the library itself is durable, so a killed run loses
+at most the items in flight.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-class RunDir:
+class PhaseRun:
     """Per-item state of one phase (``learn``, ``evolve-1``, ...) under a run directory."""
 
     def __init__(self, root: str | Path, phase: str):
