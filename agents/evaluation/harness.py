@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,12 +44,19 @@ AgentFactory = Callable[[], SupportsSolve]
 
 
 def _fatal_errors() -> tuple[type[BaseException], ...]:
-    """Errors that would fail every item alike, so the run stops instead of recording them."""
-    try:
-        from trace_core.llm import BudgetExceeded, LLMConfigError
-    except ImportError:  # pragma: no cover - the LLM layer ships with optoforge
-        return (KeyboardInterrupt,)
-    return (BudgetExceeded, LLMConfigError, KeyboardInterrupt)
+    """Errors that would fail every item alike, so the run stops instead of recording them:
+    a spent budget, a missing configuration, a model that cannot be reached (after retries)
+    or refuses the key, Ctrl-C."""
+    from trace_core.llm import BudgetExceeded, LLMAuthError, LLMConfigError, LLMTransientError
+
+    return (BudgetExceeded, LLMConfigError, LLMTransientError, LLMAuthError, KeyboardInterrupt)
+
+
+class _Stopped:
+    """What a worker returns instead of a record when a fatal error ended its item."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 def _alt_values(item: Item) -> list[float | None]:
@@ -160,8 +167,13 @@ class ItemTask:
                 self._agent = self.agent_factory()
             return self._agent
 
-    def __call__(self, item: Item) -> ItemResult:
-        return evaluate_item(item, self.agent(), self.tolerance)
+    def __call__(self, item: Item) -> ItemResult | _Stopped:
+        # A fatal error comes back as a value, so that items other workers finished (and paid
+        # for) meanwhile are still recorded before the run stops.
+        try:
+            return evaluate_item(item, self.agent(), self.tolerance)
+        except _fatal_errors() as err:
+            return _Stopped(err)
 
 
 def _progress(enabled: bool, total: int, completed: int) -> Any:
@@ -268,18 +280,33 @@ def evaluate(
             solver=solver,
         )
 
+    stop: list[BaseException] = []
+
+    def unstarted() -> Iterator[Item]:
+        """The items to do, until a fatal error says to start no more."""
+        for item in todo:
+            if stop:
+                return
+            yield item
+
     try:
         with _progress(progress, len(items), len(kept)) as bar:
             task_id = bar.add_task(
                 "evaluate", total=len(items), completed=len(kept), correct=correct
             )
-            for record in runner.map_unordered(task, todo):
+            for record in runner.map_unordered(task, unstarted()):
+                if isinstance(record, _Stopped):
+                    stop.append(record.error)
+                    continue
                 run_log.append(record)
                 results[record.id] = record
                 correct += record.correct
                 bar.update(task_id, advance=1, correct=correct)
+        if stop:
+            raise stop[0]
     except BaseException:
-        # Budget exhausted, Ctrl-C, a missing key: leave a partial report next to the results.
+        # Budget exhausted, Ctrl-C, an unreachable model: leave a partial report next to the
+        # results.
         if results:
             run.write_state(REPORT_FILE, summarize().model_dump(mode="json"))
         raise
