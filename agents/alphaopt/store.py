@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
 from agents.alphaopt.taxonomy import Label, label_key, seed_labels
+from trace_core.durable import write_atomic
 
 SCHEMA_VERSION = 2
 EXPORT_FORMAT = "optoforge-alphaopt-library"
@@ -169,16 +170,26 @@ class ExperienceLibrary:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise LibraryError(f"library {self.path} is a folder; give a .sqlite file path")
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as err:  # "file is not a database", a read-only folder
+            raise LibraryError(
+                f"library {self.path} cannot be opened as an optoforge library ({err}); give "
+                "the path of a library file, or a new path to create one"
+            ) from None
+        except OSError as err:
+            raise LibraryError(f"library {self.path}: {err.strerror or err}") from None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -484,9 +495,14 @@ class ExperienceLibrary:
             ],
         }
         target = Path(path)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False), "utf-8")
-        temporary.replace(target)
+        if target.is_dir():
+            raise LibraryError(f"{target} is a folder; give the path of a .json file to write")
+        try:
+            write_atomic(target, json.dumps(document, indent=2, ensure_ascii=False))
+        except OSError as err:
+            for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+            raise LibraryError(f"cannot write {target}: {err.strerror or err}") from None
         return len(insights)
 
     def import_json(self, path: str | Path) -> dict[str, int]:
@@ -500,10 +516,23 @@ class ExperienceLibrary:
         """
         try:
             document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except UnicodeDecodeError as err:
+            raise LibraryError(f"{path}: not UTF-8 text ({err.reason})") from None
         except json.JSONDecodeError as err:
-            raise LibraryError(f"{path}: not JSON ({err.msg})") from err
+            raise LibraryError(f"{path}: not JSON ({err.msg})") from None
         if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
             raise LibraryError(f"{path}: not an optoforge library export (format {EXPORT_FORMAT})")
+        try:
+            return self._merge(document, path)
+        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as err:
+            first = str(err).splitlines()[0]
+            raise LibraryError(
+                f"{path}: malformed library export ({type(err).__name__}: {first}); nothing "
+                "was imported. Export it again with `optoforge library export`"
+            ) from None
+
+    def _merge(self, document: dict[str, Any], path: str | Path) -> dict[str, int]:
+        """Merge a parsed export in one transaction (any bad row rolls all of it back)."""
         imported = [Insight.model_validate(row) for row in document.get("insights", [])]
         counts = {"added": 0, "deduplicated": 0, "labels": 0}
         with self._transaction() as db:
