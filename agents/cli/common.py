@@ -114,11 +114,18 @@ def reported_errors(
     except BudgetExceeded as err:
         raise fail(budget_message(err, run_dir), EXIT_BUDGET) from None
     except _unreachable_errors() as err:
-        raise fail(
-            f"the model could not be reached: {err}. Check --llm, the server address and the "
-            f"API key{'; ' + how + ' once it answers' if run_dir else ''}",
-            EXIT_MODEL_UNREACHABLE,
-        ) from None
+        later = f"; {how} once it answers" if run_dir else ""
+        if "timed out" in str(err).lower() or "timeout" in str(err).lower():
+            message = (
+                f"the model did not answer in time: {err}. Check the server, or allow more "
+                f"with --llm-timeout{later}"
+            )
+        else:
+            message = (
+                f"the model could not be reached: {err}. Check --llm, the server address and "
+                f"the API key{later}"
+            )
+        raise fail(message, EXIT_MODEL_UNREACHABLE) from None
     except (*user_errors(), *extra) as err:
         raise fail(str(err) or type(err).__name__) from None
     except UnicodeDecodeError as err:
