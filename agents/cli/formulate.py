@@ -23,6 +23,12 @@ def formulate(
     timeout: Annotated[
         float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
     ] = 60.0,
+    llm_timeout: Annotated[
+        float,
+        typer.Option(
+            callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
+        ),
+    ] = 60.0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the full result as JSON.")
     ] = False,
@@ -34,7 +40,12 @@ def formulate(
 
     setup_logging(verbose)
     spec = AgentSpec(
-        llm=llm, solver=solver, max_repairs=max_repairs, describe=describe, timeout_s=timeout
+        llm=llm,
+        solver=solver,
+        max_repairs=max_repairs,
+        describe=describe,
+        timeout_s=timeout,
+        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
     )
     with reported_errors(resume="run the same command again"):
         question = text_or_file(problem, "problem file")
