@@ -17,18 +17,26 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
-from agents.alphaopt.taxonomy import Label, label_key, seed_labels
-from trace_core.durable import write_atomic
-
-SCHEMA_VERSION = 2
-EXPORT_FORMAT = "optoforge-alphaopt-library"
+from agents.alphaopt.exchange import EXPORT_FORMAT, read_export, write_export
+from agents.alphaopt.insight import Bucket, Insight, InsightStats
+from agents.alphaopt.schema import (
+    COLUMNS,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Change,
+    VerifiedProgram,
+    columns,
+    now,
+    put_label,
+    row_to_insight,
+    snapshot,
+)
+from agents.alphaopt.taxonomy import Label, label_key
 
 
 class LibraryError(RuntimeError):
@@ -37,128 +45,6 @@ class LibraryError(RuntimeError):
 
 class InsightNotFound(KeyError):
     """No insight has the requested id."""
-
-
-class Change(BaseModel):
-    """One entry of the evolution change log."""
-
-    id: int
-    at: str
-    kind: str = Field(description="add, refine, merge, split, retire, import, label")
-    insight_ids: list[int]
-    reason: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-
-
-class VerifiedProgram(BaseModel):
-    """A program whose solve matched an item's gold objective (a proxy gold program)."""
-
-    item_id: str
-    program: str
-    objective: float
-
-
-def _columns(insight: Insight) -> tuple[Any, ...]:
-    """The stored columns of ``insight``, in the order both INSERT and UPDATE name them."""
-    return (
-        json.dumps(insight.taxonomy),
-        insight.condition,
-        insight.explanation,
-        insight.example,
-        json.dumps(insight.provenance),
-        insight.stats.model_dump_json(),
-        insight.distribution.model_dump_json(),
-        insight.status,
-        insight.version,
-        insight.iteration,
-    )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _migrate_v1(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE insights (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            taxonomy TEXT NOT NULL,
-            condition TEXT NOT NULL,
-            explanation TEXT NOT NULL,
-            example TEXT NOT NULL DEFAULT '',
-            provenance TEXT NOT NULL DEFAULT '[]',
-            stats TEXT NOT NULL DEFAULT '{}',
-            created TEXT NOT NULL
-        )"""
-    )
-
-
-def _migrate_v2(db: sqlite3.Connection) -> None:
-    """Evolution: distribution, status and versions; taxonomy labels; programs; change log."""
-    db.execute("ALTER TABLE insights ADD COLUMN distribution TEXT NOT NULL DEFAULT '{}'")
-    db.execute("ALTER TABLE insights ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
-    db.execute("ALTER TABLE insights ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
-    db.execute("ALTER TABLE insights ADD COLUMN iteration INTEGER NOT NULL DEFAULT 0")
-    db.execute(
-        """CREATE TABLE labels (
-            key TEXT PRIMARY KEY, track TEXT NOT NULL, l1 TEXT NOT NULL, l2 TEXT NOT NULL,
-            definition TEXT NOT NULL, condition TEXT NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE programs (
-            item_id TEXT PRIMARY KEY, program TEXT NOT NULL, objective REAL NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE changes (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
-            insight_ids TEXT NOT NULL, reason TEXT NOT NULL, before TEXT, after TEXT
-        )"""
-    )
-    for label in seed_labels():
-        _put_label(db, label)
-
-
-_MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2}
-
-
-def _put_label(db: sqlite3.Connection, label: Label) -> bool:
-    cursor = db.execute(
-        "INSERT OR IGNORE INTO labels (key, track, l1, l2, definition, condition) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        ("/".join(label.key), label.track, label.l1, label.l2, label.definition, label.condition),
-    )
-    return cursor.rowcount > 0
-
-
-_COLUMNS = (
-    "id, taxonomy, condition, explanation, example, provenance, stats, distribution, status, "
-    "version, iteration"
-)
-
-
-def _row_to_insight(row: Sequence[Any]) -> Insight:
-    return Insight(
-        id=row[0],
-        taxonomy=json.loads(row[1]),
-        condition=row[2],
-        explanation=row[3],
-        example=row[4],
-        provenance=json.loads(row[5]),
-        stats=InsightStats.model_validate(json.loads(row[6])),
-        distribution=Distribution.model_validate(json.loads(row[7])),
-        status=row[8],
-        version=row[9],
-        iteration=row[10],
-    )
-
-
-def _snapshot(insight: Insight) -> dict[str, Any]:
-    return insight.model_dump(
-        mode="json", include={"taxonomy", "condition", "explanation", "example", "status"}
-    )
 
 
 class ExperienceLibrary:
@@ -234,7 +120,7 @@ class ExperienceLibrary:
                     f"({SCHEMA_VERSION}); upgrade optoforge to open it"
                 )
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                _MIGRATIONS[step](db)
+                MIGRATIONS[step](db)
             db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -254,7 +140,7 @@ class ExperienceLibrary:
             "INSERT INTO insights (taxonomy, condition, explanation, example, provenance, stats, "
             "distribution, status, version, iteration, created) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*_columns(insight), _now()),
+            (*columns(insight), now()),
         )
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
@@ -263,7 +149,7 @@ class ExperienceLibrary:
         db.execute(
             "UPDATE insights SET taxonomy=?, condition=?, explanation=?, example=?, "
             "provenance=?, stats=?, distribution=?, status=?, version=?, iteration=? WHERE id=?",
-            (*_columns(insight), insight.id),
+            (*columns(insight), insight.id),
         )
 
     def _log(
@@ -279,7 +165,7 @@ class ExperienceLibrary:
             "INSERT INTO changes (at, kind, insight_ids, reason, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
-                _now(),
+                now(),
                 kind,
                 json.dumps(list(ids)),
                 reason,
@@ -289,16 +175,16 @@ class ExperienceLibrary:
         )
 
     def _get(self, db: sqlite3.Connection, insight_id: int) -> Insight:
-        row = db.execute(f"SELECT {_COLUMNS} FROM insights WHERE id=?", (insight_id,)).fetchone()
+        row = db.execute(f"SELECT {COLUMNS} FROM insights WHERE id=?", (insight_id,)).fetchone()
         if row is None:
             raise InsightNotFound(f"no insight with id {insight_id} in {self.path}")
-        return _row_to_insight(row)
+        return row_to_insight(row)
 
     def add(self, insight: Insight, reason: str = "added") -> int:
         """Store ``insight`` (its ``id`` is ignored) and return the new id, once committed."""
         with self._transaction() as db:
             new_id = self._insert(db, insight)
-            self._log(db, "add", [new_id], reason, after=_snapshot(insight))
+            self._log(db, "add", [new_id], reason, after=snapshot(insight))
         return new_id
 
     def get(self, insight_id: int) -> Insight:
@@ -310,8 +196,8 @@ class ExperienceLibrary:
         """Active insights by id (``include_inactive``: also retired and merged ones)."""
         where = "" if include_inactive else "WHERE status='active'"
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM insights {where} ORDER BY id")
-            return [_row_to_insight(row) for row in rows.fetchall()]
+            rows = self._db.execute(f"SELECT {COLUMNS} FROM insights {where} ORDER BY id")
+            return [row_to_insight(row) for row in rows.fetchall()]
 
     def __len__(self) -> int:
         with self._lock:
@@ -326,7 +212,7 @@ class ExperienceLibrary:
             before = self._get(db, insight.id)
             updated = insight.model_copy(update={"version": before.version + 1})
             self._write(db, updated)
-            self._log(db, kind, [insight.id], reason, _snapshot(before), _snapshot(updated))
+            self._log(db, kind, [insight.id], reason, snapshot(before), snapshot(updated))
         return updated
 
     def retire(self, insight_id: int, reason: str) -> None:
@@ -335,7 +221,7 @@ class ExperienceLibrary:
             before = self._get(db, insight_id)
             after = before.model_copy(update={"status": "retired"})
             self._write(db, after)
-            self._log(db, "retire", [insight_id], reason, _snapshot(before), _snapshot(after))
+            self._log(db, "retire", [insight_id], reason, snapshot(before), snapshot(after))
 
     def merge(self, source_ids: Sequence[int], merged: Insight, reason: str) -> int:
         """Replace ``source_ids`` by ``merged`` in one transaction; returns the new id.
@@ -362,7 +248,7 @@ class ExperienceLibrary:
             new_id = self._insert(db, combined)
             for source in sources:
                 self._write(db, source.model_copy(update={"status": "merged"}))
-            self._log(db, "merge", [*source_ids, new_id], reason, after=_snapshot(combined))
+            self._log(db, "merge", [*source_ids, new_id], reason, after=snapshot(combined))
         return new_id
 
     def split(self, source_id: int, parts: Sequence[Insight], reason: str) -> list[int]:
@@ -371,7 +257,7 @@ class ExperienceLibrary:
             source = self._get(db, source_id)
             ids = [self._insert(db, part) for part in parts]
             self._write(db, source.model_copy(update={"status": "split"}))
-            self._log(db, "split", [source_id, *ids], reason, before=_snapshot(source))
+            self._log(db, "split", [source_id, *ids], reason, before=snapshot(source))
         return ids
 
     def record(
@@ -430,7 +316,7 @@ class ExperienceLibrary:
     def add_label(self, label: Label, reason: str = "new label") -> bool:
         """Add a taxonomy label; False when an equal path (ignoring case) already exists."""
         with self._transaction() as db:
-            added = _put_label(db, label)
+            added = put_label(db, label)
             if added:
                 self._log(db, "label", [], f"{'/'.join(label.path)}: {reason}")
         return added
@@ -494,15 +380,7 @@ class ExperienceLibrary:
                 {"item_id": r[0], "program": r[1], "objective": r[2]} for r in program_rows
             ],
         }
-        target = Path(path)
-        if target.is_dir():
-            raise LibraryError(f"{target} is a folder; give the path of a .json file to write")
-        try:
-            write_atomic(target, json.dumps(document, indent=2, ensure_ascii=False))
-        except OSError as err:
-            for leftover in target.parent.glob(f".{target.name}.*.tmp"):
-                leftover.unlink(missing_ok=True)
-            raise LibraryError(f"cannot write {target}: {err.strerror or err}") from None
+        write_export(document, path)
         return len(insights)
 
     def import_json(self, path: str | Path) -> dict[str, int]:
@@ -514,14 +392,7 @@ class ExperienceLibrary:
         each stats counter (so importing the same file twice changes nothing).
         Returns counts: ``added``, ``deduplicated``, ``labels``.
         """
-        try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
-        except UnicodeDecodeError as err:
-            raise LibraryError(f"{path}: not UTF-8 text ({err.reason})") from None
-        except json.JSONDecodeError as err:
-            raise LibraryError(f"{path}: not JSON ({err.msg})") from None
-        if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
-            raise LibraryError(f"{path}: not an optoforge library export (format {EXPORT_FORMAT})")
+        document = read_export(path)
         try:
             return self._merge(document, path)
         except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as err:
@@ -536,10 +407,10 @@ class ExperienceLibrary:
         imported = [Insight.model_validate(row) for row in document.get("insights", [])]
         counts = {"added": 0, "deduplicated": 0, "labels": 0}
         with self._transaction() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM insights").fetchall()
-            existing = {insight.content_key(): insight for insight in map(_row_to_insight, rows)}
+            rows = db.execute(f"SELECT {COLUMNS} FROM insights").fetchall()
+            existing = {insight.content_key(): insight for insight in map(row_to_insight, rows)}
             for row in document.get("labels", []):
-                counts["labels"] += _put_label(db, Label.model_validate(row))
+                counts["labels"] += put_label(db, Label.model_validate(row))
             for row in document.get("programs", []):
                 db.execute(
                     "INSERT OR IGNORE INTO programs (item_id, program, objective) VALUES (?, ?, ?)",
