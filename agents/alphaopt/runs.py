@@ -128,10 +128,17 @@ class PhaseRun:
 
 
 def fatal_errors() -> tuple[type[BaseException], ...]:
-    """Errors that would fail every item alike: they end a run instead of skipping an item."""
-    from trace_core.llm.errors import BudgetExceeded, LLMConfigError
+    """Errors that would fail every item alike: they end a run instead of skipping an item
+    (a spent budget, a missing configuration, a model unreachable after retries or refusing
+    the key)."""
+    from trace_core.llm.errors import (
+        BudgetExceeded,
+        LLMAuthError,
+        LLMConfigError,
+        LLMTransientError,
+    )
 
-    return (BudgetExceeded, LLMConfigError)
+    return (BudgetExceeded, LLMConfigError, LLMTransientError, LLMAuthError)
 
 
 @contextmanager

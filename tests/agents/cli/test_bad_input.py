@@ -341,3 +341,26 @@ def test_demo_run_dir_is_refused_when_occupied_and_resumes_with_resume(
     assert resumed.exit_code == 0, resumed.output
     assert json.loads(resumed.stdout)["run_dir"] == str(run_dir)
     assert (run_dir / "history.jsonl").read_text() == history  # nothing redone or duplicated
+
+
+def test_library_learn_with_an_unreachable_model_stops_instead_of_failing_every_item(
+    dataset: Path, tmp_path: Path
+) -> None:
+    library = str(tmp_path / "lib.sqlite")
+    args = ["library", "learn", str(dataset), "--llm", FAULT, "--library", library,
+            "--run-dir", str(tmp_path / "r"), "--no-progress"]  # fmt: skip
+    result = _invoke(*args, env={"FAULT_SERVER_URL": "http://127.0.0.1:9/v1"})
+    _one_line_error(result, 4, "could not be reached", "rerun the same command")
+
+
+def test_library_run_dir_refuses_another_configuration_naming_it(
+    dataset: Path, tmp_path: Path
+) -> None:
+    run = ["--llm", COUNTING, "--library", str(tmp_path / "lib.sqlite"),
+           "--run-dir", str(tmp_path / "r"), "--no-progress", "--workers", "1"]  # fmt: skip
+    first = _invoke("library", "learn", str(dataset), *run, "--attempts", "1")
+    assert first.exit_code == 0, first.output
+    calls = len(fakes.CALLS)
+    again = _invoke("library", "learn", str(dataset), *run, "--attempts", "2")
+    _one_line_error(again, 2, "attempts: the run has 1, this command 2")
+    assert len(fakes.CALLS) == calls
