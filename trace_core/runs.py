@@ -182,6 +182,9 @@ class RunDir:
         self.resumed = False
         check_writable_dir(self.path, flag=flag)
         manifest = self.read_manifest()
+        if manifest is not None and "config" not in manifest:
+            # Written before manifests named their command: the flat file is the configuration.
+            manifest = {"command": command, "config": manifest}
         if manifest is not None:
             self._check_command(manifest)
         present = self._present(exclusive)

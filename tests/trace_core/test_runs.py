@@ -129,3 +129,16 @@ def test_sigkilled_writer_leaves_every_acknowledged_record_readable(tmp_path: Pa
     records = Journal(path).records()
     assert len(records) >= 50
     assert [r["n"] for r in records] == list(range(len(records)))
+
+
+def test_a_flat_manifest_of_an_older_run_resumes_when_its_configuration_matches(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / MANIFEST).write_text(json.dumps(CONFIG))
+    (tmp_path / "history.jsonl").write_text('{"step": 0}\n')
+    run = RunDir(tmp_path, "prompt optimize", CONFIG, resume=True, artifacts=["history.jsonl"])
+    assert run.resumed
+    assert json.loads((tmp_path / MANIFEST).read_text())["command"] == "prompt optimize"
+    (tmp_path / MANIFEST).write_text(json.dumps({**CONFIG, "seed": 7}))
+    with pytest.raises(RunDirError, match="seed: the run has 7, this command 0"):
+        RunDir(tmp_path, "prompt optimize", CONFIG, resume=True, artifacts=["history.jsonl"])
