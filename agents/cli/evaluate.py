@@ -108,8 +108,7 @@ def evaluate(
         agent = spec()  # fail fast on a missing LLM configuration, before any work
         factory = spec if executor == "ray" else (lambda: agent)
         model = llm or _default_model_name(agent)
-        config = {
-            "dataset": str(dataset),
+        config = {  # what decides the results: --resume must repeat it (the path may move)
             "dataset_sha256": hashlib.sha256(dataset.read_bytes()).hexdigest(),
             "model": model,
             "solver": spec.solver,

@@ -129,7 +129,6 @@ class LibraryRunOptions:
     def config(self, dataset: Path, **extra: Any) -> dict[str, Any]:
         """What decides a run's outcome, for its manifest (``--resume`` must repeat it)."""
         return {
-            "dataset": str(dataset),
             "dataset_sha256": hashlib.sha256(dataset.read_bytes()).hexdigest(),
             "library": str(self.library.resolve()),
             "llm": self.llm or os.environ.get("OPTOFORGE_LLM"),
@@ -387,7 +386,8 @@ def ablate(
     with _reported(target):
         train_items = _load(train, train_tag, None)
         eval_items = _load(eval_set, eval_tag, eval_limit)
-        config = options.config(eval_set, sizes=size_list, train=str(train))
+        train_sha256 = hashlib.sha256(train.read_bytes()).hexdigest()
+        config = options.config(eval_set, sizes=size_list, train_sha256=train_sha256)
         config.pop("library")  # the ablation builds its own libraries in the run directory
         _open_run(target, "library ablate", config)
         llm_object = resolve_llm(llm)
