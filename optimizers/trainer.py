@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from optimizers.base import Optimizer, Rejection, StepUsage
-from optimizers.errors import OptimizerError
 from trace_core.durable import append_line, write_atomic
+from trace_core.runs import RunDir, RunDirError
 
 if TYPE_CHECKING:
     from trace_core.nodes import Node
@@ -48,8 +48,8 @@ INITIAL_FILE = "initial.json"  # parameter values before the first step
 GRAPH_FILE = "graph.dot"  # the traced graph of the first example of the first step
 
 
-class RunDirInUse(OptimizerError, RuntimeError):
-    """The run directory already holds a run and ``resume`` was not requested."""
+class RunDirInUse(RunDirError):
+    """The run directory holds another run, or a run and ``resume`` was not requested."""
 
 
 class StepRecord(BaseModel):
@@ -102,6 +102,8 @@ class Trainer:
         failure_score: score of an example whose program raised.
         progress: show a progress bar on stderr.
         on_step: called with each :class:`StepRecord` after its checkpoint is written.
+        command: what the run directory's manifest says made the run (``optoforge <command>``);
+            a folder made by another command or with other settings is refused.
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class Trainer:
         failure_score: float = 0.0,
         progress: bool = True,
         on_step: Callable[[StepRecord], None] | None = None,
+        command: str = "train",
     ) -> None:
         if batch_size < 1 or epochs < 1:
             raise ValueError("batch_size and epochs must be at least 1")
@@ -140,6 +143,7 @@ class Trainer:
         self.failure_score = failure_score
         self.progress = progress
         self.on_step = on_step
+        self.command = command
 
     # -- schedule --------------------------------------------------------------------------
     @property
@@ -197,7 +201,7 @@ class Trainer:
         best = _Best()
         start = 0
         if self.run_dir is not None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._open_run_dir(resume)
             checkpoint = self.run_dir / "checkpoint.json"
             if checkpoint.exists():
                 if not resume:
@@ -308,6 +312,25 @@ class Trainer:
             "shuffle": self.shuffle,
             "seed": self.seed,
         }
+
+    def _open_run_dir(self, resume: bool) -> None:
+        """Check the folder and record the manifest (``command`` ``train`` and the settings)."""
+        assert self.run_dir is not None
+        try:
+            RunDir(
+                self.run_dir,
+                self.command,
+                self._fingerprint(),
+                resume=resume,
+                artifacts=("history.jsonl", "checkpoint.json", "scores.png"),
+                flag="run_dir",
+                resume_flag="resume=True",
+                overwrite_flag=None,
+            )
+        except RunDirInUse:
+            raise
+        except RunDirError as err:
+            raise RunDirInUse(str(err)) from err
 
     def _persist(self, record: StepRecord, best: _Best, done: int) -> None:
         if self.run_dir is None:

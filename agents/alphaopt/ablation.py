@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from agents.alphaopt.evolution import EvolveSettings
 from agents.alphaopt.learning import LearnSettings
 from agents.alphaopt.pipeline import AlphaOpt
-from agents.alphaopt.runs import RunDir, write_json_atomic
+from agents.alphaopt.runs import PhaseRun, write_json_atomic
 from agents.alphaopt.solving import SolveSettings
 from agents.evaluation.dataset import Item
 from agents.formulation.agent import FormulationAgent
@@ -72,7 +72,7 @@ def _copy_library(source: Path, target: Path) -> None:
 
 
 def _phase_cost(run_dir: Path, phases: Sequence[str]) -> float:
-    return sum(state.cost for phase in phases for state in RunDir(run_dir, phase).states())
+    return sum(state.cost for phase in phases for state in PhaseRun(run_dir, phase).states())
 
 
 def plot_ablation(report: AblationReport, path: str | Path) -> Path:

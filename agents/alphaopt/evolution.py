@@ -39,7 +39,7 @@ from agents.alphaopt.diagnosis import Diagnoser
 from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import LibrarySource, Retriever
-from agents.alphaopt.runs import ItemState, RunDir
+from agents.alphaopt.runs import ItemState, PhaseRun
 from agents.alphaopt.solving import ItemSolver
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
@@ -336,7 +336,7 @@ class Evolver:
             )
         return None
 
-    def refine_and_prune(self, items: Mapping[str, Item], run: RunDir) -> list[RefineOutcome]:
+    def refine_and_prune(self, items: Mapping[str, Item], run: PhaseRun) -> list[RefineOutcome]:
         """Refine, split or retire every library insight once; resumable through ``run``."""
         questions = {item_id: item.question for item_id, item in items.items()}
         outcomes: list[RefineOutcome] = []
@@ -383,13 +383,13 @@ class Evolver:
         by_id = {item.id: item for item in items}
         rounds: list[dict[str, object]] = []
         for number in range(1, self.settings.rounds + 1):
-            states = RunDir(run_dir, f"evolve-{number}").run(
+            states = PhaseRun(run_dir, f"evolve-{number}").run(
                 items,
                 partial(self.diagnose_item, items=by_id, iteration=number),
                 workers=workers,
                 progress=progress,
             )
-            refined = self.refine_and_prune(by_id, RunDir(run_dir, f"refine-{number}"))
+            refined = self.refine_and_prune(by_id, PhaseRun(run_dir, f"refine-{number}"))
             rounds.append(
                 {
                     "round": number,

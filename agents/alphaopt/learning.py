@@ -19,7 +19,7 @@ from pathlib import Path
 from agents.alphaopt.extraction import InsightMaker, Learned
 from agents.alphaopt.insight import Bucket, Insight
 from agents.alphaopt.retrieval import FixedSource, LibrarySource, Retriever
-from agents.alphaopt.runs import ItemState, RunDir
+from agents.alphaopt.runs import ItemState, PhaseRun
 from agents.alphaopt.solving import ItemSolver, SolveOutcome
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
@@ -149,7 +149,7 @@ class Learner:
         runs batches of 12 in threads); storing and merging insights stays one at a time.
         """
         by_id = {item.id: item for item in [*context, *items]}
-        return RunDir(run_dir, "learn").run(
+        return PhaseRun(run_dir, "learn").run(
             items,
             lambda item: self.learn_item(item, by_id),
             workers=workers,

@@ -1,8 +1,10 @@
-"""Run directories of library commands: per-item state files, so an interrupted run resumes.
+"""Phases of library commands inside a run directory: per-item state, so a rerun resumes.
 
-Each finished item writes ``<run_dir>/<phase>/<item id>.json`` atomically (temporary file,
-fsync, rename). Rerunning the same command skips items that already have a state file, and the
-library itself is durable, so a killed run loses at most the items in flight.
+The run directory itself is a :class:`trace_core.runs.RunDir` (its manifest is written by the
+command that opens it); a phase (``learn``, ``evolve-1``, ...) is a folder in it where each
+finished item writes ``<phase>/<item id>.json`` atomically. Rerunning the same command skips
+items that already have a state file, and the library itself is durable, so a killed run loses
+at most the items in flight.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-class RunDir:
+class PhaseRun:
     """Per-item state of one phase (``learn``, ``evolve-1``, ...) under a run directory."""
 
     def __init__(self, root: str | Path, phase: str):
@@ -126,10 +128,17 @@ class RunDir:
 
 
 def fatal_errors() -> tuple[type[BaseException], ...]:
-    """Errors that would fail every item alike: they end a run instead of skipping an item."""
-    from trace_core.llm.errors import BudgetExceeded, LLMConfigError
+    """Errors that would fail every item alike: they end a run instead of skipping an item
+    (a spent budget, a missing configuration, a model unreachable after retries or refusing
+    the key)."""
+    from trace_core.llm.errors import (
+        BudgetExceeded,
+        LLMAuthError,
+        LLMConfigError,
+        LLMTransientError,
+    )
 
-    return (BudgetExceeded, LLMConfigError)
+    return (BudgetExceeded, LLMConfigError, LLMTransientError, LLMAuthError)
 
 
 @contextmanager

@@ -72,11 +72,26 @@ def read_export(path: str | Path, export_format: str) -> dict[str, Any]:
     """The JSON document of a library export at ``path`` (raises :class:`LibraryError`)."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise LibraryError(f"{path}: not UTF-8 text ({err.reason})") from None
     except json.JSONDecodeError as err:
-        raise LibraryError(f"{path}: not JSON ({err.msg})") from err
+        raise LibraryError(f"{path}: not JSON ({err.msg})") from None
     if not isinstance(document, dict) or document.get("format") != export_format:
         raise LibraryError(f"{path}: not an optoforge library export (format {export_format})")
     return document
+
+
+def change_from_row(row: Sequence[Any]) -> Change:
+    """A change-log entry from its row (id, at, kind, insight_ids, reason, before, after)."""
+    return Change(
+        id=row[0],
+        at=row[1],
+        kind=row[2],
+        insight_ids=json.loads(row[3]),
+        reason=row[4],
+        before=json.loads(row[5]) if row[5] else None,
+        after=json.loads(row[6]) if row[6] else None,
+    )
 
 
 def content_key(insight: Insight) -> str:

@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from agents.alphaopt.exchange import open_database, write_export
 from agents.alphaopt.insight import Bucket, Insight, InsightStats
 from agents.alphaopt.schema import (
     COLUMNS,
@@ -28,6 +31,7 @@ from agents.alphaopt.schema import (
     SCHEMA_VERSION,
     Change,
     VerifiedProgram,
+    change_from_row,
     columns,
     content_key,
     migrate,
@@ -66,16 +70,18 @@ class ExperienceLibrary:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise LibraryError(f"library {self.path} is a folder; give a .sqlite file path")
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self._db = open_database(self.path)
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as err:  # "file is not a database"
+            self._db.close()
+            raise LibraryError(
+                f"library {self.path} cannot be opened as an optoforge library ({err}); give "
+                "the path of a library file, or a new path to create one"
+            ) from None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -379,18 +385,7 @@ class ExperienceLibrary:
             rows = self._db.execute(
                 "SELECT id, at, kind, insight_ids, reason, before, after FROM changes ORDER BY id"
             ).fetchall()
-        changes = [
-            Change(
-                id=r[0],
-                at=r[1],
-                kind=r[2],
-                insight_ids=json.loads(r[3]),
-                reason=r[4],
-                before=json.loads(r[5]) if r[5] else None,
-                after=json.loads(r[6]) if r[6] else None,
-            )
-            for r in rows
-        ]
+        changes = [change_from_row(r) for r in rows]
         if insight_id is None:
             return changes
         return [change for change in changes if insight_id in change.insight_ids]
@@ -412,10 +407,7 @@ class ExperienceLibrary:
                 {"item_id": r[0], "program": r[1], "objective": r[2]} for r in program_rows
             ],
         }
-        target = Path(path)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False), "utf-8")
-        temporary.replace(target)
+        write_export(Path(path), document)
         return len(insights)
 
     def import_json(self, path: str | Path) -> dict[str, int]:
@@ -430,6 +422,17 @@ class ExperienceLibrary:
         Returns counts: ``added``, ``deduplicated``, ``labels``.
         """
         document = read_export(path, EXPORT_FORMAT)
+        try:
+            return self._merge(document, path)
+        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as err:
+            first = str(err).splitlines()[0]
+            raise LibraryError(
+                f"{path}: malformed library export ({type(err).__name__}: {first}); nothing "
+                "was imported. Export it again with `optoforge library export`"
+            ) from None
+
+    def _merge(self, document: dict[str, Any], path: str | Path) -> dict[str, int]:
+        """Merge a parsed export in one transaction (any bad row rolls all of it back)."""
         imported = [Insight.model_validate(row) for row in document.get("insights", [])]
         counts = {"added": 0, "deduplicated": 0, "labels": 0}
         with self._transaction() as db:

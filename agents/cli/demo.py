@@ -132,24 +132,50 @@ def register(app: typer.Typer) -> None:
             None, "--run-dir", help="where trainer examples write history and checkpoints"
         ),
         steps: int | None = typer.Option(
-            None, "--steps", help="optimizer steps for the numeric and code examples"
+            None, "--steps", min=1, help="optimizer steps for the numeric and code examples"
+        ),
+        resume: bool = typer.Option(
+            False, "--resume", help="continue the trainer run in --run-dir (prompt, workflow)"
         ),
     ) -> None:
         """Run one optimization example end to end and print its result as JSON."""
+        from agents.cli.common import fail, reported_errors
+
         module = load_example(example)
-        model, note = choose_llm(llm)
-        typer.echo(note, err=True)
         accepts = inspect.signature(module.run).parameters
+        if (run_dir is not None or resume) and "run_dir" not in accepts:
+            with_dir = [name for name in EXAMPLES if _takes_run_dir(name)]
+            raise fail(
+                f"--run-dir and --resume work with the {' and '.join(with_dir)} examples, not "
+                f"{example!r}"
+            )
+        if resume and run_dir is None:
+            raise fail("--resume needs the --run-dir of the run to continue")
+        if not resume and run_dir is not None and (run_dir / "checkpoint.json").exists():
+            raise fail(
+                f"{run_dir} already holds a run; pass --resume to continue it, or choose "
+                "another --run-dir"
+            )
         kwargs: dict[str, Any] = {}
-        if run_dir is not None and "run_dir" in accepts:
+        if run_dir is not None:
             kwargs["run_dir"] = str(run_dir)
-        if "steps" in accepts and (steps is not None or model is not None):
-            # A real model is slow and costs money: a few steps show the loop working.
-            kwargs["steps"] = steps if steps is not None else LIVE_STEPS
-        # Examples print their progress; keep stdout for the JSON result.
-        stdout, sys.stdout = sys.stdout, sys.stderr
-        try:
-            result = module.run(model, **kwargs)
-        finally:
-            sys.stdout = stdout
+        if resume:
+            kwargs["resume"] = True
+        with reported_errors(run_dir):
+            model, note = choose_llm(llm)
+            typer.echo(note, err=True)
+            if "steps" in accepts and (steps is not None or model is not None):
+                # A real model is slow and costs money: a few steps show the loop working.
+                kwargs["steps"] = steps if steps is not None else LIVE_STEPS
+            # Examples print their progress; keep stdout for the JSON result.
+            stdout, sys.stdout = sys.stdout, sys.stderr
+            try:
+                result = module.run(model, **kwargs)
+            finally:
+                sys.stdout = stdout
         typer.echo(json.dumps(result, indent=2, default=str))
+
+
+def _takes_run_dir(name: str) -> bool:
+    """True when example ``name`` writes a trainer run directory (so it can resume)."""
+    return "run_dir" in inspect.signature(load_example(name).run).parameters

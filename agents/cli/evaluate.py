@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -9,7 +10,13 @@ from typing import Annotated
 
 import typer
 
-from agents.cli.common import fail, setup_logging, user_errors
+from agents.cli.common import (
+    fail,
+    positive_seconds,
+    read_text_file,
+    reported_errors,
+    setup_logging,
+)
 
 DEFAULT_RUNS = Path("optoforge-runs")
 
@@ -50,7 +57,15 @@ def evaluate(
         float, typer.Option(min=0.0, help="Relative tolerance on the objective.")
     ] = 1e-4,
     abs_tol: Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")] = 1e-6,
-    timeout: Annotated[float, typer.Option(help="Seconds each program may run.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
+    ] = 60.0,
+    llm_timeout: Annotated[
+        float,
+        typer.Option(
+            callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
+        ),
+    ] = 60.0,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
     max_cost: Annotated[
         float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
@@ -81,14 +96,25 @@ def evaluate(
         timeout_s=timeout,
         max_cost=max_cost,
         max_calls=max_calls,
+        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
     )
-    budget_exceeded = _budget_exceeded()
     target_dir = run_dir or default_run_dir(dataset, llm or os.environ.get("OPTOFORGE_LLM"), solver)
-    try:
+    with reported_errors(target_dir):
         resolve_target(solver)
+        read_text_file(dataset, "dataset")  # a folder or non-UTF-8 file: one line, not a trace
         items = load_dataset(dataset, limit=limit)
+        if not items:
+            raise fail(f"dataset {dataset} has no items; nothing to evaluate")
         agent = spec()  # fail fast on a missing LLM configuration, before any work
         factory = spec if executor == "ray" else (lambda: agent)
+        model = llm or _default_model_name(agent)
+        config = {  # what decides the results: --resume must repeat it (the path may move)
+            "dataset_sha256": hashlib.sha256(dataset.read_bytes()).hexdigest(),
+            "model": model,
+            "solver": spec.solver,
+            "max_repairs": max_repairs,
+            "describe": describe,
+        }
         with stdout_to_stderr():
             report = run_evaluation(
                 items,
@@ -102,17 +128,10 @@ def evaluate(
                 progress=progress,
                 tolerance=Tolerance(rel=rel_tol, abs=abs_tol),
                 dataset=str(dataset),
-                model=llm or _default_model_name(agent),
+                model=model,
                 solver=spec.solver,
+                config=config,
             )
-    except budget_exceeded as err:
-        raise fail(
-            f"{err}. Results so far are in {target_dir}; run again with --resume "
-            "(and a larger --max-cost) to finish.",
-            code=3,
-        ) from None
-    except user_errors() as err:
-        raise fail(str(err)) from None
     if json_output:
         typer.echo(report.model_dump_json())
     else:
@@ -121,17 +140,6 @@ def evaluate(
             f"\nresults: {target_dir / 'results.jsonl'}\nreport: "
             f"{target_dir / 'report.json'}\nplot: {target_dir / 'report.png'}"
         )
-
-
-def _budget_exceeded() -> type[BaseException]:
-    try:
-        from trace_core.llm import BudgetExceeded
-    except ImportError:  # pragma: no cover - the LLM layer ships with optoforge
-
-        class BudgetExceeded(Exception):  # type: ignore[no-redef]
-            pass
-
-    return BudgetExceeded
 
 
 def _default_model_name(agent: object) -> str | None:

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from agents.cli.common import fail, setup_logging, user_errors
-
-
-def _question(text_or_file: str) -> str:
-    path = Path(text_or_file)
-    try:
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    except OSError:  # a long question is not a valid path on every system
-        pass
-    return text_or_file
+from agents.cli.common import positive_seconds, reported_errors, setup_logging, text_or_file
 
 
 def formulate(
@@ -31,7 +20,15 @@ def formulate(
     ] = "scip",
     max_repairs: Annotated[int, typer.Option(min=0, help="Repair rounds after a failure.")] = 3,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds each program may run.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
+    ] = 60.0,
+    llm_timeout: Annotated[
+        float,
+        typer.Option(
+            callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
+        ),
+    ] = 60.0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the full result as JSON.")
     ] = False,
@@ -42,15 +39,18 @@ def formulate(
     from agents.formulation.factory import AgentSpec
 
     setup_logging(verbose)
-    question = _question(problem)
     spec = AgentSpec(
-        llm=llm, solver=solver, max_repairs=max_repairs, describe=describe, timeout_s=timeout
+        llm=llm,
+        solver=solver,
+        max_repairs=max_repairs,
+        describe=describe,
+        timeout_s=timeout,
+        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
     )
-    try:
+    with reported_errors(resume="run the same command again"):
+        question = text_or_file(problem, "problem file")
         with stdout_to_stderr():
             result = spec().solve(question)
-    except user_errors() as err:
-        raise fail(str(err)) from None
     if json_output:
         data: dict[str, Any] = result.model_dump(mode="json")
         data.update(

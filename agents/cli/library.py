@@ -1,37 +1,41 @@
-"""``optoforge library ...``: learn, evolve, show, export, import and ablate an AlphaOPT library.
+"""``optoforge library learn|evolve|evaluate|ablate``: train and measure an AlphaOPT library.
 
 Long commands show a progress bar on stderr, keep per-item state in a run directory (rerun the
-same command to resume) and end with a summary that includes the LLM cost; ``--json`` prints
-only a machine-readable summary on stdout.
+same command to resume; its manifest refuses another command's or configuration's run) and end
+with a summary that includes the LLM cost; ``--json`` prints only a machine-readable summary on
+stdout. ``show``, ``export`` and ``import`` are in ``agents.cli.library_store``. The options
+every long command shares travel as one :class:`LibraryRunOptions`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-DEFAULT_LIBRARY = Path("optoforge-library.sqlite")
-DEFAULT_RUNS = Path("optoforge-runs")
+from agents.cli import library_store
+from agents.cli.common import fail, positive_seconds, read_text_file, reported_errors
+from agents.cli.library_store import (
+    DEFAULT_LIBRARY,
+    LibraryOpt,
+    _library_errors,
+    emit,
+    require_library,
+)
 
-LibraryOpt = Annotated[
-    Path,
-    typer.Option(
-        "--library", envvar="OPTOFORGE_LIBRARY", help="Library file (SQLite; created if missing)."
-    ),
-]
+DEFAULT_RUNS = Path("optoforge-runs")
 LLMOpt = Annotated[
     str | None,
     typer.Option(help="LLM id, e.g. openai:gpt-4o-mini (default: $OPTOFORGE_LLM)."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print only a JSON summary on stdout.")]
+JsonOpt = library_store.JsonOpt
 RunDirOpt = Annotated[
     Path | None, typer.Option(help="Run directory for per-item state (resumes on rerun).")
 ]
@@ -41,7 +45,9 @@ LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N item
 TagOpt = Annotated[str | None, typer.Option(help="Only items with this tag (e.g. alphaopt-train).")]
 SolverOpt = Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")]
 RepairsOpt = Annotated[int, typer.Option(min=0, help="Repair rounds per solve.")]
-TimeoutOpt = Annotated[float, typer.Option(help="Seconds each program may run.")]
+TimeoutOpt = Annotated[
+    float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
+]
 RelTolOpt = Annotated[float, typer.Option(min=0.0, help="Relative tolerance on the objective.")]
 AbsTolOpt = Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")]
 EmbedderOpt = Annotated[
@@ -68,90 +74,107 @@ def _run_dir(kind: str, dataset: Path, library: Path, llm: str | None) -> Path:
     )
 
 
+@dataclass(frozen=True)
+class LibraryRunOptions:
+    """The options every long library command shares (solver, model, budget, tolerance)."""
+
+    library: Path
+    llm: str | None
+    solver: str
+    max_repairs: int
+    timeout: float
+    rel_tol: float
+    abs_tol: float
+    max_cost: float | None = None
+    embedder: str | None = None
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> LibraryRunOptions:
+        """The options found by name among a command's arguments (``locals()``)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls) if f.name in values})
+
+    def solve_settings(self) -> Any:
+        """The SolveSettings these options describe."""
+        from agents.alphaopt.solving import SolveSettings
+        from agents.evaluation.scoring import Tolerance
+
+        return SolveSettings(
+            solver=self.solver,
+            max_repairs=self.max_repairs,
+            timeout_s=self.timeout,
+            tolerance=Tolerance(rel=self.rel_tol, abs=self.abs_tol),
+        )
+
+    def alpha(self, **settings: Any) -> Any:
+        """An ``AlphaOpt`` over the library with these options (``settings``: its phases)."""
+        from agents.alphaopt.embedding import load_embedder
+        from agents.alphaopt.pipeline import AlphaOpt
+        from agents.formulation.factory import resolve_llm
+        from agents.formulation.targets import resolve_target
+
+        resolve_target(self.solver)
+        budget = None
+        if self.max_cost is not None:
+            from trace_core.llm import Budget
+
+            budget = Budget(max_cost=self.max_cost)
+        return AlphaOpt(
+            self.library,
+            resolve_llm(self.llm, budget),
+            solve=self.solve_settings(),
+            embedder=load_embedder(self.embedder),
+            **settings,
+        )
+
+    def config(self, dataset: Path, **extra: Any) -> dict[str, Any]:
+        """What decides a run's outcome, for its manifest (``--resume`` must repeat it)."""
+        return {
+            "dataset_sha256": hashlib.sha256(dataset.read_bytes()).hexdigest(),
+            "library": str(self.library.resolve()),
+            "llm": self.llm or os.environ.get("OPTOFORGE_LLM"),
+            "solver": self.solver,
+            "max_repairs": self.max_repairs,
+            **extra,
+        }
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "default"
+
+
+def _run_dir(kind: str, dataset: Path, library: Path, llm: str | None) -> Path:
+    model = llm or os.environ.get("OPTOFORGE_LLM") or "default-llm"
+    return (
+        DEFAULT_RUNS
+        / f"library-{kind}__{_slug(dataset.stem)}__{_slug(library.stem)}__{_slug(model)}"
+    )
+
+
 def _load(dataset: Path, tag: str | None, limit: int | None) -> list[Any]:
     """Items of ``dataset`` carrying ``tag`` (all when None), the first ``limit`` of them."""
     from agents.evaluation.dataset import load_dataset
 
+    read_text_file(dataset, "dataset")
     items = [i for i in load_dataset(dataset) if tag is None or tag in i.tags]
     if not items:
-        raise _fail(f"{dataset}: no items" + (f" tagged {tag!r}" if tag else ""))
+        raise fail(f"{dataset}: no items" + (f" tagged {tag!r}" if tag else ""))
     return items[:limit] if limit else items
 
 
-def _errors() -> tuple[type[BaseException], ...]:
-    from agents.alphaopt.embedding import EmbedderConfigError
-    from agents.alphaopt.store import LibraryError
-    from agents.cli.common import user_errors
+def _open_run(target: Path, command: str, config: dict[str, Any]) -> None:
+    """Check the run directory (before any paid call) and record what made it.
 
-    return (*user_errors(), LibraryError, EmbedderConfigError)
+    Library commands always resume, so a folder made by another command or another
+    configuration is refused, naming the difference.
+    """
+    from trace_core.runs import RunDir
 
-
-def _solve_settings(
-    solver: str, max_repairs: int, timeout: float, rel_tol: float, abs_tol: float
-) -> Any:
-    """The SolveSettings that the solver, repair, timeout and tolerance options describe."""
-    from agents.alphaopt.solving import SolveSettings
-    from agents.evaluation.scoring import Tolerance
-
-    return SolveSettings(
-        solver=solver,
-        max_repairs=max_repairs,
-        timeout_s=timeout,
-        tolerance=Tolerance(rel=rel_tol, abs=abs_tol),
-    )
+    RunDir(target, command, config, resume=True, exclusive=True)
 
 
-def _alpha(
-    library: Path,
-    llm: str | None,
-    *,
-    solver: str,
-    max_repairs: int,
-    timeout: float,
-    rel_tol: float,
-    abs_tol: float,
-    max_cost: float | None,
-    embedder: str | None = None,
-    **settings: Any,
-) -> Any:
-    from agents.alphaopt.pipeline import AlphaOpt
-    from agents.formulation.factory import resolve_llm
-    from agents.formulation.targets import resolve_target
-
-    resolve_target(solver)
-    budget = None
-    if max_cost is not None:
-        from trace_core.llm import Budget
-
-        budget = Budget(max_cost=max_cost)
-    solve = _solve_settings(solver, max_repairs, timeout, rel_tol, abs_tol)
-    from agents.alphaopt.embedding import load_embedder
-
-    return AlphaOpt(
-        library,
-        resolve_llm(llm, budget),
-        solve=solve,
-        embedder=load_embedder(embedder),
-        **settings,
-    )
-
-
-@contextmanager
-def _reported_errors(resume_dir: Path | None = None) -> Iterator[None]:
-    """Turn user errors into a one-line exit 2; with ``resume_dir``, a budget stop into exit 3."""
-    budget_stop = (_budget_error(),) if resume_dir is not None else ()
-    try:
-        yield
-    except budget_stop as err:
-        raise _fail(f"{err}. Rerun the same command to resume from {resume_dir}.", 3) from None
-    except _errors() as err:
-        raise _fail(str(err)) from None
-
-
-def _budget_error() -> type[BaseException]:
-    from trace_core.llm import BudgetExceeded
-
-    return BudgetExceeded
+def _reported(target: Path | None = None) -> Any:
+    """One-line errors; a budget stop or Ctrl-C says to rerun the same command."""
+    return reported_errors(target, resume="rerun the same command", extra=_library_errors())
 
 
 def _summary(alpha: Any, states: list[Any], run_dir: Path, total: int) -> dict[str, Any]:
@@ -169,15 +192,6 @@ def _summary(alpha: Any, states: list[Any], run_dir: Path, total: int) -> dict[s
         "cost": usage.cost,
         "run_cost": sum(state.cost for state in states),
     }
-
-
-def _emit(summary: dict[str, Any], json_output: bool) -> None:
-    if json_output:
-        typer.echo(json.dumps(summary, ensure_ascii=False))
-        return
-    for key, value in summary.items():
-        shown = f"${value:.4f}" if key.endswith("cost") else value
-        typer.echo(f"{key}: {shown}")
 
 
 def learn(
@@ -207,26 +221,19 @@ def learn(
     from agents.alphaopt.learning import LearnSettings
     from agents.evaluation.streams import stdout_to_stderr
 
+    options = LibraryRunOptions.of(locals())
     target = run_dir or _run_dir("learn", dataset, library, llm)
-    with _reported_errors(target):
+    with _reported(target):
         items = _load(dataset, tag, limit)
-        alpha = _alpha(
-            library,
-            llm,
-            solver=solver,
-            max_repairs=max_repairs,
-            timeout=timeout,
-            rel_tol=rel_tol,
-            abs_tol=abs_tol,
-            max_cost=max_cost,
-            embedder=embedder,
+        _open_run(target, "library learn", options.config(dataset, tag=tag, attempts=attempts))
+        alpha = options.alpha(
             learn=LearnSettings(attempts=attempts),
             verify_rounds=verify_rounds,
             verify_replays=verify_replays,
         )
         with stdout_to_stderr():
             states = alpha.learn(items, target, progress=progress, workers=workers)
-    _emit(_summary(alpha, states, target, len(items)), json_output)
+    emit(_summary(alpha, states, target, len(items)), json_output)
 
 
 def evolve(
@@ -255,19 +262,13 @@ def evolve(
     from agents.alphaopt.evolution import EvolveSettings
     from agents.evaluation.streams import stdout_to_stderr
 
+    options = LibraryRunOptions.of(locals())
     target = run_dir or _run_dir("evolve", dataset, library, llm)
-    with _reported_errors(target):
+    with _reported(target):
+        require_library(library)
         items = _load(dataset, tag, limit)
-        alpha = _alpha(
-            library,
-            llm,
-            solver=solver,
-            max_repairs=max_repairs,
-            timeout=timeout,
-            rel_tol=rel_tol,
-            abs_tol=abs_tol,
-            max_cost=max_cost,
-            embedder=embedder,
+        _open_run(target, "library evolve", options.config(dataset, tag=tag, rounds=rounds))
+        alpha = options.alpha(
             evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune, split=split),
         )
         with stdout_to_stderr():
@@ -284,89 +285,7 @@ def evolve(
         "tokens": alpha.usage.total_tokens,
         "cost": alpha.usage.cost,
     }
-    _emit(summary, json_output)
-
-
-def show(
-    library: LibraryOpt = DEFAULT_LIBRARY,
-    taxonomy: Annotated[bool, typer.Option("--taxonomy", help="Show the label tree.")] = False,
-    changes: Annotated[bool, typer.Option("--changes", help="Show the change log.")] = False,
-    all_insights: Annotated[
-        bool, typer.Option("--all", help="Include retired and merged insights.")
-    ] = False,
-    json_output: JsonOpt = False,
-) -> None:
-    """List the library's insights (or its taxonomy, or its change log)."""
-    from agents.alphaopt.store import ExperienceLibrary
-    from agents.alphaopt.taxonomy import render_taxonomy
-
-    if not library.exists():
-        raise _fail(f"no library at {library}; create one with `optoforge library learn`")
-    with ExperienceLibrary(library) as store:
-        if taxonomy:
-            labels = store.labels()
-            counts = Counter(tuple(i.label_key) for i in store.all())
-            if json_output:
-                rows = [{**lb.model_dump(), "insights": counts.get(lb.key, 0)} for lb in labels]
-                typer.echo(json.dumps(rows, ensure_ascii=False))
-            else:
-                typer.echo(render_taxonomy(labels))
-            return
-        if changes:
-            log = store.changes()
-            if json_output:
-                typer.echo(json.dumps([c.model_dump() for c in log], ensure_ascii=False))
-            else:
-                for c in log:
-                    typer.echo(f"{c.at} {c.kind:8} {c.insight_ids} {c.reason}")
-            return
-        insights = store.all(include_inactive=all_insights)
-        if json_output:
-            typer.echo(
-                json.dumps([i.model_dump(mode="json") for i in insights], ensure_ascii=False)
-            )
-            return
-        for i in insights:
-            d = i.distribution
-            typer.echo(
-                f"[{i.id}] {' / '.join(i.taxonomy)}  ({i.status}, v{i.version})\n"
-                f"    when: {i.condition}\n    what: {i.explanation}\n"
-                f"    used {i.stats.retrieved}x, helped {i.stats.helped}, hurt {i.stats.hurt}; "
-                f"+{len(d.positive)} -{len(d.negative)} missed {len(d.unretrieved)}"
-            )
-        typer.echo(f"{len(insights)} insight(s) in {library}")
-
-
-def export(
-    path: Annotated[Path, typer.Argument(help="JSON file to write.")],
-    library: LibraryOpt = DEFAULT_LIBRARY,
-) -> None:
-    """Export the library (insights, labels, verified programs) as JSON."""
-    from agents.alphaopt.store import ExperienceLibrary
-
-    if not library.exists():
-        raise _fail(f"no library at {library}")
-    with ExperienceLibrary(library) as store:
-        count = store.export_json(path)
-    typer.echo(f"exported {count} insight(s) to {path}", err=True)
-
-
-def import_(
-    path: Annotated[Path, typer.Argument(help="JSON file written by `library export`.")],
-    library: LibraryOpt = DEFAULT_LIBRARY,
-    json_output: JsonOpt = False,
-) -> None:
-    """Merge an exported library into this one (identical insights are not duplicated)."""
-    from agents.alphaopt.store import ExperienceLibrary, LibraryError
-
-    if not path.is_file():
-        raise _fail(f"no file {path}")
-    try:
-        with ExperienceLibrary(library) as store:
-            counts = store.import_json(path)
-    except LibraryError as err:
-        raise _fail(str(err)) from None
-    _emit(counts, json_output)
+    emit(summary, json_output)
 
 
 def evaluate(
@@ -392,23 +311,14 @@ def evaluate(
     from agents.evaluation.report import render_text
     from agents.evaluation.streams import stdout_to_stderr
 
-    if not library.exists():
-        raise _fail(f"no library at {library}; create one with `optoforge library learn`")
+    options = LibraryRunOptions.of(locals())
     target = run_dir or _run_dir("evaluate", dataset, library, llm)
-    with _reported_errors(target):
+    with _reported(target):
+        require_library(library)
         items = _load(dataset, tag, limit)
-        alpha = _alpha(
-            library,
-            llm,
-            solver=solver,
-            max_repairs=max_repairs,
-            timeout=timeout,
-            rel_tol=rel_tol,
-            abs_tol=abs_tol,
-            max_cost=max_cost,
-            embedder=embedder,
-        )
+        alpha = options.alpha()
         agent = alpha.agent()
+        model = llm or getattr(alpha.prompter.llm, "model_id", None)
         with stdout_to_stderr():
             report = run_evaluation(
                 items,
@@ -419,8 +329,10 @@ def evaluate(
                 tolerance=alpha.solver.settings.tolerance,
                 progress=progress,
                 dataset=str(dataset),
-                model=llm or getattr(alpha.prompter.llm, "model_id", None),
+                model=model,
                 solver=solver,
+                command="library evaluate",
+                config=options.config(dataset, tag=tag),
             )
     # Solve calls are in the report; retrieval calls are metered by the library.
     summary = report.model_dump(mode="json")
@@ -466,13 +378,18 @@ def ablate(
     except ValueError:
         size_list = []
     if not size_list or min(size_list) < 1:
-        raise _fail(f"--sizes must be positive integers separated by commas, got {sizes!r}")
+        raise fail(f"--sizes must be positive integers separated by commas, got {sizes!r}")
     target = (
         run_dir or DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
     )
-    with _reported_errors():
+    options = LibraryRunOptions.of({**locals(), "library": Path("-")})
+    with _reported(target):
         train_items = _load(train, train_tag, None)
         eval_items = _load(eval_set, eval_tag, eval_limit)
+        train_sha256 = hashlib.sha256(train.read_bytes()).hexdigest()
+        config = options.config(eval_set, sizes=size_list, train_sha256=train_sha256)
+        config.pop("library")  # the ablation builds its own libraries in the run directory
+        _open_run(target, "library ablate", config)
         llm_object = resolve_llm(llm)
         with stdout_to_stderr():
             report = run_ablation(
@@ -481,7 +398,7 @@ def ablate(
                 lambda: llm_object,
                 target,
                 sizes=size_list,
-                solve=_solve_settings(solver, max_repairs, timeout, rel_tol, abs_tol),
+                solve=options.solve_settings(),
                 learn=LearnSettings(attempts=attempts),
                 evolve=EvolveSettings(rounds=rounds),
                 workers=workers,
@@ -494,12 +411,6 @@ def ablate(
         typer.echo(f"\nplot: {report.plot}\nrun dir: {target}")
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    from agents.cli.common import fail
-
-    return fail(message, code)
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``library`` command group to the ``optoforge`` app."""
     group = typer.Typer(
@@ -509,9 +420,7 @@ def register(app: typer.Typer) -> None:
     )
     group.command("learn")(learn)
     group.command("evolve")(evolve)
-    group.command("show")(show)
-    group.command("export")(export)
-    group.command("import")(import_)
+    library_store.register(group)
     group.command("evaluate")(evaluate)
     group.command("ablate")(ablate)
     app.add_typer(group, name="library")

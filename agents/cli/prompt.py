@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -30,6 +31,37 @@ if TYPE_CHECKING:
     from optimizers.prompting.ablation import AblationReport
 
 DEFAULT_INSTRUCTION = "Give the output for the input."
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    """Everything ``prompt optimize`` and ``prompt ablate`` were asked to do, typed."""
+
+    command: str
+    task: Path
+    strategies: list[str]
+    metric: str
+    llm: str | None
+    optimizer_llm: str | None
+    budget: int
+    seed: int
+    out: Path | None
+    instruction: str
+    template: str | None
+    max_exemplars: int
+    optimizer: str
+    val_fraction: float
+    test_fraction: float
+    batch_size: int
+    progress: bool
+    resume: bool
+    overwrite: bool
+
+    @property
+    def run_dir(self) -> Path:
+        """``--out``, or ``optoforge-runs/prompt-<task>``."""
+        return self.out or _default_out(self.task)
+
 
 prompt_app = typer.Typer(
     name="prompt",
@@ -114,28 +146,9 @@ def optimize(
     """Search prompts for TASK with each --strategy; save the best prompt, history and plot."""
     names = [s.strip() for value in strategy for s in value.split(",") if s.strip()]
     strategies = list(dict.fromkeys(names))  # a repeated strategy would only redo the same run
-    report = _run(
-        "optimize",
-        task,
-        strategies,
-        metric,
-        llm,
-        optimizer_llm,
-        budget,
-        seed,
-        out,
-        instruction,
-        template,
-        max_exemplars,
-        optimizer,
-        val_fraction,
-        test_fraction,
-        batch_size,
-        progress,
-        resume,
-        overwrite,
-    )
-    _finish(report, out or _default_out(task), json_output, ablation=False, template=template)
+    settings = PromptSettings(command="optimize", strategies=strategies, **_options(locals()))
+    report = _run(settings)
+    _finish(report, settings.run_dir, json_output, ablation=False, template=template)
 
 
 @prompt_app.command("ablate")
@@ -162,28 +175,9 @@ def ablate(
     """Compare seed, instruction-only, exemplars-only (random, bootstrapped) and combined."""
     from optimizers.prompting.ablation import ABLATION
 
-    report = _run(
-        "ablate",
-        task,
-        list(ABLATION),
-        metric,
-        llm,
-        optimizer_llm,
-        budget,
-        seed,
-        out,
-        instruction,
-        template,
-        max_exemplars,
-        optimizer,
-        val_fraction,
-        test_fraction,
-        batch_size,
-        progress,
-        resume,
-        overwrite,
-    )
-    _finish(report, out or _default_out(task), json_output, ablation=True, template=template)
+    settings = PromptSettings(command="ablate", strategies=list(ABLATION), **_options(locals()))
+    report = _run(settings)
+    _finish(report, settings.run_dir, json_output, ablation=True, template=template)
 
 
 def _default_out(task: Path) -> Path:
@@ -191,13 +185,13 @@ def _default_out(task: Path) -> Path:
     return Path("optoforge-runs") / f"prompt-{slug}"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+def _options(values: dict[str, Any]) -> dict[str, Any]:
+    """The command's own option values that :class:`PromptSettings` holds (by name)."""
+    fields = set(PromptSettings.__dataclass_fields__) - {"command", "strategies"}
+    return {name: values[name] for name in fields}
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from agents.formulation.factory import LLMSpecError
+def _prompt_errors() -> tuple[type[BaseException], ...]:
     from optimizers.prompting import (
         BudgetTooSmall,
         ExemplarError,
@@ -206,109 +200,73 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         TemplateError,
         UnknownStrategy,
     )
-    from optimizers.prompting.journal import JournalError
-    from optimizers.prompting.rundir import RunDirError
-    from trace_core.llm import LLMError
 
     return (
-        LLMSpecError,
-        JournalError,
-        RunDirError,
         BudgetTooSmall,
         ExemplarError,
         MetricError,
         TaskFileError,
         TemplateError,
         UnknownStrategy,
-        LLMError,
-        FileNotFoundError,
     )
 
 
-def _run(
-    command: str,
-    task: Path,
-    strategies: list[str],
-    metric: str,
-    llm: str | None,
-    optimizer_llm: str | None,
-    budget: int,
-    seed: int,
-    out: Path | None,
-    instruction: str,
-    template: str | None,
-    max_exemplars: int,
-    optimizer: str,
-    val_fraction: float,
-    test_fraction: float,
-    batch_size: int,
-    progress: bool,
-    resume: bool,
-    overwrite: bool,
-) -> AblationReport:
+def _run(settings: PromptSettings) -> AblationReport:
+    from agents.cli.common import reported_errors, text_or_file
     from optimizers.prompting import PromptProgram, load_metric, load_task, split_task
     from optimizers.prompting.ablation import run_ablation
     from optimizers.prompting.rundir import PromptRun
     from optimizers.prompting.schedule import STRATEGIES, UnknownStrategy
 
-    run_dir = out or _default_out(task)
-    try:
-        unknown = [s for s in strategies if s not in STRATEGIES]
-        if unknown or not strategies:
+    s = settings
+    with reported_errors(s.run_dir, extra=_prompt_errors()):
+        unknown = [name for name in s.strategies if name not in STRATEGIES]
+        if unknown or not s.strategies:
             raise UnknownStrategy(
                 f"unknown strategy {', '.join(unknown) or '(none)'}; use {', '.join(STRATEGIES)}"
             )
-        split = split_task(load_task(task), seed=seed, val=val_fraction, test=test_fraction)
-        score = load_metric(metric)
-        seed_text = _text_or_file(instruction)
-        worker = _resolve_llm(llm)
+        split = split_task(load_task(s.task), seed=s.seed, val=s.val_fraction, test=s.test_fraction)
+        score = load_metric(s.metric)
+        seed_text = text_or_file(s.instruction, "instruction file").strip()
+        worker = _resolve_llm(s.llm)
         program = PromptProgram(
             seed_text,
             [(item.input, item.output) for item in split.train],
             llm=worker,
-            max_exemplars=max_exemplars,
-            template=template,
+            max_exemplars=s.max_exemplars,
+            template=s.template,
         )
-        opt_llm = _resolve_llm(optimizer_llm) if optimizer_llm else None
+        opt_llm = _resolve_llm(s.optimizer_llm) if s.optimizer_llm else None
+        decided = asdict(s)
+        for name in ("task", "out", "llm", "progress", "resume", "overwrite", "template"):
+            decided.pop(name)
         config = {
-            "command": command,
-            "task_sha256": hashlib.sha256(task.read_bytes()).hexdigest(),
-            "metric": metric,
-            "strategies": strategies,
-            "seed": seed,
-            "budget": budget,
-            "llm": llm or os.environ.get("OPTOFORGE_LLM") or "(default)",
+            **decided,
+            "task_sha256": hashlib.sha256(s.task.read_bytes()).hexdigest(),
+            "llm": s.llm or os.environ.get("OPTOFORGE_LLM") or "(default)",
             "llm_model": str(getattr(worker, "model", "")),
-            "optimizer_llm": optimizer_llm,
-            "optimizer": optimizer,
             "instruction": seed_text,
             "template": program.template.text,
-            "max_exemplars": max_exemplars,
-            "val_fraction": val_fraction,
-            "test_fraction": test_fraction,
-            "batch_size": batch_size,
         }
-        run = PromptRun(run_dir, config, resume=resume, overwrite=overwrite)
-        if resume and (note := run.describe(strategies)):
+        run = PromptRun(s.run_dir, config, resume=s.resume, overwrite=s.overwrite)
+        if s.resume and (note := run.describe(s.strategies)):
             typer.echo(note, err=True)
-        with _progress(progress, budget) as bar:
+        with _progress(s.progress, s.budget) as bar:
             return run_ablation(
                 program,
                 split,
                 score,
-                budget=budget,
-                seed=seed,
-                strategies=strategies,
-                optimizer=optimizer,
+                budget=s.budget,
+                seed=s.seed,
+                strategies=s.strategies,
+                optimizer=s.optimizer,
                 optimizer_llm=opt_llm,
-                batch_size=batch_size,
+                batch_size=s.batch_size,
                 on_start=bar.start,
                 on_call=bar.advance,
                 on_step=run.record,
                 run=run,
             )
-    except _user_errors() as err:
-        raise _fail(str(err)) from None
 
 
 def _resolve_llm(llm_id: str | None) -> Any:
@@ -320,16 +278,6 @@ def _resolve_llm(llm_id: str | None) -> Any:
     from trace_core.llm import default_llm
 
     return default_llm(llm_id)
-
-
-def _text_or_file(value: str) -> str:
-    path = Path(value)
-    try:
-        if len(value) < 4096 and path.is_file():
-            return path.read_text(encoding="utf-8").strip()
-    except OSError:
-        pass
-    return value
 
 
 class _Bar:

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from agents.cli.common import positive_seconds
+
 
 def _resolve_llm(llm_id: str | None, max_cost: float | None) -> Any:
     """``py:package.module:factory`` (a zero-argument factory) or a ``provider:model`` id."""
@@ -42,7 +44,10 @@ def synthesize(
     max_cost: Annotated[
         float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
     ] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds each program may run.")] = 10.0,
+    timeout: Annotated[
+        float,
+        typer.Option(min=0.1, callback=positive_seconds, help="Seconds each program may run."),
+    ] = 10.0,
     sample_seed: Annotated[int, typer.Option(help="Seed of the sampling plan.")] = 0,
     min_constraints: Annotated[
         int, typer.Option(min=1, max=5, help="Fewest constraints a demonstration asks for.")
@@ -89,7 +94,13 @@ def synthesize(
             )
     except (SeedFileError, OutputFileError, LLMConfigError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from err
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo(
+            f"error: interrupted; items so far are in {out}; rerun the same command to continue",
+            err=True,
+        )
+        raise typer.Exit(130) from None
     report = {"out": str(out), **store.stats.report(), "items_in_file": store.written}
     if store.stopped:
         report["stopped"] = store.stopped

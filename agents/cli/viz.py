@@ -89,14 +89,16 @@ def viz(
     ] = None,
 ) -> None:
     """Print a traced graph as DOT, or write it to --out (rendered when graphviz is installed)."""
-    from agents.cli.common import fail
+    from agents.cli.common import InputFileError, fail, read_text_file
 
     if graph is not None:
+        if not graph.exists():
+            raise fail(f"graph file not found: {graph}")
         try:
-            document = json.loads(graph.read_text(encoding="utf-8"))
+            document = json.loads(read_text_file(graph, "graph file"))
             dot = dot_from_saved_graph(document, str(graph))
-        except FileNotFoundError:
-            raise fail(f"graph file not found: {graph}") from None
+        except InputFileError as err:
+            raise fail(str(err)) from None
         except (json.JSONDecodeError, GraphFileError) as err:
             raise fail(f"{graph}: not a saved trace_core graph ({err})") from None
     else:

@@ -26,7 +26,8 @@ class DatasetError(AgentsError, ValueError):
         self.field = field
         where = self.path if line is None else f"{self.path}:{line}"
         what = f"field '{field}': " if field else ""
-        super().__init__(f"{where}: {what}{problem}. Fix or remove that line.")
+        fix = "." if line is None else ". Fix or remove that line."
+        super().__init__(f"{where}: {what}{problem}{fix}")
 
 
 class AltAnswer(BaseModel):
@@ -116,21 +117,26 @@ def load_dataset(
         raise FileNotFoundError(f"dataset not found: {path}")
     items: list[Item] = []
     seen: dict[str, int] = {}
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            item = parse_item(text, path=path, line=number, model=model)
-            if item.id in seen:
-                raise DatasetError(
-                    path, number, "id", f"duplicate id {item.id!r} (first on line {seen[item.id]})"
-                )
-            if require_answer and item.answer is None:
-                raise DatasetError(path, number, "answer", "missing gold objective value")
-            seen[item.id] = number
-            items.append(item)
-            if limit is not None and len(items) >= limit:
-                break
+    try:
+        lines = Path(path).read_bytes().decode("utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            path, None, None, f"not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8"
+        ) from None
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        item = parse_item(text, path=path, line=number, model=model)
+        if item.id in seen:
+            raise DatasetError(
+                path, number, "id", f"duplicate id {item.id!r} (first on line {seen[item.id]})"
+            )
+        if require_answer and item.answer is None:
+            raise DatasetError(path, number, "answer", "missing gold objective value")
+        seen[item.id] = number
+        items.append(item)
+        if limit is not None and len(items) >= limit:
+            break
     return items
 
 

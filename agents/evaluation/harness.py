@@ -8,31 +8,29 @@ its own copy (LLM clients do not pickle); threads share one instance.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from agents.errors import AgentsError
 from agents.evaluation.dataset import Item
 from agents.evaluation.executors import Executor, get_executor
 from agents.evaluation.report import Report, build_report
 from agents.evaluation.results import ItemResult, RunLog
 from agents.evaluation.scoring import Outcome, Tolerance, as_number, score
+from trace_core.runs import RunDir, RunDirError
 
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.json"
 PLOT_FILE = "report.png"
 CONFIG_FILE = "run.json"
+ARTIFACTS = ("results.jsonl", REPORT_FILE, PLOT_FILE)
 
-
-class RunDirError(AgentsError, RuntimeError):
-    """The run directory already holds results and neither resume nor overwrite was asked."""
+__all__ = ["RunDirError", "evaluate", "evaluate_item", "rescore"]
 
 
 class SupportsSolve(Protocol):
@@ -46,12 +44,19 @@ AgentFactory = Callable[[], SupportsSolve]
 
 
 def _fatal_errors() -> tuple[type[BaseException], ...]:
-    """Errors that would fail every item alike, so the run stops instead of recording them."""
-    try:
-        from trace_core.llm import BudgetExceeded, LLMConfigError
-    except ImportError:  # pragma: no cover - the LLM layer ships with optoforge
-        return (KeyboardInterrupt,)
-    return (BudgetExceeded, LLMConfigError, KeyboardInterrupt)
+    """Errors that would fail every item alike, so the run stops instead of recording them:
+    a spent budget, a missing configuration, a model that cannot be reached (after retries)
+    or refuses the key, Ctrl-C."""
+    from trace_core.llm import BudgetExceeded, LLMAuthError, LLMConfigError, LLMTransientError
+
+    return (BudgetExceeded, LLMConfigError, LLMTransientError, LLMAuthError, KeyboardInterrupt)
+
+
+class _Stopped:
+    """What a worker returns instead of a record when a fatal error ended its item."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 def _alt_values(item: Item) -> list[float | None]:
@@ -162,8 +167,13 @@ class ItemTask:
                 self._agent = self.agent_factory()
             return self._agent
 
-    def __call__(self, item: Item) -> ItemResult:
-        return evaluate_item(item, self.agent(), self.tolerance)
+    def __call__(self, item: Item) -> ItemResult | _Stopped:
+        # A fatal error comes back as a value, so that items other workers finished (and paid
+        # for) meanwhile are still recorded before the run stops.
+        try:
+            return evaluate_item(item, self.agent(), self.tolerance)
+        except _fatal_errors() as err:
+            return _Stopped(err)
 
 
 def _progress(enabled: bool, total: int, completed: int) -> Any:
@@ -206,6 +216,8 @@ def evaluate(
     dataset: str | None = None,
     model: str | None = None,
     solver: str | None = None,
+    command: str = "evaluate",
+    config: Mapping[str, Any] | None = None,
 ) -> Report:
     """Evaluate the agent on ``items``, writing ``results.jsonl``, ``report.json`` and a PNG.
 
@@ -214,19 +226,23 @@ def evaluate(
     already has results is refused (pass ``overwrite=True`` to discard them).
     ``retry_errors=True`` also reruns resumed items whose outcome was ``error`` (a rate limit or
     a crash); their new record supersedes the old line.
+
+    The run directory is a :class:`trace_core.runs.RunDir` made by ``command``; ``config``
+    (default: dataset, model and solver) must match on resume, and a folder made by another
+    command is refused. The tolerance may change between runs: stored results are re-scored.
     """
     tolerance = tolerance or Tolerance()
     run_path = Path(run_dir)
+    run = RunDir(
+        run_path,
+        command,
+        config if config is not None else {"dataset": dataset, "model": model, "solver": solver},
+        resume=resume,
+        overwrite=overwrite,
+        artifacts=ARTIFACTS,
+    )
     run_log = RunLog(run_path)
     previous = run_log.load()
-    if previous and not (resume or overwrite):
-        raise RunDirError(
-            f"{run_path} already has {len(previous)} results; pass --resume to continue that "
-            "run, --overwrite to start over, or choose another --run-dir"
-        )
-    if overwrite and not resume:
-        run_log.clear()
-        previous = []
     by_id = {item.id: item for item in items}
     kept = {
         record.id: rescore(record, by_id[record.id], tolerance)
@@ -234,11 +250,7 @@ def evaluate(
         if record.id in by_id and not (retry_errors and record.outcome is Outcome.ERROR)
     }
     todo = [item for item in items if item.id not in kept]
-    if kept:
-        _warn_if_settings_changed(run_path / CONFIG_FILE, model=model, solver=solver)
-    run_path.mkdir(parents=True, exist_ok=True)
-    _write_json(
-        run_path / CONFIG_FILE,
+    run.write_manifest(
         {
             "dataset": dataset,
             "model": model,
@@ -249,7 +261,7 @@ def evaluate(
             "executor": executor if isinstance(executor, str) else type(executor).__name__,
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "resumed": len(kept),
-        },
+        }
     )
     runner = get_executor(executor, workers) if isinstance(executor, str) else executor
     task = ItemTask(agent_factory, tolerance)
@@ -268,47 +280,40 @@ def evaluate(
             solver=solver,
         )
 
+    stop: list[BaseException] = []
+
+    def unstarted() -> Iterator[Item]:
+        """The items to do, until a fatal error says to start no more."""
+        for item in todo:
+            if stop:
+                return
+            yield item
+
     try:
         with _progress(progress, len(items), len(kept)) as bar:
             task_id = bar.add_task(
                 "evaluate", total=len(items), completed=len(kept), correct=correct
             )
-            for record in runner.map_unordered(task, todo):
+            for record in runner.map_unordered(task, unstarted()):
+                if isinstance(record, _Stopped):
+                    stop.append(record.error)
+                    continue
                 run_log.append(record)
                 results[record.id] = record
                 correct += record.correct
                 bar.update(task_id, advance=1, correct=correct)
+        if stop:
+            raise stop[0]
     except BaseException:
-        # Budget exhausted, Ctrl-C, a missing key: leave a partial report next to the results.
+        # Budget exhausted, Ctrl-C, an unreachable model: leave a partial report next to the
+        # results.
         if results:
-            _write_json(run_path / REPORT_FILE, summarize().model_dump(mode="json"))
+            run.write_state(REPORT_FILE, summarize().model_dump(mode="json"))
         raise
     report = summarize()
-    _write_json(run_path / REPORT_FILE, report.model_dump(mode="json"))
+    run.write_state(REPORT_FILE, report.model_dump(mode="json"))
     if plot and report.n:
         from agents.evaluation.plot import plot_report
 
         plot_report(report, run_path / PLOT_FILE)
     return report
-
-
-def _warn_if_settings_changed(config: Path, **now: str | None) -> None:
-    """A resumed run mixing two models or solvers gives a meaningless report: say so."""
-    try:
-        before = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return
-    for key, value in now.items():
-        if before.get(key) != value:
-            log.warning(
-                "resuming a run made with %s=%r, now %r: results mix both",
-                key,
-                before.get(key),
-                value,
-            )
-
-
-def _write_json(path: Path, data: Any) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    temporary.replace(path)

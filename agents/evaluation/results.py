@@ -8,15 +8,13 @@ is how ``--resume`` skips them.
 
 from __future__ import annotations
 
-import json
-import threading
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from agents.evaluation.scoring import Outcome
-from trace_core.durable import append_line
+from trace_core.runs import Journal, RunDirError
 
 RESULTS_FILE = "results.jsonl"
 
@@ -52,29 +50,20 @@ class RunLog:
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / RESULTS_FILE
-        self._lock = threading.Lock()
+        self._journal = Journal(self.path)
 
     def load(self) -> list[ItemResult]:
         """Read every complete record, repairing a torn last line left by a killed run.
 
         When an id appears twice (two runs raced on one directory), the later record wins.
         """
-        if not self.path.exists():
-            return []
-        raw = self.path.read_bytes()
-        end = raw.rfind(b"\n") + 1
-        if end != len(raw):  # a write was cut off by a kill: drop the partial line
-            with self.path.open("r+b") as handle:
-                handle.truncate(end)
         by_id: dict[str, ItemResult] = {}
-        for number, line in enumerate(raw[:end].splitlines(), start=1):
-            if not line.strip():
-                continue
+        for number, data in enumerate(self._journal.records(), start=1):
             try:
-                record = ItemResult.model_validate(json.loads(line))
-            except (json.JSONDecodeError, ValidationError) as err:
-                raise ValueError(
-                    f"{self.path}:{number}: not a result record ({err}); "
+                record = ItemResult.model_validate(data)
+            except ValidationError as err:
+                raise RunDirError(
+                    f"{self.path}: record {number} is not a result record ({err}); "
                     "delete that line or start a new run directory"
                 ) from err
             by_id[record.id] = record
@@ -86,12 +75,8 @@ class RunLog:
 
     def append(self, record: ItemResult) -> None:
         """Durably append one record (returns after the line is on disk)."""
-        line = record.model_dump_json()
-        with self._lock:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            append_line(self.path, line)
+        self._journal.append(record.model_dump_json())
 
     def clear(self) -> None:
         """Remove previous results (``--overwrite``)."""
-        with self._lock:
-            self.path.unlink(missing_ok=True)
+        self._journal.clear()

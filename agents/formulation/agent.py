@@ -19,6 +19,7 @@ from agents.formulation.program import extract_program
 from agents.formulation.result import Attempt, AttemptOutcome, FormulationResult, LLMUsage
 from agents.formulation.targets import ProgramTarget, resolve_target
 from agents.formulation.templates import render
+from trace_core.llm.errors import BudgetExceeded
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,16 @@ class FormulationAgent:
             insights=self._insights_section(insights),
         )
         attempts: list[Attempt] = []
+        stopped = None
         for index in range(1, self.max_repairs + 2):
-            completion = self._ask(prompt)
+            try:
+                completion = self._ask(prompt)
+            except BudgetExceeded as err:
+                if not attempts:
+                    raise
+                # The attempts made so far are paid for: return them rather than lose them.
+                stopped = f"stopped by the budget before repair {index - 1}: {err}"
+                break
             call_usage = LLMUsage().add(completion)
             usage = usage + call_usage
             attempt = self._attempt(index, completion.text, call_usage)
@@ -151,6 +160,7 @@ class FormulationAgent:
             insights=insight_texts,
             insight_ids=[insight_id(insight) for insight in insights],
             usage=usage,
+            stopped=stopped,
         )
         record = getattr(self.library, "record", None)
         if callable(record):

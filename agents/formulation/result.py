@@ -61,6 +61,9 @@ class FormulationResult(BaseModel):
     insights: list[str] = Field(default_factory=list, description="library text injected")
     insight_ids: list[Any] = Field(default_factory=list)
     usage: LLMUsage = Field(default_factory=LLMUsage)
+    stopped: str | None = Field(
+        default=None, description="why repairs ended early (a spent budget), else None"
+    )
 
     @property
     def final(self) -> Attempt:

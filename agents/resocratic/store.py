@@ -8,17 +8,15 @@ a half-written last line left by a kill.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
 
-from agents.errors import AgentsError
 from agents.resocratic.stats import SynthesisStats
-from trace_core.durable import append_line
+from trace_core.runs import Journal, RunDirError, read_jsonl_lines
 
 
-class OutputFileError(AgentsError, ValueError):
+class OutputFileError(RunDirError):
     """The output file exists but is not a synthesis output; the message names the line."""
 
 
@@ -123,27 +121,12 @@ class RunStore:
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:
-    append_line(path, json.dumps(record, ensure_ascii=False))
+    Journal(path).append(record)
 
 
 def _read_lines(path: Path) -> list[tuple[int, Any]]:
     """Parsed lines of ``path``; a torn last line (no newline, bad JSON) is cut off the file."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
-        with path.open("r+b") as handle:
-            handle.truncate(keep)
-        data = data[:keep]
-    records: list[tuple[int, Any]] = []
-    for number, text in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            records.append((number, json.loads(text)))
-        except json.JSONDecodeError as err:
-            raise OutputFileError(
-                f"{path}:{number}: not valid JSON ({err.msg}); fix or remove that line."
-            ) from err
-    return records
+    try:
+        return read_jsonl_lines(path)
+    except RunDirError as err:
+        raise OutputFileError(f"{err}; fix or remove that line.") from err

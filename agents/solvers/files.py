@@ -47,9 +47,14 @@ def read_model(path: str | Path) -> Model:
     status = h.readModel(str(path))
     try:
         if status != _highspy().HighsStatus.kError:
-            return model_from_highs(h, name=path.stem)
+            model = model_from_highs(h, name=path.stem)
+            if model.variables:
+                return model
         # HiGHS has no quadratic constraints; SCIP reads those (and is slower on big files).
+        # HiGHS also reads text that is no model at all as an empty model: SCIP must agree.
         model = _read_with_scip(path)
+        if model is not None and not model.variables:
+            model = None
     except ValueError as err:
         raise ModelFormatError(f"{path} parsed, but does not form a valid model: {err}") from err
     if model is None:

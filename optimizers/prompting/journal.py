@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from optimizers.errors import OptimizerError
-from trace_core.durable import append_line
+from trace_core.runs import Journal, RunDirError, read_jsonl
 
 if TYPE_CHECKING:
     from trace_core.llm import LLM, Completion, Message
 
 
-class JournalError(OptimizerError, ValueError):
+class JournalError(RunDirError):
     """A call journal holds a line that is not a recorded call."""
 
 
@@ -42,6 +41,7 @@ class CallJournal:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._journal = Journal(self.path)
         self.pending: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
         self.replayed = 0
         self.recorded = 0
@@ -53,24 +53,21 @@ class CallJournal:
         return sum(len(queue) for queue in self.pending.values())
 
     def _load(self) -> list[tuple[str, dict[str, Any]]]:
-        if not self.path.exists():
-            return []
-        raw = self.path.read_bytes()
-        end = raw.rfind(b"\n") + 1
-        if end != len(raw):  # the last append was cut off by a kill: drop its partial line
-            with self.path.open("r+b") as handle:
-                handle.truncate(end)
+        try:
+            records = read_jsonl(self.path)
+        except RunDirError as err:
+            raise JournalError(
+                f"{err}; delete the run directory's calls/ folder to re-ask the model, or use "
+                "--overwrite"
+            ) from err
         entries = []
-        for number, line in enumerate(raw[:end].splitlines(), start=1):
-            if not line.strip():
-                continue
+        for number, record in enumerate(records, start=1):
             try:
-                record = json.loads(line)
                 entries.append((str(record["key"]), dict(record["completion"])))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            except (KeyError, TypeError, ValueError) as err:
                 raise JournalError(
-                    f"{self.path}:{number}: not a recorded LLM call ({err}); delete the run "
-                    "directory's calls/ folder to re-ask the model, or use --overwrite"
+                    f"{self.path}: record {number} is not a recorded LLM call ({err}); delete "
+                    "the run directory's calls/ folder to re-ask the model, or use --overwrite"
                 ) from err
         return entries
 
@@ -87,8 +84,7 @@ class CallJournal:
         line = json.dumps(
             {"key": key, "completion": completion.model_dump(mode="json")}, ensure_ascii=False
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        append_line(self.path, line)
+        self._journal.append(line)
         self.recorded += 1
 
 

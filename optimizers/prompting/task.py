@@ -45,8 +45,14 @@ def load_task(path: str | Path) -> list[TaskItem]:
     path = Path(path)
     if not path.is_file():
         raise TaskFileError(f"task file {path} does not exist")
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise TaskFileError(
+            f"{path} is not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8"
+        ) from None
     items = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(content.splitlines(), start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue

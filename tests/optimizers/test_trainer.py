@@ -108,6 +108,28 @@ def test_existing_run_dir_needs_resume(tmp_path: Path) -> None:
         trainer.fit()
 
 
+def test_run_dir_of_another_command_is_refused_and_left_alone(tmp_path: Path) -> None:
+    from trace_core.runs import RunDir
+
+    other = RunDir(tmp_path / "run", "evaluate", {"dataset": "d"}, artifacts=["results.jsonl"])
+    other.journal("results.jsonl").append({"id": "a"})
+    llm = ScriptedLLM([reply({"w": 3})] * 4)
+    _, trainer = make(llm, tmp_path)
+    for resume in (False, True):
+        with pytest.raises(RunDirInUse, match="holds a run of `optoforge evaluate`"):
+            trainer.fit(resume=resume)
+    assert llm.calls == []
+    assert (tmp_path / "run" / "results.jsonl").read_text() == '{"id": "a"}\n'
+
+
+def test_resume_with_other_settings_names_the_difference(tmp_path: Path) -> None:
+    _, trainer = make(ScriptedLLM([reply({})] * 4), tmp_path, batch_size=2)
+    trainer.fit()
+    _, changed = make(ScriptedLLM([reply({})] * 4), tmp_path, batch_size=1)
+    with pytest.raises(RunDirInUse, match="batch_size: the run has 2, this command 1"):
+        changed.fit(resume=True)
+
+
 def test_budget_stops_the_run_cleanly_and_resume_carries_the_spending(tmp_path: Path) -> None:
     w, trainer = make(
         ScriptedLLM([reply({"w": 2})], budget=Budget(max_calls=1)), tmp_path, shuffle=False

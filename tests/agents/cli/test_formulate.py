@@ -177,7 +177,7 @@ def test_evaluate_killed_then_resumed_finishes_every_item_once(
 
 @pytest.mark.solver
 @pytest.mark.usefixtures("sandbox_ready")
-def test_budget_stop_exits_3_with_results_saved(
+def test_budget_stop_exits_3_keeps_the_item_paid_for_and_names_max_calls(
     oracle_items: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oracle: object
 ) -> None:
     from agents.formulation import factory
@@ -191,10 +191,13 @@ def test_budget_stop_exits_3_with_results_saved(
     args = ["evaluate", str(oracle_items), "--llm", "scripted", "--workers", "1"]
     result = _invoke(*args, "--max-repairs", "1", "--max-calls", "3", "--run-dir", str(run))
     assert result.exit_code == 3
-    assert "--resume" in result.stderr
-    # F004 and F028 take one call each; F043's repair would be call 4.
-    done = [json.loads(line)["id"] for line in (run / "results.jsonl").open()]
-    assert done == ["nl4opt-F004", "nl4opt-F028"]
+    assert "--resume" in result.stderr and "larger --max-calls" in result.stderr
+    assert "--max-cost" not in result.stderr and "Traceback" not in result.stderr
+    # F004 and F028 take one call each; F043's first attempt is call 3 (paid for, so kept)
+    # and its repair would be call 4.
+    records = [json.loads(line) for line in (run / "results.jsonl").open()]
+    assert [r["id"] for r in records] == ["nl4opt-F004", "nl4opt-F028", "nl4opt-F043"]
+    assert records[2]["attempts"] == 1 and records[2]["tokens"] > 0
     assert json.loads((run / "report.json").read_text())["complete"] is False
 
 

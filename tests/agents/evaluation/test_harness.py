@@ -126,9 +126,15 @@ def test_retry_errors_reruns_only_failed_items(tmp_path: Path) -> None:
     assert {r.id: r.outcome for r in RunLog(tmp_path / "run").load()}["a"] == "correct"
 
 
-def test_resuming_with_another_model_warns(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_resuming_with_another_model_is_refused_naming_the_difference(tmp_path: Path) -> None:
     _run(tmp_path, FakeAgent(), model="openai:a")
-    _run(tmp_path, FakeAgent(), model="openai:b", resume=True)
-    assert "model='openai:a', now 'openai:b'" in caplog.text
+    with pytest.raises(RunDirError, match="model: the run has 'openai:a', this command 'openai:b'"):
+        _run(tmp_path, FakeAgent(), model="openai:b", resume=True)
+    assert len(RunLog(tmp_path / "run").load()) == 5  # the refused run touched nothing
+
+
+def test_run_dir_made_by_another_command_is_refused_even_with_overwrite(tmp_path: Path) -> None:
+    _run(tmp_path, FakeAgent(), command="library evaluate")
+    with pytest.raises(RunDirError, match="holds a run of `optoforge library evaluate`"):
+        _run(tmp_path, FakeAgent(), overwrite=True)
+    assert len(RunLog(tmp_path / "run").load()) == 5
