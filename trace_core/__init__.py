@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "ExecutionError": "trace_core.errors",
     "InvalidUpdate": "trace_core.errors",
     "MissingInputsError": "trace_core.errors",
+    "GraphReleasedError": "trace_core.errors",
     "SerializationError": "trace_core.errors",
     "SandboxUnavailableError": "trace_core.errors",
     "GraphvizNotFoundError": "trace_core.errors",

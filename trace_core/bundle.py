@@ -24,16 +24,9 @@ from trace_core.code_policy import (
     signature_key,
 )
 from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
-from trace_core.nodes import (
-    _MODE,
-    Constraint,
-    ExceptionNode,
-    MessageNode,
-    Node,
-    ParameterNode,
-    tracing,
-)
+from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode
 from trace_core.operators import Op
+from trace_core.tracing import _MODE, Constraint, tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,55 +13,33 @@ from __future__ import annotations
 
 import itertools
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from trace_core.errors import ExecutionError, InvalidUpdate
+from trace_core.errors import ExecutionError, GraphReleasedError
+from trace_core.nested import CONTAINERS, lift, link_nested
 from trace_core.operators import Op, TracedOperators
-from trace_core.validation import TypeRuleError, coerce_like
+from trace_core.propagators import backward as _propagate
+from trace_core.tensors import assign_tensor, is_scalar_tensor_with_grad
+from trace_core.tracing import _MODE, Constraint
+from trace_core.validation import validate_update
 
 if TYPE_CHECKING:
     from trace_core.propagators import Propagator
 
 _COUNTER = itertools.count()
 
-# One context variable (one lookup per op) holds the tracing mode:
-#   True  - operations record nodes (the default);
-#   False - inside no_trace(): operations return plain values;
-#   list  - inside a bundled function's body: not recording, and every Node.data read is
-#           appended to the list (hidden-dependency detection).
-_MODE: ContextVar[bool | list[Node]] = ContextVar("trace_core_mode", default=True)
-
-Constraint = str | Callable[[Any], bool]
-
-
-def tracing_enabled() -> bool:
-    """True unless inside ``no_trace()`` (or inside a bundled function's body)."""
-    return _MODE.get() is True
-
-
-@contextmanager
-def tracing(enabled: bool) -> Iterator[None]:
-    """Turn recording on or off for the enclosed block (``no_trace()`` is ``tracing(False)``).
-
-    Turning it off inside a bundled function's body changes nothing: the body is already
-    untraced, and its ``.data`` reads keep being recorded.
-    """
-    current = _MODE.get()
-    if enabled == (current is True) or (not enabled and current is not True):
-        yield
-        return
-    token = _MODE.set(enabled)
-    try:
-        yield
-    finally:
-        _MODE.reset(token)
+# Outputs whose backward() ran without retain_graph=True (weak: dropping a graph frees it).
+_RELEASED: weakref.WeakSet[Node] = weakref.WeakSet()
 
 
 def _plain(value: Any) -> Any:
     return value.data if isinstance(value, Node) else value
+
+
+# Slots a copy does not keep, with the value a detached copy starts with.
+_DETACHED: dict[str, Any] = {"_parents": (), "_feedback": None, "_outputs": None}
 
 
 class Node(TracedOperators):
@@ -70,6 +48,10 @@ class Node(TracedOperators):
     __slots__ = ("__weakref__", "_data", "_description", "_feedback", "_id", "_name", "_parents")
 
     _parents: tuple[Node, ...]
+    #: True for ``ParameterNode`` (what optimizers may change); a class constant.
+    trainable: bool = False
+    #: ``constant``, ``parameter``, ``message`` or ``exception``; a class constant.
+    kind: str = "constant"
 
     def __init__(self, value: Any, name: str | None = None, description: str | None = None):
         self._data = value
@@ -108,11 +90,6 @@ class Node(TracedOperators):
         """The nodes this node was computed from (empty for constants and parameters)."""
         return list(self._parents)
 
-    @property
-    def trainable(self) -> bool:
-        """True for ``ParameterNode``."""
-        return False
-
     # -- feedback -----------------------------------------------------------------------
     @property
     def feedback(self) -> list[Any]:
@@ -123,7 +100,8 @@ class Node(TracedOperators):
         """Forget the feedback received so far."""
         self._feedback = None
 
-    def _receive(self, message: Any, output: Node) -> None:
+    def receive_feedback(self, message: Any, output: Node) -> None:
+        """Record ``message``, sent by a backward pass from ``output`` (used by propagators)."""
         if self._feedback is None:
             self._feedback = [message]
         else:
@@ -142,18 +120,27 @@ class Node(TracedOperators):
         with a ``grad_fn``, torch's ``backward(retain_graph=...)`` runs too, so tensor
         parameters get ``.grad`` (then ``feedback`` may be omitted). On an ``ExceptionNode``
         the default feedback is the error itself. A warning is issued when no trainable
-        parameter is reached.
+        parameter is reached. As in Trace (and torch), a second backward from the same output
+        raises ``GraphReleasedError`` unless the earlier one passed ``retain_graph=True``:
+        feedback would otherwise pile up twice on every ancestor.
         """
-        from trace_core.propagators import backward as _backward
-        from trace_core.tensors import is_scalar_tensor_with_grad
-
+        if self in _RELEASED:
+            raise GraphReleasedError(
+                f"backward() already ran from {self.label}; call zero_feedback() on the "
+                "parameters and run the program again, or pass retain_graph=True to the "
+                "earlier backward() to send feedback through the same graph twice"
+            )
         if is_scalar_tensor_with_grad(self._data):
             self._data.backward(retain_graph=retain_graph)
             if feedback is None:
+                if not retain_graph:
+                    _RELEASED.add(self)
                 return
         if feedback is None:
             feedback = self._default_feedback()
-        _backward(self, feedback, propagator)
+        _propagate(self, feedback, propagator)
+        if not retain_graph:
+            _RELEASED.add(self)
 
     def _default_feedback(self) -> Any:
         raise ValueError(
@@ -179,12 +166,24 @@ class Node(TracedOperators):
                     parents.append(kw_node)
                     kw_values[key] = kw_node._data
                 keys = keys + tuple(kwargs)
+        inner: list[Node] = []
+        if any(v.__class__ in CONTAINERS for v in values):
+            values = [lift(v, inner) for v in values]
+        if kw_values and any(v.__class__ in CONTAINERS for v in kw_values.values()):
+            kw_values = {k: lift(v, inner) for k, v in kw_values.items()}
+        if inner:
+            keys = link_nested(keys or op.keys[: len(parents)], parents, inner, "nested")
         try:
             result = op.fn(*values, **kw_values)
         except Exception as exc:
             raise ExecutionError(
                 ExceptionNode.from_exception(exc, op, tuple(parents), keys)
             ) from exc
+        if result.__class__ in CONTAINERS or isinstance(result, Node):
+            inner = []
+            result = lift(result, inner)
+            if inner:
+                keys = link_nested(keys or op.keys[: len(parents)], parents, inner, "returned")
         return MessageNode(result, op, tuple(parents), keys)
 
     def _trace2(self, op: Op, a: Any, b: Any) -> Any:
@@ -194,22 +193,57 @@ class Node(TracedOperators):
             a = Node(a)
         if not isinstance(b, Node):
             b = Node(b)
+        x, y = a._data, b._data
+        if x.__class__ in CONTAINERS or y.__class__ in CONTAINERS:
+            return self._trace(op, (a, b))
         try:
-            result = op.fn(a._data, b._data)
+            result = op.fn(x, y)
         except Exception as exc:
             raise ExecutionError(ExceptionNode.from_exception(exc, op, (a, b), None)) from exc
+        if result.__class__ in CONTAINERS or isinstance(result, Node):
+            inner: list[Node] = []
+            result = lift(result, inner)  # the result holds nodes: link them too
+            if inner:
+                parents = [a, b]
+                keys = link_nested(op.keys[:2], parents, inner, "returned")
+                return MessageNode(result, op, tuple(parents), keys)
         return MessageNode(result, op, (a, b))
 
     def _record(self, op: Op, value: Any, args: tuple[Any, ...]) -> Any:
         if _MODE.get() is not True:
             return value
-        return MessageNode(value, op, tuple(a if isinstance(a, Node) else Node(a) for a in args))
+        parents = [a if isinstance(a, Node) else Node(a) for a in args]
+        if value.__class__ in CONTAINERS or isinstance(value, Node):
+            inner: list[Node] = []
+            value = lift(value, inner)  # an item that is (or holds) a node: link it
+            if inner:
+                keys = link_nested(op.keys[: len(parents)], parents, inner, "returned")
+                return MessageNode(value, op, tuple(parents), keys)
+        return MessageNode(value, op, tuple(parents))
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # Used by copy, deepcopy and pickle: a copy is detached, as in Trace. It keeps its
+        # value, name and description but not its parents, feedback or the outputs that fed
+        # it back, so copying an agent never copies (or recurses through) a whole graph.
+        state = {}
+        for klass in type(self).__mro__:
+            for key in getattr(klass, "__slots__", ()):
+                if key in _DETACHED or key == "__weakref__" or key in state:
+                    continue
+                try:
+                    state[key] = object.__getattribute__(self, key)
+                except AttributeError:
+                    continue
+        return None, state
 
     def __setstate__(self, state: Any) -> None:
-        # Used by copy, deepcopy and pickle: a copy is a new node, so it gets its own label.
+        # A copy is a new node, so it gets its own label.
         slots = state[1] if isinstance(state, tuple) else state
         for key, value in (slots or {}).items():
             object.__setattr__(self, key, value)
+        for key, empty in _DETACHED.items():
+            if hasattr(type(self), key):
+                object.__setattr__(self, key, empty)
         self._id = next(_COUNTER)
 
     def __repr__(self) -> str:
@@ -237,6 +271,9 @@ class ParameterNode(Node):
     """
 
     __slots__ = ("_constraints", "_outputs", "_validator", "is_code")
+
+    trainable = True
+    kind = "parameter"
 
     def __init__(
         self,
@@ -266,11 +303,6 @@ class ParameterNode(Node):
         self.is_code = is_code
 
     @property
-    def trainable(self) -> bool:
-        """Always True: a parameter is what optimizers may change."""
-        return True
-
-    @property
     def constraint(self) -> str | None:
         """The text constraints (what optimizers are told), joined; ``None`` when there are none."""
         texts = [c for c in self._constraints if isinstance(c, str)]
@@ -286,11 +318,12 @@ class ParameterNode(Node):
         """The output nodes whose ``backward()`` reached this parameter (aligned with feedback)."""
         return list(self._outputs) if self._outputs else []
 
-    def _receive(self, message: Any, output: Node) -> None:
-        super()._receive(message, output)
-        self._note_output(output)
-
-    def _note_output(self, output: Node) -> None:
+    def receive_feedback(self, message: Any, output: Node) -> None:
+        """Record ``message`` and remember ``output`` in :attr:`feedback_outputs`."""
+        if self._feedback is None:
+            self._feedback = [message]
+        else:
+            self._feedback.append(message)
         if self._outputs is None:
             self._outputs = [output]
         else:
@@ -305,32 +338,7 @@ class ParameterNode(Node):
         """Return ``value`` as it would be stored by :meth:`set`, or raise ``InvalidUpdate``."""
         if isinstance(value, Node):
             value = value._data
-        if self._validator is not None:
-            try:
-                value = self._validator(value)
-            except InvalidUpdate:
-                raise
-            except (TypeRuleError, ValueError, TypeError, SyntaxError) as err:
-                raise InvalidUpdate(self.label, str(err)) from err
-        else:
-            try:
-                value = coerce_like(self._data, value)
-            except TypeRuleError as err:
-                raise InvalidUpdate(self.label, str(err)) from None
-        for check in self._constraints:
-            if isinstance(check, str):
-                continue
-            try:
-                ok = check(value)
-            except Exception as err:
-                raise InvalidUpdate(
-                    self.label, f"constraint {_callable_name(check)} raised {err!r}"
-                ) from err
-            if not ok:
-                raise InvalidUpdate(
-                    self.label, f"value {value!r:.80} violates constraint {_callable_name(check)}"
-                )
-        return value
+        return validate_update(self.label, self._data, value, self._validator, self._constraints)
 
     def set(self, value: Any) -> None:
         """Validate ``value`` and make it the parameter's value; ``InvalidUpdate`` otherwise.
@@ -338,20 +346,16 @@ class ParameterNode(Node):
         Tensor parameters are updated in place, so torch optimizers holding them stay valid.
         """
         new = self.validate(value)
-        from trace_core.tensors import assign_tensor
-
         if not assign_tensor(self._data, new):
             self._data = new
-
-
-def _callable_name(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__name__", None) or repr(fn)
 
 
 class MessageNode(Node):
     """The result of one traced operation; its parents are the operation's inputs."""
 
     __slots__ = ("_keys", "_op")
+
+    kind = "message"
 
     def __init__(
         self,
@@ -390,11 +394,32 @@ class MessageNode(Node):
         keys = self._keys if self._keys is not None else self._op.keys
         return dict(zip(keys, self._parents, strict=False))
 
+    @property
+    def nested(self) -> Node | None:
+        """For a ``traceable_code`` bundle call: the output node of the graph its body built."""
+        return None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What Trace's ``MessageNode.info`` holds: the op's name, source, file and line,
+        its inputs, the nodes read without being passed (``external_dependencies``) and the
+        ``output`` (the nested graph's output node for ``traceable_code`` bundles)."""
+        inputs = self.inputs
+        nested = self.nested
+        return {
+            **self._op.info(),
+            "inputs": inputs,
+            "external_dependencies": [n for k, n in inputs.items() if k.startswith("external[")],
+            "output": nested if nested is not None else self._data,
+        }
+
 
 class ExceptionNode(MessageNode):
     """An exception raised by a traced operation, kept as a value so it can be the feedback."""
 
     __slots__ = ("traceback_text",)
+
+    kind = "exception"
 
     def __init__(
         self,
