@@ -23,7 +23,7 @@ from trace_core.operators import Op, TracedOperators
 from trace_core.propagators import backward as _propagate
 from trace_core.tensors import assign_tensor, is_scalar_tensor_with_grad
 from trace_core.tracing import _MODE, Constraint
-from trace_core.validation import validate_update
+from trace_core.validation import constraint_tuple, validate_update
 
 if TYPE_CHECKING:
     from trace_core.propagators import Propagator
@@ -32,6 +32,11 @@ _COUNTER = itertools.count()
 
 # Outputs whose backward() ran without retain_graph=True (weak: dropping a graph frees it).
 _RELEASED: weakref.WeakSet[Node] = weakref.WeakSet()
+
+
+def next_serial() -> int:
+    """A number above every existing node's :attr:`Node.serial` and below every later one's."""
+    return next(_COUNTER)
 
 
 def _plain(value: Any) -> Any:
@@ -74,6 +79,11 @@ class Node(TracedOperators):
     def name(self) -> str:
         """The name as given, or one derived from the value's type."""
         return self._name or type(self._data).__name__
+
+    @property
+    def serial(self) -> int:
+        """Creation order in this process (the ``k`` of :attr:`label`)."""
+        return self._id
 
     @property
     def label(self) -> str:
@@ -130,15 +140,12 @@ class Node(TracedOperators):
                 "parameters and run the program again, or pass retain_graph=True to the "
                 "earlier backward() to send feedback through the same graph twice"
             )
-        if is_scalar_tensor_with_grad(self._data):
+        tensor = is_scalar_tensor_with_grad(self._data)
+        if tensor:
             self._data.backward(retain_graph=retain_graph)
-            if feedback is None:
-                if not retain_graph:
-                    _RELEASED.add(self)
-                return
-        if feedback is None:
-            feedback = self._default_feedback()
-        _propagate(self, feedback, propagator)
+        if feedback is not None or not tensor:
+            message = self._default_feedback() if feedback is None else feedback
+            _propagate(self, message, propagator)
         if not retain_graph:
             _RELEASED.add(self)
 
@@ -222,9 +229,8 @@ class Node(TracedOperators):
         return MessageNode(value, op, tuple(parents))
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
-        # Used by copy, deepcopy and pickle: a copy is detached, as in Trace. It keeps its
-        # value, name and description but not its parents, feedback or the outputs that fed
-        # it back, so copying an agent never copies (or recurses through) a whole graph.
+        # copy, deepcopy and pickle make a detached copy (as Trace does): value, name and
+        # description, no parents, feedback or outputs, so no graph is copied or recursed.
         state = {}
         for klass in type(self).__mro__:
             for key in getattr(klass, "__slots__", ()):
@@ -286,18 +292,7 @@ class ParameterNode(Node):
         is_code: bool = False,
     ) -> None:
         super().__init__(value, name, description)
-        if constraint is None:
-            constraints: tuple[Constraint, ...] = ()
-        elif isinstance(constraint, list | tuple):
-            constraints = tuple(constraint)
-        else:
-            constraints = (constraint,)
-        for item in constraints:
-            if not (isinstance(item, str) or callable(item)):
-                raise TypeError(
-                    f"constraint must be text or a predicate callable, got {type(item).__name__}"
-                )
-        self._constraints = constraints
+        self._constraints = constraint_tuple(constraint)
         self._validator = validator
         self._outputs: list[Node] | None = None
         self.is_code = is_code
@@ -401,9 +396,7 @@ class MessageNode(Node):
 
     @property
     def info(self) -> dict[str, Any]:
-        """What Trace's ``MessageNode.info`` holds: the op's name, source, file and line,
-        its inputs, the nodes read without being passed (``external_dependencies``) and the
-        ``output`` (the nested graph's output node for ``traceable_code`` bundles)."""
+        """Trace's ``info``: op name, source, file, line, inputs, external dependencies, output."""
         inputs = self.inputs
         nested = self.nested
         return {

@@ -151,3 +151,16 @@ def validate_update(
         if not ok:
             raise InvalidUpdate(label, f"value {value!r:.80} violates constraint {name}")
     return value
+
+
+def constraint_tuple(constraint: Any) -> tuple[Any, ...]:
+    """A parameter's ``constraint`` argument (one entry, a list or None) as a checked tuple."""
+    if constraint is None:
+        return ()
+    items = tuple(constraint) if isinstance(constraint, list | tuple) else (constraint,)
+    for item in items:
+        if not (isinstance(item, str) or callable(item)):
+            raise TypeError(
+                f"constraint must be text or a predicate callable, got {type(item).__name__}"
+            )
+    return items
