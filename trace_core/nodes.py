@@ -1,12 +1,9 @@
 """Graph nodes: constants, trainable parameters, operation results and recorded errors.
 
-A graph is made only of child -> parent references (``MessageNode._parents``); nothing refers
-from a parent to its children and there is no process-global list of nodes, so a graph is
-freed by reference counting as soon as its output nodes are dropped. Every class uses
-``__slots__`` to keep a node at a few hundred bytes.
-
-``Node.name`` is the name given (default: derived from the value's type or the op);
-``Node.label`` is ``name:k`` with ``k`` from a per-process counter, unique in the process.
+A graph is made only of child -> parent references (``MessageNode._parents``); there is no
+process-global list of nodes, so a graph is freed as soon as its outputs are dropped. Every
+class uses ``__slots__``. ``Node.name`` is the name given (default: from the value's type or
+the op); ``Node.label`` is ``name:k``, ``k`` from a per-process counter (unique).
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ from __future__ import annotations
 import itertools
 import traceback
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from trace_core.errors import ExecutionError, GraphReleasedError
@@ -66,7 +63,6 @@ class Node(TracedOperators):
         self._parents = ()
         self._feedback: list[Any] | None = None
 
-    # -- identity and value -------------------------------------------------------------
     @property
     def data(self) -> Any:
         """The node's value. Reads inside a bundled function body are recorded."""
@@ -100,7 +96,6 @@ class Node(TracedOperators):
         """The nodes this node was computed from (empty for constants and parameters)."""
         return list(self._parents)
 
-    # -- feedback -----------------------------------------------------------------------
     @property
     def feedback(self) -> list[Any]:
         """Feedback messages that reached this node, in arrival order (empty when none)."""
@@ -110,12 +105,29 @@ class Node(TracedOperators):
         """Forget the feedback received so far."""
         self._feedback = None
 
+    @staticmethod
+    def deliver_feedback(nodes: Iterable[Node], message: Any, output: Node) -> bool:
+        """Give each of ``nodes`` the same ``message`` from ``output``; True if one is a
+        parameter. The default propagator's fast path: one loop, no call per node."""
+        reached = False
+        for node in nodes:
+            received = node._feedback
+            if received is None:
+                node._feedback = [message]
+            else:
+                received.append(message)
+            if node.trainable:
+                reached = True
+                outputs = node._outputs
+                if outputs is None:
+                    node._outputs = [output]  # type: ignore[attr-defined]
+                else:
+                    outputs.append(output)
+        return reached
+
     def receive_feedback(self, message: Any, output: Node) -> None:
         """Record ``message``, sent by a backward pass from ``output`` (used by propagators)."""
-        if self._feedback is None:
-            self._feedback = [message]
-        else:
-            self._feedback.append(message)
+        self.deliver_feedback((self,), message, output)
 
     def backward(
         self,
@@ -312,17 +324,6 @@ class ParameterNode(Node):
     def feedback_outputs(self) -> list[Node]:
         """The output nodes whose ``backward()`` reached this parameter (aligned with feedback)."""
         return list(self._outputs) if self._outputs else []
-
-    def receive_feedback(self, message: Any, output: Node) -> None:
-        """Record ``message`` and remember ``output`` in :attr:`feedback_outputs`."""
-        if self._feedback is None:
-            self._feedback = [message]
-        else:
-            self._feedback.append(message)
-        if self._outputs is None:
-            self._outputs = [output]
-        else:
-            self._outputs.append(output)
 
     def zero_feedback(self) -> None:
         """Clear feedback and :attr:`feedback_outputs` (ready for the next backward pass)."""

@@ -112,11 +112,7 @@ def backward(output: Node, feedback: Any, propagator: Propagator | None = None) 
         # Fast path: every ancestor receives the very same message object, exactly once, so
         # the visiting order does not matter and a plain graph walk suffices.
         message = prop.init(output, feedback)
-        reached_parameter = False
-        for node in ancestors(output):
-            node.receive_feedback(message, output)
-            if node.trainable:
-                reached_parameter = True
+        reached_parameter = output.deliver_feedback(ancestors(output), message, output)
     else:
         reached_parameter = _propagate(output, feedback, prop, reverse_topological_order(output))
     if not reached_parameter:
