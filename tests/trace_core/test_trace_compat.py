@@ -271,3 +271,22 @@ def test_functional_operators_record_values_and_parents() -> None:
     merged = ops.dict_update(node({"a": 1}), {"b": 2})
     assert merged.data == {"a": 1, "b": 2}
     assert ops.identity(x).data == "x" and ops.identity(x).parents == [x]
+
+
+# -- copying LLM objects ----------------------------------------------------------------------
+
+
+def test_llm_and_optimizer_deepcopy_and_pickle_without_the_key() -> None:
+    from optimizers import OptoPrime
+    from trace_core.llm import get_llm
+    from trace_core.llm.openai_backend import OpenAIBackend
+
+    llm = get_llm("scripted:x", replies=["first", "second"])
+    twin = copy.deepcopy(llm)
+    assert twin.complete([{"role": "user", "content": "hi"}]).text == "first"
+    assert pickle.loads(pickle.dumps(llm)).model_id == "scripted:x"
+    optimizer = OptoPrime([node(1, trainable=True)], llm=llm)
+    assert copy.deepcopy(optimizer).parameters[0].data == 1
+    backend = OpenAIBackend("gpt-test", api_key="sk-test-not-a-key")
+    assert b"sk-test-not-a-key" not in pickle.dumps(backend)
+    assert copy.deepcopy(backend).model_id == "openai:gpt-test"
