@@ -290,3 +290,16 @@ def test_llm_and_optimizer_deepcopy_and_pickle_without_the_key() -> None:
     backend = OpenAIBackend("gpt-test", api_key="sk-test-not-a-key")
     assert b"sk-test-not-a-key" not in pickle.dumps(backend)
     assert copy.deepcopy(backend).model_id == "openai:gpt-test"
+
+
+def test_summary_expands_the_ops_inside_a_traceable_bundle() -> None:
+    from trace_core import summarize
+
+    x = node(1, name="x", trainable=True)
+    out = fx.pipeline(x, 2)
+    out.backward("make it 10")
+    flat = summarize(out).code
+    expanded = "\n".join(summarize(out, expand_nested=True).code)
+    assert flat == ["pipeline = pipeline(x=x, y=2)"]
+    assert "= add(a=x, b=2)" in expanded and "= multiply(a=add:" in expanded
+    assert expanded.endswith("# output of pipeline")
