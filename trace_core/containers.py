@@ -17,7 +17,14 @@ from trace_core.operators import TracedOperators
 
 
 class NodeList(list[Any], Module):
-    """A list of nodes (or anything) that finds the parameters inside it."""
+    """A list of nodes (or anything) that finds the parameters inside it.
+
+    ``NodeList([a, b])`` and, as Trace's ``Seq(a, b)``, ``NodeList(a, b)`` are the same.
+    """
+
+    def __init__(self, *items: Any) -> None:
+        single = len(items) == 1 and not isinstance(items[0], TracedOperators | str)
+        super().__init__(items[0] if single and hasattr(items[0], "__iter__") else items)
 
 
 class NodeDict(dict[Any, Any], Module):
@@ -26,6 +33,11 @@ class NodeDict(dict[Any, Any], Module):
 
 class NodeTuple(tuple[Any, ...], Module):
     """A tuple of nodes (or anything) that finds the parameters inside it."""
+
+    def __new__(cls, *items: Any) -> NodeTuple:
+        """``NodeTuple([a, b])`` or ``NodeTuple(a, b)``, like :class:`NodeList`."""
+        single = len(items) == 1 and not isinstance(items[0], TracedOperators | str)
+        return super().__new__(cls, items[0] if single and hasattr(items[0], "__iter__") else items)
 
 
 Seq = NodeList

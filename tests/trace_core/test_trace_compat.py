@@ -245,6 +245,7 @@ def test_containers_find_parameters_and_pickle(tmp_path) -> None:
     mapping = NodeDict({"b": b})
     assert seq.parameters() == [a] and mapping.parameters() == [b]
     assert Seq is NodeList and Map is NodeDict
+    assert Seq(a, 3) == seq and NodeList() == [] and Seq(a) == [a]
     restored = pickle.loads(pickle.dumps(seq))
     assert restored[0].data == 1 and restored.parameters()[0].trainable
     seq.save(tmp_path / "seq.json")
