@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from trace_core import bundle
+from trace_core import bundle, node
 
 
 def shout(fn: Any) -> Any:
@@ -41,3 +41,29 @@ def double(x):
 def triple(x):
     """Triple x."""
     return x * 3
+
+
+def dummy_method():
+    """Return one."""
+    return 1
+
+
+class BaseAgent:
+    """A Module subclass with a parameter and a trainable method (Trace's test_modules)."""
+
+    def __init__(self) -> None:
+        self._param = node(1, trainable=True)
+
+    @bundle(trainable=True)
+    def method1(self, x):
+        """Return x."""
+        return x
+
+
+class NonModuleBase:
+    """A plain base class whose bundled method a trainable subclass method calls."""
+
+    @bundle()
+    def method1(self):
+        """Return one."""
+        return 1

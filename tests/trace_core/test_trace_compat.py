@@ -14,6 +14,7 @@ from trace_core import (
     ExecutionError,
     GraphReleasedError,
     Map,
+    Module,
     NodeDict,
     NodeList,
     Seq,
@@ -304,3 +305,31 @@ def test_summary_expands_the_ops_inside_a_traceable_bundle() -> None:
     assert flat == ["pipeline = pipeline(x=x, y=2)"]
     assert "= add(a=x, b=2)" in expanded and "= multiply(a=add:" in expanded
     assert expanded.endswith("# output of pipeline")
+
+
+def test_module_inheritance_counts_parameters_like_trace() -> None:
+    base_cls = type("BaseModule", (fx.BaseAgent, Module), {})
+
+    class ChildModule(base_cls):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self._extra_param = node(1, trainable=True)
+            self._extra_method = bundle(trainable=True)(fx.dummy_method)
+            self._base = base_cls()
+
+    assert len(base_cls().parameters()) == 2
+    child = ChildModule()
+    assert len(child.parameters()) == 6
+    child._new_param = node(1, trainable=True)
+    assert len(child.parameters()) == 7
+
+
+def test_trainable_method_calling_a_bundled_base_method() -> None:
+    @model
+    class Child(fx.NonModuleBase):
+        @bundle(trainable=True)
+        def method2(self, x):
+            return self.method1() + x
+
+    result = Child().method2(1)
+    assert result.data == 2
