@@ -378,6 +378,7 @@ def bundle(
     trainable: bool = False,
     description: str | None = None,
     traceable_code: bool = False,
+    overwrite_python_recursion: bool = True,
     catch_execution_error: bool = True,
     allow_external_dependencies: bool = False,
     allow_unsafe_code: bool = False,
@@ -394,6 +395,7 @@ def bundle(
     trainable: bool = False,
     description: str | None = None,
     traceable_code: bool = False,
+    overwrite_python_recursion: bool = True,
     catch_execution_error: bool = True,
     allow_external_dependencies: bool = False,
     allow_unsafe_code: bool = False,
@@ -410,6 +412,8 @@ def bundle(
     - ``allow_unsafe_code``: skip the code policy for new source (imports, exec, os, ...).
     - ``traceable_code``: the body receives nodes and its ops are recorded as a nested graph
       (see ``trace_core.nested_call``).
+    - ``overwrite_python_recursion`` is accepted for Trace code and changes nothing: a body
+      always runs untraced, so a recursive call inside it sees plain values (Trace's True).
     - a string first argument is the description, as in Trace's ``bundle("[name] doc")``;
       a ``[name]`` prefix names the op.
     - ``isolation="sandbox"``: run each call in ``trace_core.sandbox`` (arguments and results

@@ -333,3 +333,42 @@ def test_trainable_method_calling_a_bundled_base_method() -> None:
 
     result = Child().method2(1)
     assert result.data == 2
+
+
+def test_trace_bundle_behaviours_hold() -> None:
+    @bundle("[fancy.cond] x if condition else y", overwrite_python_recursion=True)
+    def fancy(condition, x, y):
+        return x if condition else y
+
+    c, x, y = node(True), node("x"), node("y")
+    out = fancy(c, x, y)
+    assert out.op.name == "fancy.cond" and out.inputs == {"condition": c, "x": x, "y": y}
+
+    @bundle()
+    def recursion(n):
+        return 0 if n == 0 else n + recursion(n - 1)
+
+    total = recursion(node(10))
+    assert total.data == 55 and len(total.parents) == 1
+
+    @bundle()
+    def two(a, b):
+        return a + b, a - b
+
+    pair = two(node(1), node(2))
+    assert len(pair) == 2 and pair[0].data == 3 and pair[1].data == -1
+
+
+def test_calling_a_method_that_computes_with_a_node_attribute_links_it() -> None:
+    class Foo:
+        def __init__(self) -> None:
+            self.x = node(1, trainable=True)
+
+        def add(self, y):
+            return y + 1 + self.x
+
+    foo = Foo()
+    z = node(foo).call("add", 2)
+    assert z.data == 4
+    z.backward("bigger")
+    assert foo.x.feedback == ["bigger"]
