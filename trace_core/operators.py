@@ -10,6 +10,7 @@ flow that depends on a node's value is therefore invisible to the graph.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import operator
 import textwrap
@@ -113,6 +114,7 @@ ITERATE = _builtin(
     "the i-th item when iterating over x (dict: its keys)",
     ("x", "i"),
 )
+CLONE = _builtin("clone", copy.deepcopy, "a deep copy of x", ("x",))
 TO_LIST = _builtin("list", list, "list(x): the items of an iterable x", ("x",))
 CALL = _builtin("call", lambda fn, *args, **kw: fn(*args, **kw), "fn(*args, **kwargs)", ("fn",))
 
@@ -302,6 +304,14 @@ class TracedOperators:
         if callable(value) and not isinstance(value, type | TracedOperators):
             return BoundMethod(self, attribute)  # type: ignore[arg-type]
         return self._trace2(GETATTR, self, attribute)
+
+    def clone(self) -> Any:
+        """Traced deep copy of the value: a new node whose parent is this one (Trace's clone)."""
+        return self._trace(CLONE, (self,))
+
+    def detach(self) -> Any:
+        """A copy of this node without parents or feedback (Trace's ``detach``)."""
+        return copy.deepcopy(self)
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Traced ``value.method(*args, **kwargs)`` as one op (Trace's ``Node.call``)."""

@@ -372,3 +372,11 @@ def test_calling_a_method_that_computes_with_a_node_attribute_links_it() -> None
     assert z.data == 4
     z.backward("bigger")
     assert foo.x.feedback == ["bigger"]
+
+
+def test_clone_is_traced_and_detach_is_not() -> None:
+    x = node([1, 2], trainable=True)
+    twin = x.clone()
+    assert twin.data == [1, 2] and twin.data is not x.data and twin.parents == [x]
+    lone = x.call("copy").detach()
+    assert lone.data == [1, 2] and lone.parents == []
