@@ -22,12 +22,15 @@ from trace_core.bundle_code import TrainableCode
 from trace_core.code_policy import decorators_of, function_source, signature_key
 from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
 from trace_core.nested import CONTAINERS, holds_nodes, lift
-from trace_core.nested_call import call_nested
+from trace_core.nested_call import NestedMessageNode, call_nested
 from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode, next_serial
 from trace_core.operators import Op
 from trace_core.tracing import _MODE, Constraint, tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Result types searched for nodes to link (exact classes: one set lookup per call).
+_MAY_HOLD_NODES = CONTAINERS | {Node, ParameterNode, MessageNode, NestedMessageNode}
 
 # "[name] text": Trace's convention, the bracketed name is the op's name.
 _NAMED = re.compile(r"^\[([^\]]+)\]\s*(.*)$", re.DOTALL)
@@ -196,13 +199,15 @@ class BundledFunction(TrainableCode):
         parents: list[Node] = []
         if not kwargs and code is None and len(args) <= len(self._positional):
             values: list[Any] = []
+            containers = CONTAINERS
             for arg in args:
                 if isinstance(arg, Node):
-                    if arg._data.__class__ in CONTAINERS:
+                    data = arg._data
+                    if data.__class__ in containers:
                         break  # its value may hold nodes: take the general path
                     parents.append(arg)
-                    values.append(arg._data)
-                elif arg.__class__ in CONTAINERS:
+                    values.append(data)
+                elif arg.__class__ in containers:
                     break  # may hold nodes: take the general path
                 else:
                     parents.append(Node(arg))
@@ -227,12 +232,16 @@ class BundledFunction(TrainableCode):
         keys: list[str] | None,
         mark: int,
     ) -> MessageNode:
+        if not reads and error is None and result.__class__ not in _MAY_HOLD_NODES:
+            return MessageNode(
+                result, self.op, tuple(parents), None if keys is None else tuple(keys)
+            )
         reads = [r for r in reads if r.serial < mark] if reads else reads
         if reads:
             if keys is None:
                 keys = list(self._positional[: len(parents)])
             self._add_hidden_inputs(reads, parents, keys)
-        if error is None and (isinstance(result, Node) or result.__class__ in CONTAINERS):
+        if error is None and result.__class__ in _MAY_HOLD_NODES:
             # A returned node (say self.x, an attribute that is a node) is an input too.
             inner: list[Node] = []
             result = lift(result, inner)

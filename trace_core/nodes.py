@@ -31,9 +31,8 @@ _COUNTER = itertools.count()
 _RELEASED: weakref.WeakSet[Node] = weakref.WeakSet()
 
 
-def next_serial() -> int:
-    """A number above every existing node's :attr:`Node.serial` and below every later one's."""
-    return next(_COUNTER)
+# A number above every existing node's serial and below every later one's (a C call: cheap).
+next_serial: Callable[[], int] = _COUNTER.__next__
 
 
 def _plain(value: Any) -> Any:
@@ -212,20 +211,17 @@ class Node(TracedOperators):
             a = Node(a)
         if not isinstance(b, Node):
             b = Node(b)
-        x, y = a._data, b._data
-        if x.__class__ in CONTAINERS or y.__class__ in CONTAINERS:
-            return self._trace(op, (a, b))
         try:
-            result = op.fn(x, y)
+            result = op.fn(a._data, b._data)
         except Exception as exc:
+            if a._data.__class__ in CONTAINERS or b._data.__class__ in CONTAINERS:
+                return self._trace(op, (a, b))  # maybe nodes inside the values: unwrap first
             raise ExecutionError(ExceptionNode.from_exception(exc, op, (a, b), None)) from exc
-        if result.__class__ in CONTAINERS or isinstance(result, Node):
-            inner: list[Node] = []
-            result = lift(result, inner)  # the result holds nodes: link them too
-            if inner:
-                parents = [a, b]
-                keys = link_nested(op.keys[:2], parents, inner, "returned")
-                return MessageNode(result, op, tuple(parents), keys)
+        if result.__class__ in _MAY_HOLD_NODES:
+            # Rare: a container result, or a node read from an object. Take the general path,
+            # which unwraps nodes inside the inputs and links the nodes inside the result (the
+            # operators traced here are pure, so computing again is safe).
+            return self._trace(op, (a, b))
         return MessageNode(result, op, (a, b))
 
     def _record(self, op: Op, value: Any, args: tuple[Any, ...]) -> Any:
@@ -447,3 +443,7 @@ class ExceptionNode(MessageNode):
         """The exception object that was raised."""
         exc: BaseException = self._data
         return exc
+
+
+# Result types that may hold nodes (exact classes, so one set lookup per op).
+_MAY_HOLD_NODES = CONTAINERS | {Node, ParameterNode, MessageNode, ExceptionNode}

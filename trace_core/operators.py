@@ -28,7 +28,7 @@ class Op:
     ``source`` is the function's code shown to optimizers (empty for built-in operators).
     """
 
-    __slots__ = ("__weakref__", "description", "fn", "keys", "name", "source")
+    __slots__ = ("__weakref__", "description", "fn", "keys", "name", "reads_attributes", "source")
 
     def __init__(
         self,
@@ -43,6 +43,9 @@ class Op:
         self.description = description
         self.keys = keys
         self.source = source
+        # True when a result may hold nodes its inputs' values did not (getattr, getitem on an
+        # object): only then is the result searched for nodes to link.
+        self.reads_attributes = False
 
     def info(self) -> dict[str, Any]:
         """Name, description, source, file and first line of the op's function (Trace's info).
@@ -106,6 +109,7 @@ ABS = _builtin("abs", abs, "abs(x)", ("x",))
 INVERT = _builtin("invert", operator.invert, "~x", ("x",))
 GETITEM = _builtin("getitem", operator.getitem, "x[index]", ("x", "index"))
 GETATTR = _builtin("getattr", getattr, "getattr(x, attribute)", ("x", "attribute"))
+GETITEM.reads_attributes = GETATTR.reads_attributes = True
 LEN = _builtin("len", len, "len(x)", ("x",))
 CONTAINS = _builtin("contains", operator.contains, "item in x", ("x", "item"))
 ITERATE = _builtin(
