@@ -29,8 +29,7 @@ from trace_core.tracing import _MODE, Constraint, tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Result types searched for nodes to link (exact classes: one set lookup per call).
-_MAY_HOLD_NODES = CONTAINERS | {Node, ParameterNode, MessageNode, NestedMessageNode}
+_MAY_HOLD_NODES = CONTAINERS | {Node, ParameterNode, MessageNode, NestedMessageNode}  # searched
 
 # "[name] text": Trace's convention, the bracketed name is the op's name.
 _NAMED = re.compile(r"^\[([^\]]+)\]\s*(.*)$", re.DOTALL)
