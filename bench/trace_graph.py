@@ -187,7 +187,7 @@ def backward_rows(opto: Opto, limit_s: float, full: bool) -> list[Row]:
         out = build()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t = best_of(3, lambda: timed(lambda: out.backward("fb")))
+            t = best_of(3, lambda: timed(lambda: out.backward("fb", retain_graph=True)))
         return t
 
     def opto_backward(kind: str, n: int, build: Callable[[], Any]) -> tuple[float | None, str]:

@@ -325,8 +325,11 @@ class Optimizer(ABC):
                 )
         return result
 
-    def step(self) -> StepResult:
-        """Propose new values and apply the valid ones via ``param.set`` (torch's ``step``)."""
+    def step(self, *, verbose: bool = False) -> StepResult:
+        """Propose new values and apply the valid ones via ``param.set`` (torch's ``step``).
+
+        ``verbose`` prints the reasoning and the applied updates (Trace's ``step(verbose=True)``).
+        """
         from trace_core import InvalidUpdate
 
         previous = {name: p.data for name, p in self.names.items()}
@@ -346,6 +349,8 @@ class Optimizer(ABC):
         self.usage = self.usage + result.usage
         self._after_step(result, previous)
         self.step_count += 1
+        if verbose:
+            print(f"step {self.step_count}: {result.reasoning}\nupdates: {applied}")
         return result
 
     def _after_step(self, result: StepResult, previous: dict[str, Any]) -> None:  # noqa: B027

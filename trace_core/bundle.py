@@ -12,33 +12,27 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import re
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar, overload
 
-from trace_core.code_policy import (
-    check_source,
-    compile_function,
-    function_source,
-    signature_key,
-)
+from trace_core.bundle_code import TrainableCode
+from trace_core.code_policy import decorators_of, function_source, signature_key
 from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
-from trace_core.nodes import (
-    _MODE,
-    Constraint,
-    ExceptionNode,
-    MessageNode,
-    Node,
-    ParameterNode,
-    tracing,
-)
+from trace_core.nested import CONTAINERS, holds_nodes, lift
+from trace_core.nested_call import NestedMessageNode, call_nested
+from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode, next_serial
 from trace_core.operators import Op
+from trace_core.tracing import _MODE, Constraint, tracing
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_CODE_ATTR = "__trace_code_"
-_COMPILED_CACHE_SIZE = 16
+_MAY_HOLD_NODES = CONTAINERS | {Node, ParameterNode, MessageNode, NestedMessageNode}  # searched
+
+# "[name] text": Trace's convention, the bracketed name is the op's name.
+_NAMED = re.compile(r"^\[([^\]]+)\]\s*(.*)$", re.DOTALL)
 
 
 def node(
@@ -67,7 +61,11 @@ def no_trace() -> Iterator[None]:
         yield
 
 
-class BundledFunction:
+#: Trace's spelling of :func:`no_trace` (there, ops still make nodes, only unlinked).
+stop_tracing = no_trace
+
+
+class BundledFunction(TrainableCode):
     """A function wrapped by ``@bundle``; calling it with nodes returns a ``MessageNode``."""
 
     def __init__(
@@ -81,7 +79,10 @@ class BundledFunction:
         allow_unsafe_code: bool,
         isolation: Literal["sandbox"] | None,
         sandbox_timeout_s: float,
+        traceable_code: bool = False,
     ) -> None:
+        if traceable_code and isolation == "sandbox":
+            raise ValueError("traceable_code=True records nodes in this process; no sandbox")
         if isolation not in (None, "sandbox"):
             raise ValueError(f"isolation must be None or 'sandbox', got {isolation!r}")
         self._is_async = inspect.iscoroutinefunction(fn)
@@ -95,6 +96,7 @@ class BundledFunction:
         self.allow_unsafe_code = allow_unsafe_code
         self.isolation = isolation
         self.sandbox_timeout_s = sandbox_timeout_s
+        self.traceable_code = traceable_code
         signature = inspect.signature(fn)
         params = list(signature.parameters.values())
         self._is_method = bool(params) and params[0].name == "self"
@@ -108,82 +110,18 @@ class BundledFunction:
         self._signature = signature_key(fn)
         doc = inspect.getdoc(fn) or ""
         text = description or (doc.splitlines()[0] if doc else fn.__name__)
+        named = _NAMED.match(text)
+        op_name = named.group(1) if named else fn.__name__
         needs_source = trainable or isolation == "sandbox"
         self.source = function_source(fn) if needs_source else ""
-        self.op = Op(fn.__name__, fn, f"[{fn.__name__}] {text}", self._positional, self.source)
+        self._decorators = decorators_of(self.source) if self.source else frozenset()
+        op_text = text if named else f"[{op_name}] {text}"
+        self.op = Op(op_name, fn, op_text, self._positional, self.source)
         self._compiled: dict[str, Callable[..., Any]] = {self.source: fn} if needs_source else {}
         self._function_code: ParameterNode | None = None
         self._instance_code: weakref.WeakKeyDictionary[Any, ParameterNode] = (
             weakref.WeakKeyDictionary()
         )
-
-    # -- code parameters -------------------------------------------------------------------
-    def code_parameter(self, instance: Any = None) -> ParameterNode | None:
-        """The code ``ParameterNode`` (per instance for methods); ``None`` if not trainable."""
-        if not self.trainable:
-            return None
-        if instance is None:
-            if self._function_code is None:
-                self._function_code = self._new_code_parameter()
-            return self._function_code
-        store = getattr(instance, "__dict__", None)
-        key = _CODE_ATTR + self.fn.__name__
-        if store is not None:
-            stored: ParameterNode | None = store.get(key)
-            if stored is None:
-                stored = store[key] = self._new_code_parameter()
-            return stored
-        param = self._instance_code.get(instance)
-        if param is None:
-            param = self._instance_code[instance] = self._new_code_parameter()
-        return param
-
-    def _new_code_parameter(self) -> ParameterNode:
-        name = self.fn.__name__
-        sig = _plain_signature(self.fn)
-        return ParameterNode(
-            self.source,
-            name=f"__code_{name}",
-            description=f"[{name}] source code of the function {name}; it is run on each call",
-            constraint=f"keep the signature def {name}{sig} and the same kind of return value",
-            validator=self._validate_source,
-            is_code=True,
-        )
-
-    def _validate_source(self, source: Any) -> str:
-        if not isinstance(source, str):
-            raise TypeError(f"code must be a str of Python source, got {type(source).__name__}")
-        if self.isolation == "sandbox":
-            # Never execute sandboxed code in this process, not even its def statement.
-            check_source(
-                source,
-                expected_signature=self._signature,
-                check_policy=not self.allow_unsafe_code,
-            )
-        else:
-            self._function_for(source)
-        return source
-
-    def _function_for(self, source: str) -> Callable[..., Any]:
-        fn = self._compiled.get(source)
-        if fn is None:
-            fn = compile_function(
-                source,
-                self._namespace(),
-                expected_signature=self._signature,
-                check_policy=not self.allow_unsafe_code,
-                label=self.fn.__name__,
-            )
-            if len(self._compiled) >= _COMPILED_CACHE_SIZE:
-                oldest = next(k for k in self._compiled if k != self.source)
-                del self._compiled[oldest]
-            self._compiled[source] = fn
-        return fn
-
-    def _namespace(self) -> dict[str, Any]:
-        """Globals for recompiled code: the module's, plus closure values if there are any."""
-        closure = inspect.getclosurevars(self.fn).nonlocals
-        return {**self.fn.__globals__, **closure}
 
     # -- calling ------------------------------------------------------------------------------
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
@@ -207,9 +145,12 @@ class BundledFunction:
         code = self.code_parameter(instance) if self.trainable else None
         if _MODE.get() is not True:
             return self._invoke(code, instance, *_plain_arguments(args, kwargs))
+        if self.traceable_code:
+            return call_nested(self, code, instance, args, kwargs)
         parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
         # The body runs untraced (it is this one op) while its .data reads are recorded.
         reads: list[Node] = []
+        mark = next_serial()  # nodes made after this are the body's own, not dependencies
         token = _MODE.set(reads)
         error: Exception | None = None
         result = None
@@ -223,7 +164,7 @@ class BundledFunction:
             error = exc
         finally:
             _MODE.reset(token)
-        return self._output(result, error, reads, parents, keys)
+        return self._output(result, error, reads, parents, keys, mark)
 
     async def _acall(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         code = self.code_parameter(instance) if self.trainable else None
@@ -231,6 +172,7 @@ class BundledFunction:
             return await self._invoke(code, instance, *_plain_arguments(args, kwargs))
         parents, keys, call_args, call_kwargs = self._inputs(code, args, kwargs)
         reads: list[Node] = []
+        mark = next_serial()
         # Context variables are per task, so other tasks keep tracing while this one awaits.
         token = _MODE.set(reads)
         error: Exception | None = None
@@ -243,7 +185,7 @@ class BundledFunction:
             error = exc
         finally:
             _MODE.reset(token)
-        return self._output(result, error, reads, parents, keys)
+        return self._output(result, error, reads, parents, keys, mark)
 
     def _inputs(
         self, code: ParameterNode | None, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -256,11 +198,15 @@ class BundledFunction:
         parents: list[Node] = []
         if not kwargs and code is None and len(args) <= len(self._positional):
             values: list[Any] = []
+            containers = CONTAINERS
             for arg in args:
                 if isinstance(arg, Node):
+                    data = arg._data
+                    if data.__class__ in containers:
+                        break  # its value may hold nodes: take the general path
                     parents.append(arg)
-                    values.append(arg._data)
-                elif isinstance(arg, list | tuple):
+                    values.append(data)
+                elif arg.__class__ in containers:
                     break  # may hold nodes: take the general path
                 else:
                     parents.append(Node(arg))
@@ -283,17 +229,35 @@ class BundledFunction:
         reads: list[Node],
         parents: list[Node],
         keys: list[str] | None,
+        mark: int,
     ) -> MessageNode:
+        if not reads and error is None and result.__class__ not in _MAY_HOLD_NODES:
+            return MessageNode(
+                result, self.op, tuple(parents), None if keys is None else tuple(keys)
+            )
+        reads = [r for r in reads if r.serial < mark] if reads else reads
         if reads:
             if keys is None:
                 keys = list(self._positional[: len(parents)])
             self._add_hidden_inputs(reads, parents, keys)
+        if error is None and result.__class__ in _MAY_HOLD_NODES:
+            # A returned node (say self.x, an attribute that is a node) is an input too.
+            inner: list[Node] = []
+            result = lift(result, inner)
+            known = set(parents)
+            returned = 0
+            for found in inner:
+                if found.serial < mark and found not in known:
+                    known.add(found)
+                    if keys is None:
+                        keys = list(self._positional[: len(parents)])
+                    keys.append(f"returned[{returned}]")
+                    returned += 1
+                    parents.append(found)
         key_tuple = None if keys is None else tuple(keys)
         if error is not None:
             exc_node = ExceptionNode.from_exception(error, self.op, tuple(parents), key_tuple)
             raise ExecutionError(exc_node) from error
-        if isinstance(result, Node):
-            result = result._data
         return MessageNode(result, self.op, tuple(parents), key_tuple)
 
     def _key(self, index: int) -> str:
@@ -306,12 +270,17 @@ class BundledFunction:
         if isinstance(value, Node):
             parents.append(value)
             keys.append(key)
-            return value._data
+            data = value._data
+            if data.__class__ in CONTAINERS and holds_nodes(data):
+                data = _lift_into(data, f"{key}.nested", parents, keys)
+            return data
         if isinstance(value, list | tuple) and any(isinstance(v, Node) for v in value):
             items = []
             for j, item in enumerate(value):
                 items.append(BundledFunction._unwrap(item, f"{key}[{j}]", parents, keys))
             return type(value)(items)
+        if value.__class__ in CONTAINERS and holds_nodes(value):
+            return _lift_into(value, key, parents, keys)
         parents.append(Node(value))
         keys.append(key)
         return value
@@ -379,11 +348,14 @@ def _resolve_bundle(module: str, qualname: str) -> Any:
     return target
 
 
-def _plain_signature(fn: Callable[..., Any]) -> str:
-    """``(a, b=2, *args)``: the signature without annotations, as a prompt can quote it."""
-    sig = inspect.signature(fn)
-    bare = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()]
-    return str(sig.replace(parameters=bare, return_annotation=inspect.Signature.empty))
+def _lift_into(value: Any, key: str, parents: list[Node], keys: list[str]) -> Any:
+    """``value`` without nodes; each node found becomes a parent named ``key[i]``."""
+    inner: list[Node] = []
+    plain = lift(value, inner)
+    for i, found in enumerate(inner):
+        parents.append(found)
+        keys.append(f"{key}[{i}]")
+    return plain
 
 
 def _plain_arguments(
@@ -408,9 +380,13 @@ def bundle(fn: F, /) -> BundledFunction:
 
 @overload
 def bundle(
+    description_: str | None = None,
+    /,
     *,
     trainable: bool = False,
     description: str | None = None,
+    traceable_code: bool = False,
+    overwrite_python_recursion: bool = True,
     catch_execution_error: bool = True,
     allow_external_dependencies: bool = False,
     allow_unsafe_code: bool = False,
@@ -421,11 +397,13 @@ def bundle(
 
 
 def bundle(
-    fn: Callable[..., Any] | None = None,
+    fn: Callable[..., Any] | str | None = None,
     /,
     *,
     trainable: bool = False,
     description: str | None = None,
+    traceable_code: bool = False,
+    overwrite_python_recursion: bool = True,
     catch_execution_error: bool = True,
     allow_external_dependencies: bool = False,
     allow_unsafe_code: bool = False,
@@ -440,6 +418,12 @@ def bundle(
     - ``allow_external_dependencies``: nodes read inside the body without being passed are
       recorded as extra inputs instead of raising ``MissingInputsError``.
     - ``allow_unsafe_code``: skip the code policy for new source (imports, exec, os, ...).
+    - ``traceable_code``: the body receives nodes and its ops are recorded as a nested graph
+      (see ``trace_core.nested_call``).
+    - ``overwrite_python_recursion`` is accepted for Trace code and changes nothing: a body
+      always runs untraced, so a recursive call inside it sees plain values (Trace's True).
+    - a string first argument is the description, as in Trace's ``bundle("[name] doc")``;
+      a ``[name]`` prefix names the op.
     - ``isolation="sandbox"``: run each call in ``trace_core.sandbox`` (arguments and results
       must pickle; only the function's own source is available there).
     """
@@ -454,8 +438,13 @@ def bundle(
             allow_unsafe_code=allow_unsafe_code,
             isolation=isolation,
             sandbox_timeout_s=sandbox_timeout_s,
+            traceable_code=traceable_code,
         )
 
-    if fn is not None:
+    if isinstance(fn, str):
+        if description is not None:
+            raise TypeError("give the description once: positionally or as description=")
+        description = fn
+    elif fn is not None:
         return wrap(fn)
     return wrap

@@ -120,8 +120,17 @@ def policy_violations(tree: ast.AST) -> list[str]:
     return found
 
 
+def _is_bundle_decorator(expr: ast.expr) -> bool:
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+    return name == "bundle"
+
+
 def function_source(fn: Callable[..., Any]) -> str:
-    """The source of ``fn`` without its decorators, dedented; raises ValueError if unknown."""
+    """The source of ``fn``, dedented, from its ``def`` or from the first decorator written
+    below ``@bundle`` (those are part of the function: they apply again to new source).
+
+    Raises ValueError when the source cannot be read."""
     try:
         raw = inspect.getsource(fn)
     except (OSError, TypeError) as err:
@@ -134,7 +143,21 @@ def function_source(fn: Callable[..., Any]) -> str:
     definition = tree.body[0]
     if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef):
         raise ValueError(f"{fn.__qualname__} is not defined by a def statement")
-    return "\n".join(lines[definition.lineno - 1 :]).rstrip() + "\n"
+    start = definition.lineno
+    below = definition.decorator_list
+    for i, decorator in enumerate(below):
+        if _is_bundle_decorator(decorator):
+            below = below[i + 1 :]
+    if below:
+        start = below[0].lineno
+    return "\n".join(lines[start - 1 :]).rstrip() + "\n"
+
+
+def decorators_of(source: str) -> frozenset[str]:
+    """The decorators on the function ``source`` defines, as text (what new source may keep)."""
+    tree = ast.parse(source)
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return frozenset(ast.unparse(d) for d in found[0].decorator_list) if found else frozenset()
 
 
 def signature_key(fn: Callable[..., Any]) -> tuple[tuple[str, str, bool], ...]:
@@ -170,6 +193,7 @@ def check_source(
     *,
     expected_signature: tuple[tuple[str, str, bool], ...] | None,
     check_policy: bool,
+    allowed_decorators: frozenset[str] = frozenset(),
 ) -> tuple[ast.Module, ast.FunctionDef | ast.AsyncFunctionDef]:
     """Parse ``source`` and check shape, signature and policy without executing any of it.
 
@@ -198,8 +222,12 @@ def check_source(
             )
             or (isinstance(n, ast.Expr) and not isinstance(n.value, ast.Constant))
         ]
-        if definition.decorator_list:
-            extra.append(f"line {definition.lineno}: decorators are not allowed")
+        for decorator in definition.decorator_list:
+            if ast.unparse(decorator) not in allowed_decorators:
+                extra.append(
+                    f"line {decorator.lineno}: decorator @{ast.unparse(decorator)} is not "
+                    "allowed (only the function's original decorators may stay)"
+                )
         violations = extra + policy_violations(tree)
         if violations:
             raise CodePolicyError(violations)
@@ -213,13 +241,17 @@ def compile_function(
     expected_signature: tuple[tuple[str, str, bool], ...] | None,
     check_policy: bool,
     label: str,
+    allowed_decorators: frozenset[str] = frozenset(),
 ) -> Callable[..., Any]:
     """Check ``source`` (see :func:`check_source`), then compile it and return the function.
 
     Only the ``def`` statement (and allowed imports) run here; the body runs when called.
     """
     tree, definition = check_source(
-        source, expected_signature=expected_signature, check_policy=check_policy
+        source,
+        expected_signature=expected_signature,
+        check_policy=check_policy,
+        allowed_decorators=allowed_decorators,
     )
     digest = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()[:10]
     filename = f"<trainable {label} {digest}>"

@@ -46,6 +46,10 @@ class InvalidUpdate(TraceError, ValueError):
         super().__init__(f"invalid update for parameter {parameter_label}: {reason}")
 
 
+class GraphReleasedError(TraceError):
+    """``backward()`` ran a second time from an output whose graph was not retained."""
+
+
 class MissingInputsError(TraceError):
     """A bundled function read a node that was not passed to it as an argument."""
 

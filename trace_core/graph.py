@@ -1,8 +1,10 @@
 """Graph walks: topological order, ancestors, the parameter-to-output subgraph, networkx export.
 
 Every walk uses an explicit stack, never recursion, so a 100,000-node chain works under
-Python's default recursion limit. Walks start from outputs and follow ``parents`` (the only
-edges a graph stores).
+Python's default recursion limit. Walks start from outputs and follow parents (the only edges a
+graph stores). The walks know nodes only by their ``_parents`` tuple (read directly: it is the
+hot loop of every backward) and their ``trainable`` / ``kind`` constants, so this module does
+not import ``nodes`` and ``Node.backward`` can use it without an import cycle.
 """
 
 from __future__ import annotations
@@ -10,14 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from trace_core.nodes import MessageNode, Node, ParameterNode
+from trace_core.operators import TracedOperators
 
 if TYPE_CHECKING:
     import networkx
 
+    from trace_core.nodes import Node, ParameterNode
+
+
+_OP_KINDS = ("message", "exception")
+
 
 def _as_list(outputs: Node | Iterable[Node]) -> list[Node]:
-    return [outputs] if isinstance(outputs, Node) else list(outputs)
+    # Every node is a TracedOperators; a node is also iterable, so test it first.
+    return [outputs] if isinstance(outputs, TracedOperators) else list(outputs)  # type: ignore[list-item]
 
 
 def reverse_topological_order(outputs: Node | Iterable[Node]) -> list[Node]:
@@ -76,7 +84,7 @@ def ancestors(outputs: Node | Iterable[Node]) -> set[Node]:
 
 def parameters_of(outputs: Node | Iterable[Node]) -> list[ParameterNode]:
     """The trainable parameters ``outputs`` depend on, in topological order."""
-    return [n for n in topological_order(outputs) if isinstance(n, ParameterNode)]
+    return [n for n in topological_order(outputs) if n.trainable]  # type: ignore[misc]
 
 
 def subgraph(
@@ -89,7 +97,7 @@ def subgraph(
     """
     order = topological_order(outputs)
     if parameters is None:
-        sources: set[Node] = {n for n in order if isinstance(n, ParameterNode)}
+        sources: set[Node] = {n for n in order if n.trainable}
     else:
         sources = set(parameters)
     reached: set[Node] = set()
@@ -117,10 +125,10 @@ def to_networkx(outputs: Node | Iterable[Node]) -> networkx.DiGraph:
             "kind": kind_of(node),
             "value": node._data,
             "trainable": node.trainable,
-            "op": node.op.name if isinstance(node, MessageNode) else None,
+            "op": node.op.name if node.kind in _OP_KINDS else None,
         }
         graph.add_node(node.label, **attrs)
-        if isinstance(node, MessageNode):
+        if node.kind in _OP_KINDS:
             for arg, parent in node.inputs.items():
                 graph.add_edge(parent.label, node.label, arg=arg)
     return graph
@@ -128,12 +136,4 @@ def to_networkx(outputs: Node | Iterable[Node]) -> networkx.DiGraph:
 
 def kind_of(node: Node) -> str:
     """``constant``, ``parameter``, ``message`` or ``exception``."""
-    from trace_core.nodes import ExceptionNode
-
-    if isinstance(node, ExceptionNode):
-        return "exception"
-    if isinstance(node, MessageNode):
-        return "message"
-    if isinstance(node, ParameterNode):
-        return "parameter"
-    return "constant"
+    return node.kind

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-from trace_core.bundle import _CODE_ATTR, BundledFunction
-from trace_core.nodes import ParameterNode
+from trace_core.bundle import BundledFunction
+from trace_core.bundle_code import CODE_ATTR
+from trace_core.nodes import Node, ParameterNode
 from trace_core.serialize import load_parameters, save_parameters
 
 T = TypeVar("T", bound=type)
@@ -64,11 +65,15 @@ class Module:
 
 def _children(path: str, obj: Any) -> list[tuple[str, Any]] | None:
     prefix = f"{path}." if path else ""
-    if isinstance(obj, Module):
+    if isinstance(obj, BundledFunction):
+        # A trainable bundle stored on an instance (self.m = bundle(trainable=True)(fn)).
+        code = obj.code_parameter()
+        return [(f"{prefix}__code" if path else "__code", code)] if code is not None else None
+    if isinstance(obj, Module) and not isinstance(obj, list | tuple | dict):
         children = [
             (prefix + key, value)
             for key, value in getattr(obj, "__dict__", {}).items()
-            if not key.startswith(_CODE_ATTR)
+            if not key.startswith(CODE_ATTR)
         ]
         for name, bundled in _trainable_methods(type(obj)):
             children.append((f"{prefix}{name}.__code", bundled.code_parameter(obj)))
@@ -76,7 +81,14 @@ def _children(path: str, obj: Any) -> list[tuple[str, Any]] | None:
     if isinstance(obj, list | tuple):
         return [(f"{path}[{i}]", item) for i, item in enumerate(obj)]
     if isinstance(obj, dict):
-        return [(f"{path}[{key!r}]", item) for key, item in obj.items()]
+        # Parameters used as keys count too (saved under "path.keys[i]").
+        out: list[tuple[str, Any]] = []
+        for i, (key, item) in enumerate(obj.items()):
+            if isinstance(key, Node):
+                out += [(f"{prefix}keys[{i}]", key), (f"{prefix}values[{i}]", item)]
+            else:
+                out.append((f"{path}[{key!r}]", item))
+        return out
     return None
 
 

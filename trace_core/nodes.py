@@ -1,67 +1,46 @@
 """Graph nodes: constants, trainable parameters, operation results and recorded errors.
 
-A graph is made only of child -> parent references (``MessageNode._parents``); nothing refers
-from a parent to its children and there is no process-global list of nodes, so a graph is
-freed by reference counting as soon as its output nodes are dropped. Every class uses
-``__slots__`` to keep a node at a few hundred bytes.
-
-``Node.name`` is the name given (default: derived from the value's type or the op);
-``Node.label`` is ``name:k`` with ``k`` from a per-process counter, unique in the process.
+A graph is made only of child -> parent references (``MessageNode._parents``); there is no
+process-global list of nodes, so a graph is freed as soon as its outputs are dropped. Every
+class uses ``__slots__``. ``Node.name`` is the name given (default: from the value's type or
+the op); ``Node.label`` is ``name:k``, ``k`` from a per-process counter (unique).
 """
 
 from __future__ import annotations
 
 import itertools
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+import weakref
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from trace_core.errors import ExecutionError, InvalidUpdate
+from trace_core.errors import ExecutionError, GraphReleasedError
+from trace_core.nested import CONTAINERS, lift, link_nested
 from trace_core.operators import Op, TracedOperators
-from trace_core.validation import TypeRuleError, coerce_like
+from trace_core.propagators import backward as _propagate
+from trace_core.tensors import assign_tensor, is_scalar_tensor_with_grad
+from trace_core.tracing import _MODE, Constraint
+from trace_core.validation import constraint_tuple, validate_update
 
 if TYPE_CHECKING:
     from trace_core.propagators import Propagator
 
 _COUNTER = itertools.count()
 
-# One context variable (one lookup per op) holds the tracing mode:
-#   True  - operations record nodes (the default);
-#   False - inside no_trace(): operations return plain values;
-#   list  - inside a bundled function's body: not recording, and every Node.data read is
-#           appended to the list (hidden-dependency detection).
-_MODE: ContextVar[bool | list[Node]] = ContextVar("trace_core_mode", default=True)
-
-Constraint = str | Callable[[Any], bool]
+# Outputs whose backward() ran without retain_graph=True (weak: dropping a graph frees it).
+_RELEASED: weakref.WeakSet[Node] = weakref.WeakSet()
 
 
-def tracing_enabled() -> bool:
-    """True unless inside ``no_trace()`` (or inside a bundled function's body)."""
-    return _MODE.get() is True
-
-
-@contextmanager
-def tracing(enabled: bool) -> Iterator[None]:
-    """Turn recording on or off for the enclosed block (``no_trace()`` is ``tracing(False)``).
-
-    Turning it off inside a bundled function's body changes nothing: the body is already
-    untraced, and its ``.data`` reads keep being recorded.
-    """
-    current = _MODE.get()
-    if enabled == (current is True) or (not enabled and current is not True):
-        yield
-        return
-    token = _MODE.set(enabled)
-    try:
-        yield
-    finally:
-        _MODE.reset(token)
+# A number above every existing node's serial and below every later one's (a C call: cheap).
+next_serial: Callable[[], int] = _COUNTER.__next__
 
 
 def _plain(value: Any) -> Any:
     return value.data if isinstance(value, Node) else value
+
+
+# Slots a copy does not keep, with the value a detached copy starts with.
+_DETACHED: dict[str, Any] = {"_parents": (), "_feedback": None, "_outputs": None}
 
 
 class Node(TracedOperators):
@@ -70,6 +49,10 @@ class Node(TracedOperators):
     __slots__ = ("__weakref__", "_data", "_description", "_feedback", "_id", "_name", "_parents")
 
     _parents: tuple[Node, ...]
+    #: True for ``ParameterNode`` (what optimizers may change); a class constant.
+    trainable: bool = False
+    #: ``constant``, ``parameter``, ``message`` or ``exception``; a class constant.
+    kind: str = "constant"
 
     def __init__(self, value: Any, name: str | None = None, description: str | None = None):
         self._data = value
@@ -79,7 +62,6 @@ class Node(TracedOperators):
         self._parents = ()
         self._feedback: list[Any] | None = None
 
-    # -- identity and value -------------------------------------------------------------
     @property
     def data(self) -> Any:
         """The node's value. Reads inside a bundled function body are recorded."""
@@ -92,6 +74,11 @@ class Node(TracedOperators):
     def name(self) -> str:
         """The name as given, or one derived from the value's type."""
         return self._name or type(self._data).__name__
+
+    @property
+    def serial(self) -> int:
+        """Creation order in this process (the ``k`` of :attr:`label`)."""
+        return self._id
 
     @property
     def label(self) -> str:
@@ -109,12 +96,6 @@ class Node(TracedOperators):
         return list(self._parents)
 
     @property
-    def trainable(self) -> bool:
-        """True for ``ParameterNode``."""
-        return False
-
-    # -- feedback -----------------------------------------------------------------------
-    @property
     def feedback(self) -> list[Any]:
         """Feedback messages that reached this node, in arrival order (empty when none)."""
         return list(self._feedback) if self._feedback else []
@@ -123,11 +104,29 @@ class Node(TracedOperators):
         """Forget the feedback received so far."""
         self._feedback = None
 
-    def _receive(self, message: Any, output: Node) -> None:
-        if self._feedback is None:
-            self._feedback = [message]
-        else:
-            self._feedback.append(message)
+    @staticmethod
+    def deliver_feedback(nodes: Iterable[Node], message: Any, output: Node) -> bool:
+        """Give each of ``nodes`` the same ``message`` from ``output``; True if one is a
+        parameter. The default propagator's fast path: one loop, no call per node."""
+        reached = False
+        for node in nodes:
+            received = node._feedback
+            if received is None:
+                node._feedback = [message]
+            else:
+                received.append(message)
+            if node.trainable:
+                reached = True
+                outputs = node._outputs
+                if outputs is None:
+                    node._outputs = [output]  # type: ignore[attr-defined]
+                else:
+                    outputs.append(output)
+        return reached
+
+    def receive_feedback(self, message: Any, output: Node) -> None:
+        """Record ``message``, sent by a backward pass from ``output`` (used by propagators)."""
+        self.deliver_feedback((self,), message, output)
 
     def backward(
         self,
@@ -142,18 +141,24 @@ class Node(TracedOperators):
         with a ``grad_fn``, torch's ``backward(retain_graph=...)`` runs too, so tensor
         parameters get ``.grad`` (then ``feedback`` may be omitted). On an ``ExceptionNode``
         the default feedback is the error itself. A warning is issued when no trainable
-        parameter is reached.
+        parameter is reached. As in Trace (and torch), a second backward from the same output
+        raises ``GraphReleasedError`` unless the earlier one passed ``retain_graph=True``:
+        feedback would otherwise pile up twice on every ancestor.
         """
-        from trace_core.propagators import backward as _backward
-        from trace_core.tensors import is_scalar_tensor_with_grad
-
-        if is_scalar_tensor_with_grad(self._data):
+        if self in _RELEASED:
+            raise GraphReleasedError(
+                f"backward() already ran from {self.label}; call zero_feedback() on the "
+                "parameters and run the program again, or pass retain_graph=True to the "
+                "earlier backward() to send feedback through the same graph twice"
+            )
+        tensor = is_scalar_tensor_with_grad(self._data)
+        if tensor:
             self._data.backward(retain_graph=retain_graph)
-            if feedback is None:
-                return
-        if feedback is None:
-            feedback = self._default_feedback()
-        _backward(self, feedback, propagator)
+        if feedback is not None or not tensor:
+            message = self._default_feedback() if feedback is None else feedback
+            _propagate(self, message, propagator)
+        if not retain_graph:
+            _RELEASED.add(self)
 
     def _default_feedback(self) -> Any:
         raise ValueError(
@@ -179,12 +184,24 @@ class Node(TracedOperators):
                     parents.append(kw_node)
                     kw_values[key] = kw_node._data
                 keys = keys + tuple(kwargs)
+        inner: list[Node] = []
+        if any(v.__class__ in CONTAINERS for v in values):
+            values = [lift(v, inner) for v in values]
+        if kw_values and any(v.__class__ in CONTAINERS for v in kw_values.values()):
+            kw_values = {k: lift(v, inner) for k, v in kw_values.items()}
+        if inner:
+            keys = link_nested(keys or op.keys[: len(parents)], parents, inner, "nested")
         try:
             result = op.fn(*values, **kw_values)
         except Exception as exc:
             raise ExecutionError(
                 ExceptionNode.from_exception(exc, op, tuple(parents), keys)
             ) from exc
+        if result.__class__ in CONTAINERS or isinstance(result, Node):
+            inner = []
+            result = lift(result, inner)
+            if inner:
+                keys = link_nested(keys or op.keys[: len(parents)], parents, inner, "returned")
         return MessageNode(result, op, tuple(parents), keys)
 
     def _trace2(self, op: Op, a: Any, b: Any) -> Any:
@@ -197,19 +214,50 @@ class Node(TracedOperators):
         try:
             result = op.fn(a._data, b._data)
         except Exception as exc:
+            if a._data.__class__ in CONTAINERS or b._data.__class__ in CONTAINERS:
+                return self._trace(op, (a, b))  # maybe nodes inside the values: unwrap first
             raise ExecutionError(ExceptionNode.from_exception(exc, op, (a, b), None)) from exc
+        if result.__class__ in _MAY_HOLD_NODES:
+            # Rare: a container result, or a node read from an object. Take the general path,
+            # which unwraps nodes inside the inputs and links the nodes inside the result (the
+            # operators traced here are pure, so computing again is safe).
+            return self._trace(op, (a, b))
         return MessageNode(result, op, (a, b))
 
     def _record(self, op: Op, value: Any, args: tuple[Any, ...]) -> Any:
         if _MODE.get() is not True:
             return value
-        return MessageNode(value, op, tuple(a if isinstance(a, Node) else Node(a) for a in args))
+        parents = [a if isinstance(a, Node) else Node(a) for a in args]
+        if value.__class__ in CONTAINERS or isinstance(value, Node):
+            inner: list[Node] = []
+            value = lift(value, inner)  # an item that is (or holds) a node: link it
+            if inner:
+                keys = link_nested(op.keys[: len(parents)], parents, inner, "returned")
+                return MessageNode(value, op, tuple(parents), keys)
+        return MessageNode(value, op, tuple(parents))
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # copy, deepcopy and pickle make a detached copy (as Trace does): value, name and
+        # description, no parents, feedback or outputs, so no graph is copied or recursed.
+        state = {}
+        for klass in type(self).__mro__:
+            for key in getattr(klass, "__slots__", ()):
+                if key in _DETACHED or key == "__weakref__" or key in state:
+                    continue
+                try:
+                    state[key] = object.__getattribute__(self, key)
+                except AttributeError:
+                    continue
+        return None, state
 
     def __setstate__(self, state: Any) -> None:
-        # Used by copy, deepcopy and pickle: a copy is a new node, so it gets its own label.
+        # A copy is a new node, so it gets its own label.
         slots = state[1] if isinstance(state, tuple) else state
         for key, value in (slots or {}).items():
             object.__setattr__(self, key, value)
+        for key, empty in _DETACHED.items():
+            if hasattr(type(self), key):
+                object.__setattr__(self, key, empty)
         self._id = next(_COUNTER)
 
     def __repr__(self) -> str:
@@ -238,6 +286,9 @@ class ParameterNode(Node):
 
     __slots__ = ("_constraints", "_outputs", "_validator", "is_code")
 
+    trainable = True
+    kind = "parameter"
+
     def __init__(
         self,
         value: Any,
@@ -249,26 +300,10 @@ class ParameterNode(Node):
         is_code: bool = False,
     ) -> None:
         super().__init__(value, name, description)
-        if constraint is None:
-            constraints: tuple[Constraint, ...] = ()
-        elif isinstance(constraint, list | tuple):
-            constraints = tuple(constraint)
-        else:
-            constraints = (constraint,)
-        for item in constraints:
-            if not (isinstance(item, str) or callable(item)):
-                raise TypeError(
-                    f"constraint must be text or a predicate callable, got {type(item).__name__}"
-                )
-        self._constraints = constraints
+        self._constraints = constraint_tuple(constraint)
         self._validator = validator
         self._outputs: list[Node] | None = None
         self.is_code = is_code
-
-    @property
-    def trainable(self) -> bool:
-        """Always True: a parameter is what optimizers may change."""
-        return True
 
     @property
     def constraint(self) -> str | None:
@@ -286,16 +321,6 @@ class ParameterNode(Node):
         """The output nodes whose ``backward()`` reached this parameter (aligned with feedback)."""
         return list(self._outputs) if self._outputs else []
 
-    def _receive(self, message: Any, output: Node) -> None:
-        super()._receive(message, output)
-        self._note_output(output)
-
-    def _note_output(self, output: Node) -> None:
-        if self._outputs is None:
-            self._outputs = [output]
-        else:
-            self._outputs.append(output)
-
     def zero_feedback(self) -> None:
         """Clear feedback and :attr:`feedback_outputs` (ready for the next backward pass)."""
         super().zero_feedback()
@@ -305,32 +330,7 @@ class ParameterNode(Node):
         """Return ``value`` as it would be stored by :meth:`set`, or raise ``InvalidUpdate``."""
         if isinstance(value, Node):
             value = value._data
-        if self._validator is not None:
-            try:
-                value = self._validator(value)
-            except InvalidUpdate:
-                raise
-            except (TypeRuleError, ValueError, TypeError, SyntaxError) as err:
-                raise InvalidUpdate(self.label, str(err)) from err
-        else:
-            try:
-                value = coerce_like(self._data, value)
-            except TypeRuleError as err:
-                raise InvalidUpdate(self.label, str(err)) from None
-        for check in self._constraints:
-            if isinstance(check, str):
-                continue
-            try:
-                ok = check(value)
-            except Exception as err:
-                raise InvalidUpdate(
-                    self.label, f"constraint {_callable_name(check)} raised {err!r}"
-                ) from err
-            if not ok:
-                raise InvalidUpdate(
-                    self.label, f"value {value!r:.80} violates constraint {_callable_name(check)}"
-                )
-        return value
+        return validate_update(self.label, self._data, value, self._validator, self._constraints)
 
     def set(self, value: Any) -> None:
         """Validate ``value`` and make it the parameter's value; ``InvalidUpdate`` otherwise.
@@ -338,20 +338,16 @@ class ParameterNode(Node):
         Tensor parameters are updated in place, so torch optimizers holding them stay valid.
         """
         new = self.validate(value)
-        from trace_core.tensors import assign_tensor
-
         if not assign_tensor(self._data, new):
             self._data = new
-
-
-def _callable_name(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__name__", None) or repr(fn)
 
 
 class MessageNode(Node):
     """The result of one traced operation; its parents are the operation's inputs."""
 
     __slots__ = ("_keys", "_op")
+
+    kind = "message"
 
     def __init__(
         self,
@@ -390,11 +386,30 @@ class MessageNode(Node):
         keys = self._keys if self._keys is not None else self._op.keys
         return dict(zip(keys, self._parents, strict=False))
 
+    @property
+    def nested(self) -> Node | None:
+        """For a ``traceable_code`` bundle call: the output node of the graph its body built."""
+        return None
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Trace's ``info``: op name, source, file, line, inputs, external dependencies, output."""
+        inputs = self.inputs
+        nested = self.nested
+        return {
+            **self._op.info(),
+            "inputs": inputs,
+            "external_dependencies": [n for k, n in inputs.items() if k.startswith("external[")],
+            "output": nested if nested is not None else self._data,
+        }
+
 
 class ExceptionNode(MessageNode):
     """An exception raised by a traced operation, kept as a value so it can be the feedback."""
 
     __slots__ = ("traceback_text",)
+
+    kind = "exception"
 
     def __init__(
         self,
@@ -428,3 +443,7 @@ class ExceptionNode(MessageNode):
         """The exception object that was raised."""
         exc: BaseException = self._data
         return exc
+
+
+# Result types that may hold nodes (exact classes, so one set lookup per op).
+_MAY_HOLD_NODES = CONTAINERS | {Node, ParameterNode, MessageNode, ExceptionNode}

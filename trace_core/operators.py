@@ -10,7 +10,10 @@ flow that depends on a node's value is therefore invisible to the graph.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import operator
+import textwrap
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +28,7 @@ class Op:
     ``source`` is the function's code shown to optimizers (empty for built-in operators).
     """
 
-    __slots__ = ("__weakref__", "description", "fn", "keys", "name", "source")
+    __slots__ = ("__weakref__", "description", "fn", "keys", "name", "reads_attributes", "source")
 
     def __init__(
         self,
@@ -40,9 +43,40 @@ class Op:
         self.description = description
         self.keys = keys
         self.source = source
+        # True when a result may hold nodes its inputs' values did not (getattr, getitem on an
+        # object): only then is the result searched for nodes to link.
+        self.reads_attributes = False
+
+    def info(self) -> dict[str, Any]:
+        """Name, description, source, file and first line of the op's function (Trace's info).
+
+        ``source`` is the code optimizers see for trainable bundles, else the function's
+        text when it can be read (empty for built-in operators).
+        """
+        code = getattr(self.fn, "__code__", None)
+        source = self.source
+        if not source and code is not None and not self.description.startswith("[" + "<"):
+            try:
+                source = textwrap.dedent(inspect.getsource(self.fn))
+            except (OSError, TypeError):
+                source = ""
+        return {
+            "fun_name": self.name,
+            "description": self.description,
+            "source": source,
+            "file": code.co_filename if code is not None else None,
+            "line_number": code.co_firstlineno if code is not None else None,
+        }
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+    # An op is shared code, like a function: copies of a node share it.
+    def __copy__(self) -> Op:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Op:
+        return self
 
 
 def _builtin(name: str, fn: Callable[..., Any], doc: str, keys: tuple[str, ...]) -> Op:
@@ -75,6 +109,7 @@ ABS = _builtin("abs", abs, "abs(x)", ("x",))
 INVERT = _builtin("invert", operator.invert, "~x", ("x",))
 GETITEM = _builtin("getitem", operator.getitem, "x[index]", ("x", "index"))
 GETATTR = _builtin("getattr", getattr, "getattr(x, attribute)", ("x", "attribute"))
+GETITEM.reads_attributes = GETATTR.reads_attributes = True
 LEN = _builtin("len", len, "len(x)", ("x",))
 CONTAINS = _builtin("contains", operator.contains, "item in x", ("x", "item"))
 ITERATE = _builtin(
@@ -83,6 +118,8 @@ ITERATE = _builtin(
     "the i-th item when iterating over x (dict: its keys)",
     ("x", "i"),
 )
+CLONE = _builtin("clone", copy.deepcopy, "a deep copy of x", ("x",))
+TO_LIST = _builtin("list", list, "list(x): the items of an iterable x", ("x",))
 CALL = _builtin("call", lambda fn, *args, **kw: fn(*args, **kw), "fn(*args, **kwargs)", ("fn",))
 
 _METHOD_OPS: dict[tuple[str, str], Op] = {}
@@ -190,8 +227,14 @@ class TracedOperators:
     def __lshift__(self, other: Any) -> Any:
         return self._trace2(LSHIFT, self, other)
 
+    def __rlshift__(self, other: Any) -> Any:
+        return self._trace2(LSHIFT, other, self)
+
     def __rshift__(self, other: Any) -> Any:
         return self._trace2(RSHIFT, self, other)
+
+    def __rrshift__(self, other: Any) -> Any:
+        return self._trace2(RSHIFT, other, self)
 
     def __and__(self, other: Any) -> Any:
         return self._trace2(AND, self, other)
@@ -262,9 +305,21 @@ class TracedOperators:
                 f"neither the node nor its value ({type(self._data).__name__}) "
                 f"has attribute {attribute!r}"
             ) from None
-        if callable(value) and not isinstance(value, type):
+        if callable(value) and not isinstance(value, type | TracedOperators):
             return BoundMethod(self, attribute)  # type: ignore[arg-type]
         return self._trace2(GETATTR, self, attribute)
+
+    def clone(self) -> Any:
+        """Traced deep copy of the value: a new node whose parent is this one (Trace's clone)."""
+        return self._trace(CLONE, (self,))
+
+    def detach(self) -> Any:
+        """A copy of this node without parents or feedback (Trace's ``detach``)."""
+        return copy.deepcopy(self)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Traced ``value.method(*args, **kwargs)`` as one op (Trace's ``Node.call``)."""
+        return BoundMethod(self, method)(*args, **kwargs)  # type: ignore[arg-type]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._trace(CALL, (self, *args), kwargs)
@@ -280,7 +335,16 @@ class TracedOperators:
     def __iter__(self) -> Iterator[Any]:
         """Yield one traced node per item (list, tuple, str, dict keys, set, any iterable)."""
         data = self._data
-        items = data if isinstance(data, list | tuple | str) else list(data)
+        if isinstance(data, list | tuple | str):
+            items = data
+        else:
+            try:
+                items = list(data)
+            except TypeError:
+                # Not iterable (say a bundle returned None and the caller unpacks it): record
+                # the failure as an exception node and raise ExecutionError, like any op.
+                self._trace(TO_LIST, (self,))
+                raise
         for i, item in enumerate(items):
             yield self._record(ITERATE, item, (self, i))
 
@@ -288,9 +352,7 @@ class TracedOperators:
         return len(self._data)
 
     def __contains__(self, item: Any) -> bool:
-        from trace_core.nodes import Node
-
-        return (item._data if isinstance(item, Node) else item) in self._data
+        return (item._data if isinstance(item, TracedOperators) else item) in self._data
 
     def __bool__(self) -> bool:
         return bool(self._data)

@@ -13,14 +13,15 @@ edge. Optimizers read the graph itself through :func:`trace_core.summarize`, not
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from trace_core.errors import DisconnectedFeedbackWarning
 from trace_core.graph import ancestors, reverse_topological_order
-from trace_core.nodes import MessageNode, Node, ParameterNode
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from trace_core.nodes import MessageNode, Node
 
 
 @runtime_checkable
@@ -54,7 +55,7 @@ class FeedbackPropagator:
 
     def propagate(self, node: MessageNode, message: Any) -> dict[Node, Any]:
         """Pass ``message`` unchanged to every parent of ``node``."""
-        return dict.fromkeys(node._parents, message)
+        return dict.fromkeys(node.parents, message)
 
     def aggregate(self, node: Node, messages: list[Any]) -> Any:
         """Combine messages reaching ``node``, dropping copies of the same message object."""
@@ -111,16 +112,7 @@ def backward(output: Node, feedback: Any, propagator: Propagator | None = None) 
         # Fast path: every ancestor receives the very same message object, exactly once, so
         # the visiting order does not matter and a plain graph walk suffices.
         message = prop.init(output, feedback)
-        reached_parameter = False
-        for node in ancestors(output):
-            received = node._feedback
-            if received is None:
-                node._feedback = [message]
-            else:
-                received.append(message)
-            if isinstance(node, ParameterNode):
-                node._note_output(output)
-                reached_parameter = True
+        reached_parameter = output.deliver_feedback(ancestors(output), message, output)
     else:
         reached_parameter = _propagate(output, feedback, prop, reverse_topological_order(output))
     if not reached_parameter:
@@ -143,14 +135,14 @@ def _propagate(output: Node, feedback: Any, prop: Propagator, order: list[Node])
         if messages is None:
             continue
         message = messages[0] if len(messages) == 1 else _aggregate(prop, node, messages)
-        node._receive(message, output)
-        if isinstance(node, ParameterNode):
+        node.receive_feedback(message, output)
+        if node.trainable:
             reached_parameter = True
-        if not node._parents:
+        if not node.parents:
             continue
-        assert isinstance(node, MessageNode)  # only op results have parents
-        node_prop = overrides.get(node._op.name, prop) if overrides else prop
-        for parent, parent_message in node_prop.propagate(node, message).items():
+        op_node = cast("MessageNode", node)  # only op results have parents
+        node_prop = overrides.get(op_node.op.name, prop) if overrides else prop
+        for parent, parent_message in node_prop.propagate(op_node, message).items():
             waiting = pending.get(parent)
             if waiting is None:
                 pending[parent] = [parent_message]

@@ -14,55 +14,35 @@ variables, constraints, inputs, others (intermediate values), outputs, feedback.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from trace_core.graph import topological_order
+from trace_core.graph import ancestors, topological_order
 from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode
+from trace_core.summary_render import (
+    Value,
+    Variable,
+    _safe_repr,
+    _value_line,
+    _values_text,
+    _variable_line,
+    render_feedback,
+    render_tail,
+    render_value,
+)
 
 _FALLBACK_VALUE_CHARS = (200, 80, 30)
 _FALLBACK_VARIABLE_CHARS = (4000, 1000, 300, 100)
 _SECTION_OVERHEAD_CHARS = 400
-SECTIONS = (
-    "Code",
-    "Documentation",
-    "Variables",
-    "Constraints",
-    "Inputs",
-    "Others",
-    "Outputs",
-    "Feedback",
-)
+# fmt: off
+SECTIONS = ("Code", "Documentation", "Variables", "Constraints", "Inputs", "Others", "Outputs",
+            "Feedback")
+# fmt: on
 _INLINE_CHARS = 30
 _MAX_MISSES = 32
-
-
-class Variable(BaseModel):
-    """A trainable parameter as the optimizer sees it; ``name`` is the key replies must use."""
-
-    name: str = Field(description="name shown in the prompt: the node name, or label if shared")
-    label: str = Field(description="name:k, unique in the process")
-    type: str
-    value: str = Field(description="rendered value (code: the source)")
-    constraint: str | None = None
-    description: str | None = None
-    is_code: bool = False
-    truncated: bool = False
-
-
-class Value(BaseModel):
-    """A non-trainable value: an input, an intermediate result or an output."""
-
-    name: str
-    label: str
-    type: str
-    value: str
-    description: str | None = None
-    truncated: bool = False
 
 
 class TraceSummary(BaseModel):
@@ -138,59 +118,6 @@ class TraceSummary(BaseModel):
         )
 
 
-def _variable_line(v: Variable) -> str:
-    if v.is_code:
-        return f"(code) {v.name}:\n{v.value.rstrip()}"
-    return f"({v.type}) {v.name}={v.value}"
-
-
-def _value_line(v: Value) -> str:
-    return f"({v.type}) {v.name}={v.value}"
-
-
-def _values_text(values: list[Value], cut: int) -> str:
-    lines = [_value_line(v) for v in values]
-    if cut:
-        lines.append(f"... {cut} more cut to fit the size budget ...")
-    return "\n".join(lines)
-
-
-def render_value(value: Any, limit: int | None) -> tuple[str, bool]:
-    """Text for a value (str as is, else repr), truncated to ``limit`` chars with a marker."""
-    text = value if isinstance(value, str) else _safe_repr(value)
-    if limit is not None and len(text) > limit:
-        return f"{text[:limit]}...[{len(text) - limit} chars cut]", True
-    return text, False
-
-
-def render_tail(text: str, limit: int | None) -> tuple[str, bool]:
-    """The last ``limit`` chars of ``text``, marked when the start is cut."""
-    if limit is not None and len(text) > limit:
-        return f"[{len(text) - limit} chars cut]...{text[-limit:]}", True
-    return text, False
-
-
-def _safe_repr(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception as err:  # a broken __repr__ must not break the optimizer
-        return f"<{type(value).__name__}: repr failed: {err}>"
-
-
-def render_feedback(messages: Sequence[Any]) -> str:
-    """Feedback messages as text: strings as is, other values as JSON (or repr)."""
-    parts = []
-    for message in messages:
-        if isinstance(message, str):
-            parts.append(message)
-        else:
-            try:
-                parts.append(json.dumps(message, default=repr))
-            except (TypeError, ValueError):
-                parts.append(_safe_repr(message))
-    return "\n".join(parts)
-
-
 def summarize(
     output: Node | Iterable[Node] | None,
     parameters: Iterable[ParameterNode] | None = None,
@@ -200,6 +127,7 @@ def summarize(
     max_value_chars: int = 500,
     tokenizer: Callable[[str], int] | None = None,
     labels: Literal["process", "local"] = "process",
+    expand_nested: bool = False,
 ) -> TraceSummary:
     """Summarize the graph between ``parameters`` and ``output`` for an optimizer.
 
@@ -212,6 +140,8 @@ def summarize(
     outputs received from ``backward()``. ``output=None`` uses the outputs whose
     ``backward()`` reached ``parameters`` (``ParameterNode.feedback_outputs``), which is what an
     optimizer's ``step()`` needs after the user called ``output.backward(...)`` directly.
+    ``expand_nested=True`` lists, under each ``traceable_code`` bundle call, the ops its body
+    recorded (Trace's nested graphs), so the optimizer sees inside large bundled functions.
     """
     if output is None:
         if parameters is None:
@@ -226,6 +156,7 @@ def summarize(
     if labels not in ("process", "local"):
         raise ValueError(f"labels must be 'process' or 'local', got {labels!r}")
     builder = _Builder(outputs, parameters, local_labels=labels == "local")
+    builder.expand_nested = expand_nested
     if feedback is not None:
         messages = [feedback]
     elif len(outputs) == 1:
@@ -442,10 +373,29 @@ class _Builder:
             truncated=truncated,
         )
 
+    expand_nested = False
+
     def _code_line(self, op: MessageNode) -> str:
         inline = self.inline
         args = ", ".join(f"{k}={inline.get(p) or self.name(p)}" for k, p in op.inputs.items())
-        return f"{self.name(op)} = {op._op.name}({args})"
+        line = f"{self.name(op)} = {op._op.name}({args})"
+        nested = op.nested if self.expand_nested else None
+        if nested is None:
+            return line
+        outer = ancestors(op._parents)
+        inner = [
+            n for n in topological_order(nested) if isinstance(n, MessageNode) and n not in outer
+        ]
+        shown = {
+            n: (inline.get(n) or self.name(n)) if n in outer else n.label for n in ancestors(nested)
+        }
+        for n in inner:
+            inner_args = ", ".join(
+                f"{k}={shown.get(p) if p in outer or p in inner else _safe_repr(p._data)}"
+                for k, p in n.inputs.items()
+            )
+            line += f"\n    {shown[n]} = {n.op.name}({inner_args})"
+        return f"{line}\n    {self.name(op)} = {shown[nested]}  # output of {op.op.name}"
 
     def name(self, node: Node) -> str:
         """The node's name if no other shown node has it, else its label."""

@@ -10,9 +10,10 @@ A list is accepted for a tuple parameter (JSON has no tuples) and converted.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from trace_core.errors import TraceError
+from trace_core.errors import InvalidUpdate, TraceError
 
 
 class TypeRuleError(TraceError, ValueError):
@@ -114,3 +115,52 @@ def _describe(value: Any) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(value).__name__} {text}"
+
+
+def validate_update(
+    label: str,
+    old: Any,
+    value: Any,
+    validator: Callable[[Any], Any] | None,
+    constraints: Sequence[Any],
+) -> Any:
+    """``value`` as parameter ``label`` would store it, or ``InvalidUpdate`` saying why not.
+
+    ``validator`` (code parameters) replaces the type rule; predicate ``constraints`` must hold.
+    """
+    if validator is not None:
+        try:
+            value = validator(value)
+        except InvalidUpdate:
+            raise
+        except (TypeRuleError, ValueError, TypeError, SyntaxError) as err:
+            raise InvalidUpdate(label, str(err)) from err
+    else:
+        try:
+            value = coerce_like(old, value)
+        except TypeRuleError as err:
+            raise InvalidUpdate(label, str(err)) from None
+    for check in constraints:
+        if isinstance(check, str):
+            continue
+        name = getattr(check, "__name__", None) or repr(check)
+        try:
+            ok = check(value)
+        except Exception as err:
+            raise InvalidUpdate(label, f"constraint {name} raised {err!r}") from err
+        if not ok:
+            raise InvalidUpdate(label, f"value {value!r:.80} violates constraint {name}")
+    return value
+
+
+def constraint_tuple(constraint: Any) -> tuple[Any, ...]:
+    """A parameter's ``constraint`` argument (one entry, a list or None) as a checked tuple."""
+    if constraint is None:
+        return ()
+    items = tuple(constraint) if isinstance(constraint, list | tuple) else (constraint,)
+    for item in items:
+        if not (isinstance(item, str) or callable(item)):
+            raise TypeError(
+                f"constraint must be text or a predicate callable, got {type(item).__name__}"
+            )
+    return items

@@ -16,7 +16,7 @@ from typing import Any
 from trace_core.errors import GraphvizNotFoundError
 from trace_core.graph import kind_of, topological_order
 from trace_core.nodes import MessageNode, Node
-from trace_core.summary import render_value
+from trace_core.summary_render import render_value
 
 _STYLE = {
     "parameter": 'shape=box, style="filled", fillcolor="#ffe9a8"',

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from trace_core.llm.base import Completion, Message, RawReply, Usage, estimate_tokens, messages_text
 from trace_core.llm.cache import ReplyCache, cache_enabled_by_env, cache_key
+from trace_core.llm.copying import CopySafe
 from trace_core.llm.limiter import Limiter
 from trace_core.llm.retry import RetryPolicy
 from trace_core.llm.structured import StructuredSession, schema_of
@@ -38,7 +39,7 @@ class _Step:
     cost: float
 
 
-class ChatBackend:
+class ChatBackend(CopySafe):
     """Base of the concrete backends; implements the `LLM` protocol around `_request`.
 
     Keyword arguments shared by every backend:

@@ -21,6 +21,7 @@ from typing import Any
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from trace_core.llm.base import RawReply, Usage
+from trace_core.llm.copying import CopySafe
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replies (
@@ -85,7 +86,7 @@ def cache_key(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-class ReplyCache:
+class ReplyCache(CopySafe):
     """Replies by request key, with hit and miss counters for this instance.
 
     Each thread gets its own connection (sqlite3 connections must not cross threads); WAL lets

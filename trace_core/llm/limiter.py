@@ -10,8 +10,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any, ClassVar
+
+from trace_core.llm.copying import CopySafe
 
 
 @dataclass(eq=False)
@@ -22,8 +26,10 @@ class _Waiter:
     handed: bool = field(default=False)
 
 
-class Limiter:
+class Limiter(CopySafe):
     """At most ``max_in_flight`` holders at once; ``with`` in threads, ``async with`` in tasks."""
+
+    _COPY_RESET: ClassVar[dict[str, Callable[[], Any]]] = {"_waiters": deque, "_in_flight": int}
 
     def __init__(self, max_in_flight: int) -> None:
         if max_in_flight < 1:

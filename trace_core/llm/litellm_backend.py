@@ -48,6 +48,8 @@ class LiteLLMBackend(ChatBackend):
 
     provider = "litellm"
 
+    _PICKLE_DROP = ("_api_key",)  # never pickled; litellm reads the environment
+
     def __init__(
         self,
         model: str,

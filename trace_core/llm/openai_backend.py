@@ -15,7 +15,8 @@ import json
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from trace_core.llm.backend import ChatBackend
 from trace_core.llm.base import Message, RawReply, Usage
@@ -46,6 +47,12 @@ class OpenAIBackend(ChatBackend):
     """
 
     provider = "openai"
+    # A copy makes its own HTTP clients; pickle never writes the key (it is read from the env).
+    _COPY_RESET: ClassVar[dict[str, Callable[[], Any]]] = {
+        "_client": lambda: None,
+        "_aclients": weakref.WeakKeyDictionary,
+    }
+    _PICKLE_DROP = ("_api_key",)
 
     def __init__(
         self,
@@ -81,6 +88,9 @@ class OpenAIBackend(ChatBackend):
             weakref.WeakKeyDictionary()
         )
         self._client_lock = threading.Lock()
+
+    def _key_from_env(self) -> str:
+        return os.environ.get("OPENAI_API_KEY") or _NO_KEY
 
     def __repr__(self) -> str:
         where = f", base_url={self.base_url!r}" if self.base_url else ""

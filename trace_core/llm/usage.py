@@ -8,10 +8,12 @@ it is sent when it would pass a limit, so a run stops cleanly at the limit inste
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from trace_core.llm.base import Usage
+from trace_core.llm.copying import CopySafe
 from trace_core.llm.errors import BudgetExceeded
 from trace_core.llm.meter import LLMUsage
 
@@ -88,7 +90,7 @@ class CallRecord:
 
 
 @dataclass
-class UsageTracker:
+class UsageTracker(CopySafe):
     """Per-call usage records and running totals; safe to share between threads.
 
     Cached calls are recorded (``cached=True``) but excluded from the token and cost totals:
@@ -150,7 +152,7 @@ class Reservation:
     cost: float
 
 
-class Budget:
+class Budget(CopySafe):
     """Limits on calls, tokens and dollars for a run, shared by every LLM given it.
 
     A call first reserves its share: one call, its estimated tokens (prompt estimate plus
@@ -160,6 +162,12 @@ class Budget:
     concurrency: 16 threads against ``max_calls=10`` send exactly 10 requests.
     ``state_dict`` / ``load_state_dict`` let a resumed run continue with what it had spent.
     """
+
+    _COPY_RESET: ClassVar[dict[str, Callable[[], Any]]] = {
+        "_in_flight": int,
+        "_reserved_tokens": int,
+        "_reserved_cost": float,
+    }
 
     def __init__(
         self,
