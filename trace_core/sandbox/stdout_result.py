@@ -272,7 +272,7 @@ def _mapping_result(
     status: str | None = None
     for key, value in data.items():
         if _key(key) in _DICT_STATUS_KEYS and isinstance(value, str | int):
-            status = _status_word(str(value)) or status
+            status = status_word(str(value)) or status
             continue
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             continue
@@ -284,7 +284,11 @@ def _mapping_result(
     return best, status
 
 
-def _status_word(text: str) -> str | None:
+def status_word(text: str) -> str | None:
+    """A status text ("Optimal", "2", "kInfeasible", "TIME_LIMIT", "problem is solved
+    [optimal solution found]") in one vocabulary: "optimal", "infeasible", "unbounded",
+    "infeasible_or_unbounded", "time_limit", "suboptimal", "feasible", "no_solution",
+    "interrupted"; None when it names none of them. Numbers are Gurobi's status codes."""
     stripped = text.strip().strip("'\"").strip()
     if re.fullmatch(r"\d+", stripped):
         return _GUROBI_CODES.get(int(stripped))
@@ -299,7 +303,7 @@ def _line_status(line: str) -> str | None:
         return None
     labelled = _STATUS_LABEL.search(line)
     if labelled is not None:
-        word = _status_word(labelled.group("value").split(",")[0])
+        word = status_word(labelled.group("value").split(",")[0])
         if word is not None:
             return word
     for pattern, status in _VERDICTS:
