@@ -45,7 +45,7 @@ _SOLVER_LINES = (
 _NOISE = re.compile(
     r"^\s*(?:set parameter|model has|model fingerprint|thread count|solution count|explored|"
     r"presolve|warning|optimize a model|root relaxation|found heuristic solution|"
-    r"[*Hh]?\s*\d+\s+\d+\s)|heuristic solution|best bound|\(obj:|incumbent|integer solution of|"
+    r"[*Hh]?\s*\d+\s+\d+\s)|heuristic|best bound|\(obj:|incumbent|integer solution of|"
     r"tolerance",
     re.IGNORECASE,
 )

@@ -43,6 +43,7 @@ Optimal objective  3.243590000e+01
 """
 
 SCIP_TAIL = """\
+feasible solution found by trivial heuristic after 0.0 seconds, objective value 0.000000e+00
  time | node  | left  |LP iter|  dualbound   | primalbound  |  gap   | compl.
 t 0.0s|     1 |     0 |     0 | 4.060976e+01 | 3.680000e+00 |1003.53%| unknown
 SCIP Status        : problem is solved [optimal solution found]
@@ -132,6 +133,7 @@ def test_solver_and_stated_objective_win_over_breakdowns(stdout: str, objective:
     "stdout",
     [
         "Found heuristic solution: objective 67.99",
+        "feasible solution found by trivial heuristic after 0.0 seconds, objective value 0.0",
         "Root relaxation: objective 6.500000e+01, 3 iterations, 0.00 seconds",
         "  Objective range  [3e+00, 5e+00]",
         "Model has 2 linear objective coefficients and an objective constant of -0.0359",
