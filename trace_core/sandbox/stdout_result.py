@@ -73,10 +73,13 @@ _GOAL_NOUN = re.compile(
     r"outputs?|volume|savings|benefit|result)\b",
     re.IGNORECASE,
 )
-# "Optimal number of trucks" is as often a variable's value as the objective.
-_QUANTITY_OF = re.compile(
-    r"\b(?:optimal|optimum|optimi[sz]ed|best)\b.*\b(?:number|amount|units|quantity|production|"
-    r"level|allocation)\s+(?:of|for|to)\b",
+# "Optimal number of trucks: 5", "Best production plan: 20 units" name a variable's value as
+# often as the objective: reading them as the objective would be a wrong answer no repair can
+# fix, so they are not read (the program is asked to call report() instead).
+_VARIABLE_LIKE = re.compile(
+    r"\b(?:optimal|optimum|optimi[sz]ed|best)\b.*\b(?:(?:number|amount|units|quantity|"
+    r"production|level|allocation)\s+(?:of|for|to)\b|plan|schedule|allocation|assignment|"
+    r"route|selection|mix)",
     re.IGNORECASE,
 )
 _TOTAL = re.compile(r"\btotal\b", re.IGNORECASE)
@@ -192,15 +195,15 @@ def _to_float(text: str) -> tuple[float, int | None] | None:
 
 def label_weight(label: str) -> int:
     """How surely a label names the objective: 40 "objective", 30 "minimum cost", 20 "optimal
-    x", 10 "total cost", 5 "profit", 0 anything else (and anything that names a bound, time,
-    count of iterations or a status)."""
+    solution", 10 "total cost", 5 "profit", 0 anything else (a bound, a solve time, a status,
+    "optimal number of trucks" and other variable-like labels)."""
     if not label.strip() or _NOT_OBJECTIVE.search(label):
         return 0
     if _OBJECTIVE_WORD.search(label):
         return 40
     if _EXTREMUM.search(label):
-        if _QUANTITY_OF.search(label):
-            return 20
+        if _VARIABLE_LIKE.search(label):
+            return 0
         return 30 if _GOAL_NOUN.search(label) or _TOTAL.search(label) else 20
     if _TOTAL.search(label):
         return 10

@@ -91,6 +91,7 @@ HiGHS run time      :          0.00
         # nothing that names an objective
         ("took 3.0 seconds", None),
         ("x = 3\ny = 4", None),
+        ("Optimal production plan: 20 units of A", None),
     ],
 )
 def test_result_lines_read_the_stated_objective(stdout: str, objective: float | None) -> None:
@@ -204,7 +205,9 @@ def test_an_infeasible_verdict_carries_no_objective() -> None:
     [
         ("Objective value", 40),
         ("Minimum total cost", 30),
-        ("Optimal number of trucks for route 2", 20),
+        ("Optimal solution", 20),
+        ("Optimal number of trucks for route 2", 0),
+        ("Best production plan", 0),
         ("Total Revenue", 10),
         ("Profit", 5),
         ("Best bound", 0),
