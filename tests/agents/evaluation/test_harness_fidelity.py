@@ -6,6 +6,7 @@ evaluate`; they run for real in the sandbox and the harness writes results.jsonl
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,15 @@ STYLES: dict[str, tuple[str, float | str]] = {
     ),
     "infeasible_gold": ("print('Model is infeasible')\n", "infeasible"),
 }
+GUROBI_STYLE = (
+    "import gurobipy as gp\nm = gp.Model()\nm.Params.TimeLimit = 60\n"
+    "x = m.addVar(ub=10)\ny = m.addVar(ub=7.3)\nm.addConstr(3 * x + 2 * y <= 17.3)\n"
+    "m.setObjective(5 * x + 3.2 * y, gp.GRB.MAXIMIZE)\nm.optimize()\n"
+    "print('Status:', m.Status)\nprint(f'Optimal total profit: {m.ObjVal:.2f}')\n"
+)
+if importlib.util.find_spec("gurobipy") is not None:
+    # a real gurobipy log: parameter echoes, gurobi.env threads, then a rounded result line
+    STYLES["gurobi_log_and_rounded_print"] = (GUROBI_STYLE, 28.8333333333)
 
 
 def _value(gold: float | str, style: str) -> str:
@@ -60,6 +70,8 @@ def _value(gold: float | str, style: str) -> str:
         return f"report(None, {gold!r})\n"
     if style == "scip_log_and_rounded_print":
         return STYLES[style][0].rsplit("print(", 1)[0] + "report(m.getObjVal())\n"
+    if style == "gurobi_log_and_rounded_print":
+        return STYLES[style][0].rsplit("print(", 2)[0] + "report(m.ObjVal)\n"
     return f"report({gold!r})\n"
 
 

@@ -7,6 +7,8 @@ import pytest
 from trace_core.sandbox.stdout_result import label_weight, read_printed_result
 
 GUROBI_MIP_LOG = """\
+Set parameter Threads to value 1
+Read parameters from file gurobi.env
 Restricted license - for non-production use only - expires 2027-11-29
 Set parameter TimeLimit to value 60
 Gurobi Optimizer version 13.0.3 build v13.0.3rc0 (linux64 - "Debian GNU/Linux 12 (bookworm)")
