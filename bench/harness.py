@@ -11,13 +11,15 @@ For each it states items per minute at 1 and 4 workers and, at one worker, how a
 time splits: the sandboxed run (start, isolation, bootstrap, program, stdout parsing) and,
 inside it, the program's own work (the same code exec'd in this process, imports warm). The
 sandbox overhead per item is run time minus the program's own time. It also times the
-printed-result parser on a 1 MB log. Wall times on a shared 2-core machine vary; compare
-the splits and the worker scaling.
+printed-result parser on a 1 MB log, and (when gurobipy is installed) four Gurobi MIPs run
+in parallel with the sandbox's one solver thread per run against Gurobi's default of every
+core. Wall times on a shared 2-core machine vary; compare the splits and the worker scaling.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,7 @@ from agents.evaluation.dataset import Item
 from agents.evaluation.harness import evaluate
 from agents.formulation.agent import FormulationAgent
 from trace_core.llm import ScriptedLLM
-from trace_core.sandbox import available_isolation
+from trace_core.sandbox import available_isolation, run
 from trace_core.sandbox.stdout_result import read_printed_result
 
 PRINTED = """
@@ -57,6 +60,19 @@ m.addCons(quicksum(a * b for a, b in zip(w, x)) <= sum(w) // 3)
 m.setObjective(quicksum(a * b for a, b in zip(v, x)), "maximize")
 m.optimize()
 print(f"Optimal value: {m.getObjVal()}")
+"""
+
+GUROBI_MIP = """
+import random, gurobipy as gp
+rng = random.Random(7)
+n, m = 150, 40
+model = gp.Model(); model.Params.OutputFlag = 0
+x = model.addVars(n, vtype=gp.GRB.BINARY)
+for i in range(m):
+    model.addConstr(gp.quicksum(rng.randint(10, 99) * x[j] for j in range(n)) <= 25 * n)
+model.setObjective(gp.quicksum(rng.randint(10, 99) * x[j] for j in range(n)), gp.GRB.MAXIMIZE)
+model.optimize()
+print(f"Optimal objective {model.ObjVal} runtime {model.Runtime}")
 """
 
 
@@ -120,6 +136,30 @@ def _parser_ms(repeats: int = 5) -> tuple[float, int]:
     return statistics.median(times) * 1000, len(log)
 
 
+def _gurobi_parallel(workers: int = 4) -> list[str]:
+    """Wall time of ``workers`` Gurobi MIPs at once: one thread per run vs every core."""
+    lines = [
+        "",
+        f"{workers} Gurobi MIPs at once (150 binaries, 40 knapsack rows), sandbox `run()`:",
+        "",
+        "| solver threads | batch wall s | mean Gurobi runtime s |",
+        "|---|---:|---:|",
+    ]
+    settings = {"1 per run (default)": None, "every core (Gurobi's default)": "Threads 0\n"}
+    for label, env_file in settings.items():
+        files = {"gurobi.env": env_file} if env_file else None
+        start = time.perf_counter()
+        jobs = [files] * workers
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(
+                pool.map(lambda extra: run(GUROBI_MIP, timeout_s=300, files=extra), jobs)
+            )
+        wall = time.perf_counter() - start
+        runtimes = [float(r.stdout.split("runtime")[-1]) for r in results]
+        lines.append(f"| {label} | {wall:.2f} | {statistics.mean(runtimes):.2f} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=12, help="items per worker count")
@@ -151,6 +191,8 @@ def main() -> None:
                 f"| {label} | {workers} | {rate:.0f} | {rate / base:.2f} | {item_s * 1000:.0f} | "
                 f"{run_s * 1000:.0f} | {own * 1000:.1f} | {share} |"
             )
+    if importlib.util.find_spec("gurobipy") is not None:
+        lines += _gurobi_parallel()
     parse_ms, size = _parser_ms()
     lines += [
         "",
