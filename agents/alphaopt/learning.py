@@ -64,7 +64,7 @@ class Learner:
         if known is not None:
             return known.program
         program = self.solver.explore(item, failures, self.settings.explore_tries)
-        if program is not None and item.answer is not None:
+        if program is not None and isinstance(item.answer, float):
             self.library.save_program(item.id, program, item.answer)
         return program
 

@@ -20,7 +20,8 @@ from agents.alphaopt.insight import Insight
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import FixedSource
 from agents.evaluation.dataset import Item
-from agents.evaluation.scoring import Tolerance, as_number
+from agents.evaluation.run_outcome import RunOutcome, classify_run, normalize_status
+from agents.evaluation.scoring import Tolerance, as_number, score
 from agents.formulation.agent import FormulationAgent
 from agents.formulation.program import extract_program
 from agents.formulation.result import FormulationResult
@@ -88,7 +89,11 @@ class ItemSolver:
         self.settings = settings or SolveSettings()
 
     def is_correct(self, item: Item, objective: Any, status: str | None) -> bool:
-        """True when an optimal ``objective`` matches the item's answer within tolerance."""
+        """True when an optimal ``objective`` matches the item's answer within tolerance, or
+        the status matches a gold status ("infeasible" / "unbounded")."""
+        status = normalize_status(status)
+        if isinstance(item.answer, str):
+            return score(item.answer, objective, status=status).correct
         value = as_number(objective)
         if item.answer is None or value is None or (status or "optimal") != "optimal":
             return False
@@ -114,7 +119,8 @@ class ItemSolver:
         """Solve ``item`` once with insights from ``library`` (any InsightSource, or None)."""
         result = self.agent(library, temperature).solve(item.question)
         self.prompter.meter.add_usage(result.usage)
-        correct = result.ok and self.is_correct(item, result.objective, result.status)
+        ran = result.ok or (isinstance(item.answer, str) and not result.error)
+        correct = ran and self.is_correct(item, result.objective, result.status)
         return SolveOutcome(item=item, correct=correct, result=result)
 
     def solve_with(self, item: Item, insights: Sequence[Insight]) -> SolveOutcome:
@@ -128,13 +134,18 @@ class ItemSolver:
         run = sandbox.run(
             program, timeout_s=self.settings.timeout_s, memory_mb=self.settings.memory_mb
         )
-        objective = as_number(run.objective)
-        status = str(getattr(run.status, "value", run.status) or "").lower() or None
-        if run.timed_out:
+        verdict = classify_run(run)
+        if verdict.outcome is RunOutcome.TIMEOUT:
             return None, None, f"stopped after {self.settings.timeout_s:g} s"
-        if run.returncode != 0:
+        if verdict.outcome is RunOutcome.ERROR:
             return None, None, f"crashed:\n{(run.stderr or '')[-2000:]}"
-        return objective, status, f"status {status}, objective {objective}"
+        if not verdict.repairable and verdict.outcome is not RunOutcome.OK:
+            return None, None, verdict.reason
+        return (
+            verdict.objective,
+            verdict.status,
+            f"status {verdict.status}, objective {verdict.objective}",
+        )
 
     def explore(self, item: Item, failures: Sequence[str], tries: int = 5) -> str | None:
         """Self-explore: programs written knowing the gold value; the first that reaches it."""

@@ -1,8 +1,10 @@
 """Benchmark datasets: one JSON object per line, validated into :class:`Item` records.
 
 The schema is the one of ``shared/data/formulation`` (see its README): every line is a word
-problem with a gold optimal objective value. Other agents (AlphaOPT, ReSocratic) read and write
-the same records, so validation is strict and every error names the file, the line and the field.
+problem with a gold optimal objective value, or the gold status "infeasible" / "unbounded"
+for a problem that has no optimum (detecting that is scored too). Other agents (AlphaOPT,
+ReSocratic) read and write the same records, so validation is strict and every error names the
+file, the line and the field.
 """
 
 from __future__ import annotations
@@ -10,11 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agents.errors import AgentsError
+
+GoldStatus = Literal["infeasible", "unbounded"]
+GOLD_STATUSES: tuple[str, ...] = ("infeasible", "unbounded")
+Gold = float | GoldStatus
 
 
 class DatasetError(AgentsError, ValueError):
@@ -48,7 +54,7 @@ class Item(BaseModel):
     id: str = Field(min_length=1)
     source: str = Field(min_length=1)
     question: str = Field(min_length=1)
-    answer: float | None = None
+    answer: float | GoldStatus | None = None
     answers: list[float] | None = None
     alt_answers: list[AltAnswer] | None = None
     tags: list[str] = Field(default_factory=list)
@@ -58,6 +64,21 @@ class Item(BaseModel):
     results: dict[str, float] | None = None
     program: str | None = None  # a reference solver program (e.g. synthesized data)
     provenance: dict[str, Any] | None = None  # how the item was made (generator, seeds, ...)
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _gold_status_words(cls, value: Any) -> Any:
+        """Accept "Infeasible", " UNBOUNDED ", "12.5"; refuse other text with the fix."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().lower() in GOLD_STATUSES:
+            return value.strip().lower()
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(
+                f"must be a number or one of {list(GOLD_STATUSES)}, got {value!r}"
+            ) from None
 
     @field_validator("id", "source", "question")
     @classmethod

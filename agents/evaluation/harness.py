@@ -20,6 +20,7 @@ from agents.evaluation.dataset import Item
 from agents.evaluation.executors import Executor, get_executor
 from agents.evaluation.report import Report, build_report
 from agents.evaluation.results import ItemResult, RunLog
+from agents.evaluation.run_outcome import normalize_status
 from agents.evaluation.scoring import Outcome, Tolerance, as_number, score
 from trace_core.runs import RunDir, RunDirError
 
@@ -83,11 +84,14 @@ def evaluate_item(item: Item, agent: SupportsSolve, tolerance: Tolerance) -> Ite
             error=f"{type(err).__name__}: {err}",
             duration_s=time.perf_counter() - started,
         )
-    raw = getattr(result, "objective", None)
+    # A run that crashed or timed out has no objective, whatever the agent carried over.
+    dead = bool(getattr(result, "error", None))
+    raw = None if dead else getattr(result, "objective", None)
+    status = None if dead else normalize_status(getattr(result, "status", None))
     verdict = score(
         item.answer,
         raw,
-        status=getattr(result, "status", None),
+        status=status,
         error=getattr(result, "error", None),
         tolerance=tolerance,
         alt_answers=_alt_values(item),
@@ -100,7 +104,7 @@ def evaluate_item(item: Item, agent: SupportsSolve, tolerance: Tolerance) -> Ite
         gold=item.answer,
         objective=verdict.value if verdict.value is not None else as_number(raw),
         raw_objective=None if as_number(raw) is not None else _jsonable(raw),
-        status=getattr(result, "status", None),
+        status=status,
         outcome=verdict.outcome,
         correct=verdict.correct,
         alt_match=verdict.alt_match,

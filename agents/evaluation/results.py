@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from agents.evaluation.dataset import Gold
 from agents.evaluation.scoring import Outcome
 from trace_core.runs import Journal, RunDirError
 
@@ -25,7 +26,7 @@ class ItemResult(BaseModel):
     id: str
     source: str
     tags: list[str] = []
-    gold: float
+    gold: Gold
     objective: float | None = None
     raw_objective: Any = None  # what the program reported, when it was not a finite number
     status: str | None = None

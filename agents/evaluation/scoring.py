@@ -4,6 +4,10 @@ Published evaluations disagree on tolerance: OptiBench checks ``abs(pred - gold)
 AlphaOPT ``abs(pred - gold) <= 0.1``. Neither suits every scale (an absolute 0.1 accepts a 5%
 error on a gold of 2; 1e-4 rejects rounding in a gold of 1.67e6), so the default is relative,
 with a small absolute floor for golds near zero. Every report states the tolerance it used.
+
+A gold may also be the status "infeasible" or "unbounded": the item is correct when the program
+says so ("infeasible_or_unbounded", Gurobi's INF_OR_UNBD, counts for both: it proves there is
+no optimum, and which of the two is a presolve detail).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agents.evaluation.run_outcome import normalize_status
 
 
 class Tolerance(BaseModel):
@@ -45,6 +51,10 @@ class Outcome(StrEnum):
 
 _INFEASIBLE = {"infeasible", "inf_or_unbd", "infeasible_or_unbounded"}
 _UNBOUNDED = {"unbounded"}
+_MATCHES_GOLD_STATUS = {
+    "infeasible": {"infeasible", "infeasible_or_unbounded"},
+    "unbounded": {"unbounded", "infeasible_or_unbounded"},
+}
 
 
 class Verdict(BaseModel):
@@ -82,7 +92,7 @@ def as_number(value: Any) -> float | None:
 
 
 def score(
-    gold: float,
+    gold: float | str,
     objective: Any,
     *,
     status: str | None = None,
@@ -93,12 +103,15 @@ def score(
     """Decide whether a run's ``objective`` answers a problem whose optimum is ``gold``.
 
     ``error`` (the program crashed, timed out or was never produced) wins over everything else;
-    then an infeasible/unbounded ``status``; then the number itself.
+    then an infeasible/unbounded ``status``; then the number itself. A ``gold`` of "infeasible"
+    or "unbounded" is matched by the status alone.
     """
     tolerance = tolerance or Tolerance()
     if error:
         return Verdict(outcome=Outcome.ERROR)
-    normalized = (status or "").strip().lower()
+    normalized = normalize_status(status) or ""
+    if isinstance(gold, str):
+        return _score_status_gold(gold, normalized, objective)
     if normalized in _INFEASIBLE:
         return Verdict(outcome=Outcome.INFEASIBLE)
     if normalized in _UNBOUNDED:
@@ -113,3 +126,20 @@ def score(
     return Verdict(
         outcome=outcome, value=value, abs_error=abs_error, rel_error=rel_error, alt_match=alt_match
     )
+
+
+def _score_status_gold(gold: str, status: str, objective: Any) -> Verdict:
+    """Score a run against a gold status ("infeasible" / "unbounded")."""
+    wanted = _MATCHES_GOLD_STATUS.get(gold.strip().lower())
+    if wanted is None:
+        raise ValueError(f"gold {gold!r} is neither a number nor 'infeasible' / 'unbounded'")
+    if status in wanted:
+        return Verdict(outcome=Outcome.CORRECT)
+    if status in _INFEASIBLE:
+        return Verdict(outcome=Outcome.INFEASIBLE)
+    if status in _UNBOUNDED:
+        return Verdict(outcome=Outcome.UNBOUNDED)
+    value = as_number(objective)
+    if value is None:
+        return Verdict(outcome=Outcome.NON_NUMERIC)
+    return Verdict(outcome=Outcome.WRONG, value=value)

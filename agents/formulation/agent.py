@@ -3,7 +3,9 @@
 Generated programs never run in this process: each one goes to :func:`trace_core.sandbox.run`,
 a child process with time and memory limits and no network. A program that crashes, times out,
 reports an infeasible or unbounded model, or reports no objective is sent back to the LLM with
-what went wrong, up to ``max_repairs`` times.
+what went wrong, up to ``max_repairs`` times. Runs are classified by
+:func:`agents.evaluation.run_outcome.classify_run`; failures no program can fix (a licence
+limit, the solver not installed) end the loop without a repair call.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.evaluation.scoring import as_number
+from agents.evaluation.run_outcome import RunVerdict, classify_run, is_repairable
 from agents.formulation.library import InsightSource, insight_id, insight_text
 from agents.formulation.program import extract_program
 from agents.formulation.result import Attempt, AttemptOutcome, FormulationResult, LLMUsage
@@ -24,7 +26,6 @@ from trace_core.llm.errors import BudgetExceeded
 log = logging.getLogger(__name__)
 
 _TAIL_CHARS = 3000
-_INFEASIBLE = {"infeasible", "inf_or_unbd", "infeasible_or_unbounded"}
 
 
 def _tail(text: str | None, limit: int = _TAIL_CHARS) -> str:
@@ -142,7 +143,7 @@ class FormulationAgent:
             attempt = self._attempt(index, completion.text, call_usage)
             attempts.append(attempt)
             log.info("attempt %d: %s", index, attempt.outcome)
-            if attempt.outcome is AttemptOutcome.OK:
+            if not is_repairable(attempt.outcome):
                 break
             prompt = self._render(
                 "repair",
@@ -188,15 +189,14 @@ class FormulationAgent:
         started = time.perf_counter()
         run = self._run(program)
         duration = float(getattr(run, "duration_s", 0.0) or time.perf_counter() - started)
-        raw = getattr(run, "objective", None)
-        objective = as_number(raw)
-        status = _status_text(getattr(run, "status", None))
+        verdict = classify_run(run, solver_module=self.target.module)
+        objective = verdict.objective
         returncode = getattr(run, "returncode", None)
         timed_out = bool(getattr(run, "timed_out", False))
+        # A non-numeric reported objective is shown to the repair, unless the run died.
+        raw = getattr(run, "objective", None) if returncode == 0 and not timed_out else None
         stdout, stderr = _tail(getattr(run, "stdout", "")), _tail(getattr(run, "stderr", ""))
-        outcome, feedback = self._classify(
-            objective, raw, status, returncode, timed_out, stdout, stderr
-        )
+        outcome, feedback = self._feedback(verdict, raw, stdout, stderr)
         return Attempt(
             index=index,
             reply=reply,
@@ -204,8 +204,8 @@ class FormulationAgent:
             outcome=outcome,
             objective=objective,
             raw_objective=None if objective is not None else _plain(raw),
-            status=status,
-            values=getattr(run, "values", None),
+            status=verdict.status,
+            values=getattr(run, "values", None) if objective is not None else None,
             feedback=feedback,
             returncode=returncode,
             timed_out=timed_out,
@@ -216,48 +216,46 @@ class FormulationAgent:
             usage=usage,
         )
 
-    def _classify(
-        self,
-        objective: float | None,
-        raw: Any,
-        status: str | None,
-        returncode: int | None,
-        timed_out: bool,
-        stdout: str,
-        stderr: str,
+    def _feedback(
+        self, verdict: RunVerdict, raw: Any, stdout: str, stderr: str
     ) -> tuple[AttemptOutcome, str | None]:
-        if timed_out:
-            return AttemptOutcome.TIMEOUT, (
+        """The attempt's outcome and what a repair would be told (or why none is made)."""
+        outcome, status = verdict.outcome, verdict.status
+        if outcome in (AttemptOutcome.LICENSE_LIMIT, AttemptOutcome.SOLVER_MISSING):
+            return outcome, (
+                f"Not sent for repair: {verdict.reason}. Install or license the solver, or "
+                "choose another one with --solver."
+            )
+        if outcome is AttemptOutcome.TIMEOUT:
+            return outcome, (
                 f"The program was stopped after {self.timeout_s:g} s. Make the model smaller or "
                 "tighter (fewer variables, better bounds) so it solves quickly."
             )
-        if returncode != 0:
-            return AttemptOutcome.ERROR, (
-                f"The program failed (exit status {returncode}). Its error output:\n{stderr}"
-            )
-        if status in _INFEASIBLE:
-            return AttemptOutcome.INFEASIBLE, (
+        if outcome is AttemptOutcome.ERROR:
+            return outcome, (f"The program {verdict.reason}. Its error output:\n{stderr}")
+        if outcome is AttemptOutcome.INFEASIBLE:
+            return outcome, (
                 f"The solver reported the model {status}. Check constraint directions, units, "
                 "right-hand sides and variable bounds against the problem text."
             )
-        if status == "unbounded":
-            return AttemptOutcome.UNBOUNDED, (
+        if outcome is AttemptOutcome.UNBOUNDED:
+            return outcome, (
                 "The solver reported the model unbounded: a constraint or bound that the "
                 "problem implies is missing, or the objective sense is wrong."
             )
-        if objective is None:
+        if outcome is AttemptOutcome.NO_RESULT:
             shown = f" It reported {raw!r}." if raw is not None else ""
-            return AttemptOutcome.NO_RESULT, (
+            return outcome, (
                 "The program finished but reported no numeric objective value."
                 + shown
                 + " Call report(objective, status, values) with the optimal objective value."
                 f"\nIts output was:\n{stdout or '(empty)'}"
             )
-        if status not in (None, "optimal"):
-            return AttemptOutcome.NOT_OPTIMAL, (
+        if outcome is AttemptOutcome.NOT_OPTIMAL:
+            return outcome, (
                 f"The solver stopped with status {status!r} before proving optimality."
             )
-        return AttemptOutcome.OK, None
+        return outcome, None
 
 
 def _plain(value: Any) -> Any:

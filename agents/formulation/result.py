@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agents.evaluation.run_outcome import RunOutcome
 from trace_core.llm.meter import LLMUsage
 
 __all__ = ["Attempt", "AttemptOutcome", "FormulationResult", "LLMUsage"]
 
 
-class AttemptOutcome(StrEnum):
-    """How one generated program ended."""
-
-    OK = "ok"  # ran and reported an optimal objective
-    ERROR = "error"  # raised or exited non-zero
-    TIMEOUT = "timeout"
-    NO_CODE = "no_code"  # the reply held no program
-    INFEASIBLE = "infeasible"
-    UNBOUNDED = "unbounded"
-    NOT_OPTIMAL = "not_optimal"  # stopped with another status (time limit, ...)
-    NO_RESULT = "no_result"  # ran cleanly but reported no numeric objective
+# One outcome vocabulary for every path that reads a program's result (issue 19).
+AttemptOutcome = RunOutcome
 
 
 class Attempt(BaseModel):
@@ -108,7 +99,13 @@ class FormulationResult(BaseModel):
 
     @property
     def error(self) -> str | None:
-        """Why no result was produced (crash, timeout, no program), else None."""
+        """Why no result was produced (crash, timeout, no program, licence, no solver)."""
         final = self.final
-        failed = {AttemptOutcome.ERROR, AttemptOutcome.TIMEOUT, AttemptOutcome.NO_CODE}
+        failed = {
+            AttemptOutcome.ERROR,
+            AttemptOutcome.TIMEOUT,
+            AttemptOutcome.NO_CODE,
+            AttemptOutcome.LICENSE_LIMIT,
+            AttemptOutcome.SOLVER_MISSING,
+        }
         return final.feedback if final.outcome in failed else None

@@ -1,8 +1,9 @@
 """Verification: a demonstration's program must solve to optimal, and its question must round-trip.
 
 ReSocratic kept every program that did not crash (timeouts included) and never checked that a
-question and its program agree. Here a program counts only when the sandbox reports status
-"optimal" with a finite objective, and each back-translated question is formulated again from
+question and its program agree. Here a program counts only when its run classifies as optimal
+with a finite objective (:func:`agents.evaluation.run_outcome.classify_run`, the rules every
+path shares), and each back-translated question is formulated again from
 scratch; the item is kept only if that independent solve reaches the same optimum.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from agents.evaluation.run_outcome import RunOutcome, classify_run
 
 
 @dataclass
@@ -31,17 +34,18 @@ def solve_program(code: str, *, timeout_s: float = 10.0, memory_mb: int = 2048) 
     """Run ``code`` in the sandbox; it counts only if it reports an optimal, finite objective."""
     from trace_core import sandbox
 
-    run = sandbox.run(code, timeout_s=timeout_s, memory_mb=memory_mb)
-    status = (run.status or "").strip().lower() or None
-    if run.timed_out:
-        return SolveOutcome(None, status, "timeout")
-    if run.returncode != 0:
-        return SolveOutcome(None, status, "crash")
-    if status != "optimal":
-        return SolveOutcome(None, status, f"status {status or 'missing'}")
-    if run.objective is None or not math.isfinite(run.objective):
-        return SolveOutcome(None, status, "no objective")
-    return SolveOutcome(float(run.objective), status)
+    verdict = classify_run(sandbox.run(code, timeout_s=timeout_s, memory_mb=memory_mb))
+    reasons = {
+        RunOutcome.TIMEOUT: "timeout",
+        RunOutcome.ERROR: "crash",
+        RunOutcome.NO_RESULT: "no objective",
+        RunOutcome.LICENSE_LIMIT: verdict.reason,
+        RunOutcome.SOLVER_MISSING: verdict.reason,
+    }
+    if verdict.outcome is RunOutcome.OK:
+        return SolveOutcome(verdict.objective, verdict.status)
+    reason = reasons.get(verdict.outcome) or f"status {verdict.status or 'missing'}"
+    return SolveOutcome(None, verdict.status, reason)
 
 
 class Formulator(Protocol):

@@ -11,12 +11,19 @@ processes' environments), then runs the program.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import math
 import os
 import resource
 import struct
 import sys
 from _json import encode_basestring_ascii as _json_str  # json itself costs ~30 ms of imports
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 # argv: root, program file, report file, guards file, then NAME=INT settings (seccomp, audit,
 # RLIMIT_*). Plain argv rather than JSON keeps start-up free of the json/re imports.
@@ -231,6 +238,56 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
         raise PermissionError("sandbox: signalling other processes is not allowed")
 
 
+# --- solver threads: options set on import, for solvers that read no environment variable --
+def _limit_highs(module: object, threads: int) -> None:
+    """Every ``highspy.Highs`` starts with ``threads`` as its thread option."""
+    cls = getattr(module, "Highs", None)
+    init = getattr(cls, "__init__", None)
+    if cls is None or init is None:
+        return
+
+    def __init__(self: object, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)
+        # an unexpected highspy version must not break the program
+        with contextlib.suppress(Exception):
+            self.setOptionValue("threads", threads)  # type: ignore[attr-defined]
+
+    with contextlib.suppress(AttributeError, TypeError):
+        cls.__init__ = __init__
+
+
+_AFTER_IMPORT = {"highspy": _limit_highs}
+
+
+class _SolverThreads:
+    """A meta-path finder that applies ``_AFTER_IMPORT`` once a solver module has loaded."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        hook = _AFTER_IMPORT.get(name)
+        if hook is None:
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if run is None:
+            return spec
+        threads = self.threads
+
+        def exec_module(module: object) -> None:
+            run(module)
+            hook(module, threads)
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]
+        return spec
+
+
 def main() -> None:
     """Apply the limits and guards, inject ``report``, then run the program as ``__main__``."""
     _set_limits()
@@ -240,6 +297,7 @@ def main() -> None:
     with open(_GUARDS, "w") as fh:
         fh.write(",".join(guards))
     builtins.report = report  # type: ignore[attr-defined]
+    sys.meta_path.insert(0, _SolverThreads(max(1, _SETTINGS.get("threads", 1))))
     sys.path.insert(0, _ROOT)
     sys.argv = [_PROGRAM]
     with open(_PROGRAM, encoding="utf-8") as fh:

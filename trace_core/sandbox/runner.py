@@ -27,7 +27,8 @@ from pydantic import BaseModel, Field
 
 from trace_core.sandbox.errors import SandboxError
 from trace_core.sandbox.isolation import Isolation, choose, prefix
-from trace_core.sandbox.stdout_result import parse_objective, parse_status
+from trace_core.sandbox.stdout_result import read_printed_result
+from trace_core.sandbox.threads import solver_threads, thread_files
 
 DEFAULT_OUTPUT_LIMIT = 1_000_000
 _BOOTSTRAP = str(Path(__file__).with_name("_child.py"))
@@ -36,7 +37,14 @@ _REPORT = ".optoforge-report.json"
 _GUARDS = ".optoforge-guards"
 _RESERVED = {_PROGRAM, _REPORT, _REPORT + ".tmp", _GUARDS}
 # The only variables a child sees; values are fixed here, never copied from the parent.
-_THREAD_CAPS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_THREAD_CAPS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "OPTOFORGE_SOLVER_THREADS",
+)
 _DRAIN_AFTER_EXIT_S = 2.0
 _MAX_REPORT_BYTES = 64 * 1024 * 1024
 _WORKDIR_PREFIX = "optoforge-sandbox-"
@@ -56,6 +64,7 @@ class RunResult(BaseModel):
     values: dict[str, float | None] = Field(default_factory=dict)
     result_source: Literal["report", "stdout"] | None = None
     duration_s: float = 0.0
+    threads: int = 1
     stdout_truncated: bool = False
     stderr_truncated: bool = False
 
@@ -74,6 +83,7 @@ def run(
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     isolation: Isolation | str | None = None,
     max_processes: int = 256,
+    threads: int | None = None,
 ) -> RunResult:
     """Run ``code`` (a Python program) in a sandboxed child process and return what happened.
 
@@ -82,16 +92,20 @@ def run(
     first (relative paths only); ``output_limit`` caps stdout and stderr each (bytes; the head
     and the tail are kept). ``isolation`` forces a layer ("bwrap", "unshare", "rlimits");
     ``max_processes`` is RLIMIT_NPROC (threads count; the kernel ignores it for root, which is
-    why new processes are also refused by seccomp and the audit hook).
+    why new processes are also refused by seccomp and the audit hook). ``threads`` is the
+    thread count every solver in the program gets (see :mod:`trace_core.sandbox.threads`;
+    default ``OPTOFORGE_SOLVER_THREADS`` or 1, one per parallel worker). A run that timed out
+    or crashed carries no objective or status, whatever it printed or reported before.
     """
     _check_args(timeout_s, memory_mb, output_limit)
+    threads = solver_threads(threads)
     layer = choose(isolation)
     start = time.perf_counter()
     _sweep_stale_workdirs()
     workdir = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-")
     try:
         root = os.path.realpath(workdir)
-        _write_inputs(root, code, files or {})
+        _write_inputs(root, code, {**thread_files(threads), **(files or {})})
         settings = {
             "seccomp": 1,
             "audit": 1,
@@ -102,6 +116,7 @@ def run(
             "RLIMIT_FSIZE": 256 * 1024 * 1024,
             "RLIMIT_NPROC": max_processes,
             "RLIMIT_CORE": 0,
+            "threads": threads,
         }
         cmd = [
             *prefix(layer, root),
@@ -115,7 +130,7 @@ def run(
             _GUARDS,
             *(f"{k}={v}" for k, v in settings.items()),
         ]
-        out, err, returncode, timed_out = _execute(cmd, root, timeout_s, output_limit)
+        out, err, returncode, timed_out = _execute(cmd, root, timeout_s, output_limit, threads)
         # Killed by the CPU-time limit (SIGXCPU, or 128 + SIGXCPU through bwrap): also "too long".
         timed_out = timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU)
         result = RunResult(
@@ -124,6 +139,7 @@ def run(
             returncode=returncode,
             timed_out=timed_out,
             isolation=layer,
+            threads=threads,
             stdout_truncated=out.dropped > 0,
             stderr_truncated=err.dropped > 0,
         )
@@ -184,7 +200,7 @@ def _write_inputs(root: str, code: str, files: dict[str, str | bytes]) -> None:
             target.write_text(content)
 
 
-def _child_env(root: str) -> dict[str, str]:
+def _child_env(root: str, threads: int) -> dict[str, str]:
     """The allow-listed environment: nothing is inherited from the parent."""
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -195,7 +211,7 @@ def _child_env(root: str) -> dict[str, str]:
         "PYTHONIOENCODING": "utf-8",
         "MALLOC_ARENA_MAX": "2",  # fewer 64 MB malloc arenas under RLIMIT_AS
     }
-    env.update(dict.fromkeys(_THREAD_CAPS, "1"))
+    env.update(dict.fromkeys(_THREAD_CAPS, str(threads)))
     return env
 
 
@@ -229,7 +245,7 @@ class _Capped:
 
 
 def _execute(
-    cmd: list[str], root: str, timeout_s: float, limit: int
+    cmd: list[str], root: str, timeout_s: float, limit: int, threads: int
 ) -> tuple[_Capped, _Capped, int | None, bool]:
     """Run ``cmd``; returns capped stdout, stderr, exit code and whether it was killed."""
     out, err = _Capped(limit), _Capped(limit)
@@ -237,7 +253,7 @@ def _execute(
         proc = subprocess.Popen(
             cmd,
             cwd=root,
-            env=_child_env(root),
+            env=_child_env(root, threads),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -314,7 +330,13 @@ def _finite(value: object) -> float | None:
 
 
 def _attach_result(result: RunResult, root: str) -> None:
-    """Fill objective/status/values from ``report()``, else from the printed output."""
+    """Fill objective/status/values from ``report()``, else from the printed output.
+
+    A run killed at its deadline or ended by a crash gets nothing: what it printed or
+    reported before was an intermediate incumbent at best.
+    """
+    if not result.ok:
+        return
     path = Path(root, _REPORT)
     try:
         # The program owns this file and may have written anything: size-cap it and check types.
@@ -329,9 +351,8 @@ def _attach_result(result: RunResult, root: str) -> None:
             result.values = {str(k): _finite(v) for k, v in values.items()}
         result.result_source = "report"
         return
-    objective = parse_objective(result.stdout)
-    status = parse_status(result.stdout, objective)
-    if objective is not None or status is not None:
-        result.objective = objective
-        result.status = status
+    printed = read_printed_result(result.stdout)
+    if printed.objective is not None or printed.status is not None:
+        result.objective = printed.objective
+        result.status = printed.status
         result.result_source = "stdout"

@@ -90,3 +90,22 @@ def test_items_round_trip_through_jsonl(tmp_path: Path) -> None:
     write_dataset([item], path)
     assert load_dataset(path) == [item]
     assert '"from": "other"' in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("written", "gold"),
+    [("infeasible", "infeasible"), ("Infeasible", "infeasible"), (" UNBOUNDED ", "unbounded")],
+)
+def test_infeasible_and_unbounded_golds_load_and_round_trip(
+    tmp_path: Path, written: str, gold: str
+) -> None:
+    path = _write(tmp_path, [{**GOOD, "answer": written}])
+    (item,) = load_dataset(path)
+    assert item.answer == gold
+    write_dataset([item], path)
+    assert load_dataset(path)[0].answer == gold
+
+
+def test_numeric_text_gold_still_reads_as_a_number(tmp_path: Path) -> None:
+    (item,) = load_dataset(_write(tmp_path, [{**GOOD, "answer": "12.5"}]))
+    assert item.answer == 12.5

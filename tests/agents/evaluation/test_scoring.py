@@ -59,3 +59,27 @@ def test_wrong_value_matching_an_alternative_gold_is_flagged_but_wrong() -> None
     assert verdict.alt_match
     assert verdict.abs_error == pytest.approx(1.0)
     assert verdict.rel_error == pytest.approx(1.0 / 33.5)
+
+
+@pytest.mark.parametrize(
+    ("gold", "objective", "status", "outcome"),
+    [
+        ("infeasible", None, "infeasible", Outcome.CORRECT),
+        ("infeasible", None, "INF_OR_UNBD", Outcome.CORRECT),
+        ("infeasible", None, "3", Outcome.CORRECT),  # Gurobi's code for INFEASIBLE
+        ("unbounded", None, "unbounded", Outcome.CORRECT),
+        ("unbounded", None, "infeasible", Outcome.INFEASIBLE),
+        ("infeasible", None, "unbounded", Outcome.UNBOUNDED),
+        ("infeasible", 42.0, "optimal", Outcome.WRONG),
+        ("infeasible", None, None, Outcome.NON_NUMERIC),
+        (42.0, None, "infeasible", Outcome.INFEASIBLE),
+    ],
+)
+def test_status_golds_are_scored_by_the_reported_status(
+    gold: float | str, objective: float | None, status: str | None, outcome: Outcome
+) -> None:
+    assert score(gold, objective, status=status).outcome is outcome
+
+
+def test_status_gold_with_a_crash_is_an_error() -> None:
+    assert score("infeasible", None, status="infeasible", error="crashed").outcome is Outcome.ERROR

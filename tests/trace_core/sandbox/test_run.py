@@ -78,6 +78,9 @@ def test_environment_is_an_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
         "OMP_NUM_THREADS",
         "OPENBLAS_NUM_THREADS",
         "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "OPTOFORGE_SOLVER_THREADS",
         "PWD",
     }  # PWD: set by bwrap
 
