@@ -19,6 +19,8 @@ from typing import Any
 
 import typer
 
+from agents.cli.common import JsonModeOpt, fail, user_errors
+
 EXAMPLES = {
     "numeric": "numeric_target",
     "prompt": "prompt_tuning",
@@ -134,10 +136,18 @@ def register(app: typer.Typer) -> None:
         steps: int | None = typer.Option(
             None, "--steps", help="optimizer steps for the numeric and code examples"
         ),
+        json_mode: JsonModeOpt = None,
     ) -> None:
-        """Run one optimization example end to end and print its result as JSON."""
+        """Run one optimization example end to end and print its result as JSON.
+
+        Errors (no model, a server that is down, a reply that cannot be used) are one line on
+        stderr with exit code 2, as in every other command.
+        """
         module = load_example(example)
-        model, note = choose_llm(llm)
+        try:
+            model, note = choose_llm(llm)
+        except user_errors() as err:
+            raise fail(str(err)) from None
         typer.echo(note, err=True)
         accepts = inspect.signature(module.run).parameters
         kwargs: dict[str, Any] = {}
@@ -150,6 +160,8 @@ def register(app: typer.Typer) -> None:
         stdout, sys.stdout = sys.stdout, sys.stderr
         try:
             result = module.run(model, **kwargs)
+        except user_errors() as err:
+            raise fail(str(err)) from None
         finally:
             sys.stdout = stdout
         typer.echo(json.dumps(result, indent=2, default=str))

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.cli.common import fail, setup_logging, user_errors
+from agents.cli.common import JsonModeOpt, fail, setup_logging, user_errors
 
 
 def _question(text_or_file: str) -> str:
@@ -26,6 +26,7 @@ def formulate(
     llm: Annotated[
         str | None, typer.Option(help="LLM id, e.g. openai:gpt-4o-mini (default: $OPTOFORGE_LLM).")
     ] = None,
+    json_mode: JsonModeOpt = None,
     solver: Annotated[
         str, typer.Option(help="Solver API for the program: scip or gurobi.")
     ] = "scip",

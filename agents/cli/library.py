@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
+from agents.cli.common import JsonModeOpt
+
 DEFAULT_LIBRARY = Path("optoforge-library.sqlite")
 DEFAULT_RUNS = Path("optoforge-runs")
 
@@ -184,6 +186,7 @@ def learn(
     dataset: Annotated[Path, typer.Argument(help="JSONL training items with gold answers.")],
     library: LibraryOpt = DEFAULT_LIBRARY,
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
     tag: TagOpt = None,
@@ -233,6 +236,7 @@ def evolve(
     dataset: Annotated[Path, typer.Argument(help="JSONL training items with gold answers.")],
     library: LibraryOpt = DEFAULT_LIBRARY,
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     rounds: Annotated[int, typer.Option(min=1, help="Diagnosis + refinement rounds.")] = 1,
     candidates: Annotated[int, typer.Option(min=1, help="Candidate conditions per insight.")] = 5,
     prune: Annotated[bool, typer.Option(help="Retire insights that keep hurting.")] = True,
@@ -373,6 +377,7 @@ def evaluate(
     dataset: Annotated[Path, typer.Argument(help="JSONL evaluation items.")],
     library: LibraryOpt = DEFAULT_LIBRARY,
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
     tag: TagOpt = None,
@@ -439,6 +444,7 @@ def ablate(
     eval_set: Annotated[Path, typer.Argument(metavar="EVAL", help="JSONL evaluation items.")],
     sizes: Annotated[str, typer.Option(help="Training sizes, comma-separated.")] = "25,50,100",
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     run_dir: RunDirOpt = None,
     rounds: Annotated[int, typer.Option(min=1, help="Evolution rounds.")] = 1,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per training item.")] = 3,

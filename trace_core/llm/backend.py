@@ -420,3 +420,17 @@ def _default_max_tokens() -> int:
         return int(raw)
     except ValueError as err:
         raise LLMConfigError(f"{MAX_TOKENS_ENV} must be a whole number, got {raw!r}") from err
+
+
+TIMEOUT_ENV = "OPTOFORGE_LLM_TIMEOUT"
+
+
+def request_timeout(timeout: float | None) -> float:
+    """Seconds per request attempt: ``timeout``, else ``$OPTOFORGE_LLM_TIMEOUT``, else 60."""
+    if timeout is not None:
+        return float(timeout)
+    raw = os.environ.get(TIMEOUT_ENV)
+    try:
+        return float(raw) if raw else 60.0
+    except ValueError as err:
+        raise LLMConfigError(f"{TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from err

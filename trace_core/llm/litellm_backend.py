@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-from trace_core.llm.backend import ChatBackend
+from trace_core.llm.backend import ChatBackend, request_timeout
 from trace_core.llm.base import Message, RawReply, Usage
 from trace_core.llm.errors import LLMConfigError, LLMError, LLMOutputError
 from trace_core.llm.json_modes import request_params
@@ -71,7 +71,8 @@ class LiteLLMBackend(ChatBackend):
     ``openai/<name>`` with ``api_base`` for an OpenAI-compatible server). ``api_base`` defaults
     to the provider's base-URL variable (``OPENAI_BASE_URL`` for ``openai/`` models), read
     once here so every request, cache entry and price uses the same server. A local server
-    needs no key. ``timeout`` is seconds per attempt.
+    needs no key. ``timeout`` is seconds per attempt (default ``$OPTOFORGE_LLM_TIMEOUT``
+    or 60).
     """
 
     provider = "litellm"
@@ -84,7 +85,7 @@ class LiteLLMBackend(ChatBackend):
         api_key: str | None = None,
         api_base: str | None = None,
         base_url: str | None = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(model, **kw)
@@ -98,7 +99,7 @@ class LiteLLMBackend(ChatBackend):
             key_var = "OPENAI_API_KEY" if model_provider(model) == "openai" else ""
             api_key = (os.environ.get(key_var) if key_var else None) or _NO_KEY
         self._api_key = api_key
-        self.timeout = timeout
+        self.timeout = request_timeout(timeout)
 
     def __repr__(self) -> str:
         where = f", api_base={self.api_base!r}" if self.api_base else ""

@@ -17,7 +17,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from trace_core.llm.backend import ChatBackend
+from trace_core.llm.backend import ChatBackend, request_timeout
 from trace_core.llm.base import Message, RawReply, Usage, estimate_tokens, messages_text
 from trace_core.llm.errors import (
     LLMAuthError,
@@ -41,9 +41,9 @@ class OpenAIBackend(ChatBackend):
     """Chat completions through the openai SDK.
 
     ``api_key`` defaults to ``OPENAI_API_KEY``; ``base_url`` to ``OPENAI_BASE_URL`` (the OpenAI
-    API when unset; a key is then optional). ``timeout`` is seconds per attempt. Structured
-    requests negotiate how to ask for JSON with each server (`trace_core.llm.json_modes`);
-    ``json_mode=`` pins one.
+    API when unset; a key is then optional). ``timeout`` is seconds per attempt (default
+    ``$OPTOFORGE_LLM_TIMEOUT`` or 60). Structured requests negotiate how to ask for JSON with
+    each server (`trace_core.llm.json_modes`); ``json_mode=`` pins one.
     """
 
     provider = "openai"
@@ -55,7 +55,7 @@ class OpenAIBackend(ChatBackend):
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         json_mode: str | None = None,
         organization: str | None = None,
         **kw: Any,
@@ -71,7 +71,7 @@ class OpenAIBackend(ChatBackend):
                 "OPTOFORGE_LLM=local:smollm2)."
             )
         self._api_key = key or _NO_KEY
-        self.timeout = timeout
+        self.timeout = request_timeout(timeout)
         self.organization = organization
         self._client: openai.OpenAI | None = None
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (

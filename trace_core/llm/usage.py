@@ -109,9 +109,10 @@ def price_of(
     ``model`` may carry a provider prefix (``openai/gpt-4o-mini``) or a date suffix
     (``gpt-4o-mini-2024-07-18``): the longest table entry that prefixes the bare name wins.
     ``endpoint`` None means the provider's own API. A price registered for the endpoint wins,
-    then one registered for no provider in particular; otherwise a loopback endpoint (a server on this machine) and the ``local`` / ``scripted``
-    providers are free, and any other endpoint has no known price: list prices are for the
-    provider's API, not for whoever serves a model of the same name.
+    then one registered for no provider in particular; otherwise a loopback endpoint (a server
+    on this machine) and the ``local`` / ``scripted`` providers are free, and any other
+    endpoint has no known price: list prices are for the provider's API, not for whoever
+    serves a model of the same name.
     """
     bare = model.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
     with _PRICES_LOCK:
