@@ -340,8 +340,9 @@ class ChatBackend:
     ) -> _Step:
         # The name that was asked for first, then the provider's (an alias may resolve to it).
         provider, endpoint = self._price_key()
+        served = reply.model and price_of(reply.model, provider=provider, endpoint=endpoint)
         known = price_of(self.model, provider=provider, endpoint=endpoint)
-        priced = self.model if known or not reply.model else reply.model
+        priced = reply.model if served and not known else self.model
         cost = cost_of(priced, reply.usage, provider=provider, endpoint=endpoint)
         if self.budget is not None and reservation is not None:
             self.budget.commit(reservation, reply.usage, cost)
