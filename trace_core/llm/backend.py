@@ -69,7 +69,7 @@ class ChatBackend:
     - ``defaults``: generation options applied to every call (``temperature``, ``max_tokens``).
     - ``max_tokens``: reply length cap when ``defaults`` sets none (default
       ``$OPTOFORGE_MAX_TOKENS`` or 1024; 0 sends none). A structured reply cut at the cap is
-      re-asked with a doubled cap, up to 4x, then reported as cut (`LLMOutputError`).
+      re-asked once with twice the cap, then reported as cut (`LLMOutputError`).
     - ``json_mode``: how structured output is requested (`trace_core.llm.json_modes`): ``auto``
       (default, or ``$OPTOFORGE_JSON_MODE``) negotiates per endpoint; a mode name pins it.
 
@@ -174,10 +174,11 @@ class ChatBackend:
             return self._completion([self._call(messages, opts, None)], None, 0)
         session = self._session(messages, response_format, opts)
         schema = schema_of(response_format)
+        first_limit = opts.get("max_tokens")
         steps: list[_Step] = []
         while True:
             steps.append(self._structured_call(session.messages, opts, schema))
-            done, opts = self._review(session, steps[-1], opts)
+            done, opts = self._review(session, steps[-1], opts, first_limit)
             if done:
                 return self._completion(steps, session.value, session.repairs)
 
@@ -190,10 +191,11 @@ class ChatBackend:
             return self._completion([await self._acall(messages, opts, None)], None, 0)
         session = self._session(messages, response_format, opts)
         schema = schema_of(response_format)
+        first_limit = opts.get("max_tokens")
         steps: list[_Step] = []
         while True:
             steps.append(await self._astructured_call(session.messages, opts, schema))
-            done, opts = self._review(session, steps[-1], opts)
+            done, opts = self._review(session, steps[-1], opts, first_limit)
             if done:
                 return self._completion(steps, session.value, session.repairs)
 
@@ -256,12 +258,12 @@ class ChatBackend:
         raise AssertionError("unreachable: the last mode returns or raises")
 
     def _review(
-        self, session: StructuredSession, step: _Step, opts: dict[str, Any]
+        self, session: StructuredSession, step: _Step, opts: dict[str, Any], first_limit: Any
     ) -> tuple[bool, dict[str, Any]]:
         """Accept a structured reply (True), or say how to ask again (False, new options).
 
-        A reply cut at ``max_tokens`` is re-asked with twice the limit (up to 4x the
-        configured one) before it counts as a bad reply, and reported as cut at the end.
+        A reply cut at ``max_tokens`` is re-asked once with twice the limit, then reported as
+        cut (a bigger limit, not a stronger model, is the fix).
         """
         reply = step.reply
         if reply.finish_reason != "length":
@@ -272,7 +274,7 @@ class ChatBackend:
         except ValueError:
             pass
         limit = int(opts.get("max_tokens") or 0)
-        ceiling = 4 * int(self.defaults.get("max_tokens") or limit)
+        ceiling = 2 * int(first_limit or 0)
         if 0 < limit < ceiling:
             grown = min(2 * limit, ceiling)
             _log.info("%s: reply cut at max_tokens=%d; asking with %d", self.model_id, limit, grown)

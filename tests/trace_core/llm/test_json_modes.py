@@ -151,12 +151,12 @@ def test_a_reply_cut_every_time_is_reported_as_cut(
     chat_server: ChatServer, fast_retry: RetryPolicy
 ) -> None:
     chat_server.handler = lambda body: Reply.text('{"val', finish_reason="length")
-    with pytest.raises(LLMOutputError, match="cut off at max_tokens=200") as caught:
+    with pytest.raises(LLMOutputError, match="cut off at max_tokens=100") as caught:
         make(chat_server, fast_retry, max_tokens=50, json_mode="prompt").complete(
             ASK, response_format=Answer
         )
     assert "stronger model" not in str(caught.value)
-    assert [r["max_tokens"] for r in chat_server.requests] == [50, 100, 200]
+    assert [r["max_tokens"] for r in chat_server.requests] == [50, 100]
 
 
 def test_a_plain_reply_cut_at_max_tokens_says_so(
