@@ -231,7 +231,7 @@ class ChatBackend:
         modes, pinned = self._modes(opts)
         for i, mode in enumerate(modes):
             try:
-                step = self._call(messages, {**opts, "json_mode": mode}, schema)
+                step = self._call(messages, _with_mode(opts, mode), schema)
             except LLMRequestError as err:
                 if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
                     continue
@@ -247,7 +247,7 @@ class ChatBackend:
         modes, pinned = self._modes(opts)
         for i, mode in enumerate(modes):
             try:
-                step = await self._acall(messages, {**opts, "json_mode": mode}, schema)
+                step = await self._acall(messages, _with_mode(opts, mode), schema)
             except LLMRequestError as err:
                 if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
                     continue
@@ -279,8 +279,9 @@ class ChatBackend:
             grown = min(2 * limit, ceiling)
             _log.info("%s: reply cut at max_tokens=%d; asking with %d", self.model_id, limit, grown)
             return False, {**opts, "max_tokens": grown}
+        where = f"max_tokens={limit}" if limit else "the server's default max_tokens"
         raise LLMOutputError(
-            f"{self.model_id}: the reply was cut off at max_tokens={limit} before its JSON was "
+            f"{self.model_id}: the reply was cut off at {where} before its JSON was "
             "complete (finish_reason=length). Raise the limit: max_tokens=... on the backend or "
             f"the call, or {MAX_TOKENS_ENV}=N.",
             raw_text=reply.text,
@@ -413,6 +414,12 @@ class ChatBackend:
             attempts=sum(s.attempts for s in steps),
             repairs=repairs,
         )
+
+
+def _with_mode(opts: dict[str, Any], mode: str | None) -> dict[str, Any]:
+    """``opts`` carrying JSON ``mode`` (none for backends that do not negotiate)."""
+    rest = {k: v for k, v in opts.items() if k != "json_mode"}
+    return {**rest, "json_mode": mode} if mode is not None else rest
 
 
 def _default_max_tokens() -> int:
