@@ -102,6 +102,7 @@ def run(llm: LLM | None = None, steps: int = 5, verbose: bool = True) -> dict[st
         objective="Make parse_duration pass every unit test named in the feedback.",
     )
     passed = 0
+    errors: list[str] = []
     for step in range(1, steps + 1):
         opt.zero_feedback()
         failures, passed = run_tests(parse_duration)
@@ -112,9 +113,12 @@ def run(llm: LLM | None = None, steps: int = 5, verbose: bool = True) -> dict[st
         for out, message in failures:
             opt.backward(out, message)
         result = opt.step()
+        if result.error:  # e.g. a reply that could not be used: say so, never skip silently
+            errors.append(result.error)
+            print(f"  step error: {result.error}")
         for rejection in result.rejected:
             print(f"  rejected: {rejection.reason}")
-    return {"passed": passed, "total": len(TESTS), "source": code.data}
+    return {"passed": passed, "total": len(TESTS), "source": code.data, "errors": errors}
 
 
 def main(argv: list[str] | None = None) -> int:

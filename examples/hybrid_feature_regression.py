@@ -103,6 +103,8 @@ def main(
         optimizer.backward(output, feedback)
         result = optimizer.step()
         calls += result.llm is not None
+        if result.llm is not None and result.llm.error:
+            print(f"  step error: {result.llm.error}")
     return Report(losses, w.data.detach().cpu().tolist(), code.data, calls)
 
 

@@ -76,6 +76,7 @@ def run(llm: LLM | None = None, steps: int = 25, verbose: bool = True) -> dict[s
         [x], llm=llm, memory_size=3, objective=f"Choose x so that f(x) equals {TARGET:g}."
     )
     used = 0
+    errors: list[str] = []
     for used in range(1, steps + 1):
         opt.zero_feedback()
         y = black_box(x)
@@ -86,10 +87,14 @@ def run(llm: LLM | None = None, steps: int = 25, verbose: bool = True) -> dict[s
             break
         opt.backward(y, feedback)
         result = opt.step()
+        if result.error:  # e.g. a reply that could not be used: say so, never skip silently
+            errors.append(result.error)
+            print(f"  step error: {result.error}")
         for rejection in result.rejected:
             print(f"  rejected {rejection.parameter}={rejection.value!r}: {rejection.reason}")
     final = black_box(x).data
-    return {"x": x.data, "f(x)": final, "steps": used, "hit": abs(final - TARGET) <= TOLERANCE}
+    hit = abs(final - TARGET) <= TOLERANCE
+    return {"x": x.data, "f(x)": final, "steps": used, "hit": hit, "errors": errors}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -150,7 +150,11 @@ def run(
     )
     before = trainer.evaluate(VAL)
     report = trainer.fit(resume=resume)
+    errors = [f"step {r.step}: {r.error}" for r in report.history if r.error]
+    for error in errors:  # e.g. a reply that could not be used: say so, never skip silently
+        print(f"step error: {error}")
     return {
+        "errors": errors,
         "val_accuracy_before": before,
         "val_accuracy_after": trainer.evaluate(VAL),
         "system_prompt": system_prompt.data,

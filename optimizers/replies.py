@@ -9,30 +9,43 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from optimizers.base import Optimizer, StepUsage, Suggestion
 
 
+# Replies are strict: the answer fields are required and no other key is allowed. A lenient model
+# accepted a copy of the JSON schema ({"description": ..., "properties": {}}) as an empty
+# suggestion, so an optimizer silently changed nothing; now such a reply is an output error
+# that gets a repair re-ask and, failing that, is recorded as the step's error.
+_STRICT = ConfigDict(extra="forbid")
+
+
 class SuggestionReply(BaseModel):
     """Your reasoning, then the new value of each variable you change, by variable name."""
 
+    model_config = _STRICT
+
     reasoning: str = ""
-    suggestion: dict[str, Any] = Field(default_factory=dict)
+    suggestion: dict[str, Any]
 
 
 class GradientReply(BaseModel):
     """For each input of the operation, by input name: how it should change."""
 
-    gradients: dict[str, str] = Field(default_factory=dict)
+    model_config = _STRICT
+
+    gradients: dict[str, str]
 
 
 class UpdateReply(BaseModel):
     """Your reasoning, then the improved value of the variable."""
 
+    model_config = _STRICT
+
     reasoning: str = ""
-    value: Any = None
+    value: Any
 
 
 def parse_reply(completion: Any, schema: type[BaseModel]) -> BaseModel:

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -48,9 +50,45 @@ class InputFileError(OptoforgeError, ValueError):
     """An input file given on the command line is missing, a folder, or not UTF-8 text."""
 
 
+JSON_MODE_HELP = (
+    "How to ask the LLM for JSON: auto (negotiate per server, default), json_schema, "
+    "json_object (with schema, e.g. llama.cpp), tool or prompt."
+)
+
+
+def _apply_json_mode(value: str | None) -> str | None:
+    """Check ``--json-mode`` and hand it to every LLM the command builds."""
+    if value is None:
+        return None
+    from trace_core.llm.errors import LLMConfigError
+    from trace_core.llm.json_modes import ENV_VAR, check_mode
+
+    try:
+        check_mode(value)
+    except LLMConfigError as err:
+        raise typer.BadParameter(str(err), param_hint="--json-mode") from None
+    # The command's LLMs are built deep inside agents and optimizers; the environment is how
+    # the LLM layer reads a pinned mode, so setting it here reaches all of them.
+    os.environ[ENV_VAR] = value
+    return value
+
+
+JsonModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--json-mode",
+        envvar="OPTOFORGE_JSON_MODE",
+        callback=_apply_json_mode,
+        help=JSON_MODE_HELP,
+    ),
+]
+"""``--json-mode``, for every command that takes ``--llm``."""
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    """Print ``error: message`` on stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` on stderr (one line) and return the Exit to raise."""
+    one_line = " ".join(str(message).split())
+    typer.echo(f"error: {one_line}", err=True)
     return typer.Exit(code)
 
 

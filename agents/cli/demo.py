@@ -19,6 +19,8 @@ from typing import Any
 
 import typer
 
+from agents.cli.common import JsonModeOpt, fail
+
 EXAMPLES = {
     "numeric": "numeric_target",
     "prompt": "prompt_tuning",
@@ -137,9 +139,10 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(
             False, "--resume", help="continue the trainer run in --run-dir (prompt, workflow)"
         ),
+        json_mode: JsonModeOpt = None,
     ) -> None:
         """Run one optimization example end to end and print its result as JSON."""
-        from agents.cli.common import fail, reported_errors
+        from agents.cli.common import reported_errors
 
         module = load_example(example)
         accepts = inspect.signature(module.run).parameters

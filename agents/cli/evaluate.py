@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from agents.cli.common import (
+    JsonModeOpt,
     fail,
     positive_seconds,
     read_text_file,
@@ -47,6 +48,7 @@ def evaluate(
     llm: Annotated[
         str | None, typer.Option(help="LLM id, e.g. openai:gpt-4o-mini (default: $OPTOFORGE_LLM).")
     ] = None,
+    json_mode: JsonModeOpt = None,
     run_dir: Annotated[
         Path | None, typer.Option(help="Where results.jsonl, report.json and report.png go.")
     ] = None,

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.cli.common import positive_seconds, reported_errors, setup_logging, text_or_file
+from agents.cli.common import (
+    JsonModeOpt,
+    positive_seconds,
+    reported_errors,
+    setup_logging,
+    text_or_file,
+)
 
 
 def formulate(
@@ -15,6 +21,7 @@ def formulate(
     llm: Annotated[
         str | None, typer.Option(help="LLM id, e.g. openai:gpt-4o-mini (default: $OPTOFORGE_LLM).")
     ] = None,
+    json_mode: JsonModeOpt = None,
     solver: Annotated[
         str, typer.Option(help="Solver API for the program: scip or gurobi.")
     ] = "scip",

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from agents.cli import library_store
-from agents.cli.common import fail, positive_seconds, read_text_file, reported_errors
+from agents.cli.common import JsonModeOpt, fail, positive_seconds, read_text_file, reported_errors
 from agents.cli.library_store import (
     DEFAULT_LIBRARY,
     LibraryOpt,
@@ -198,6 +198,7 @@ def learn(
     dataset: Annotated[Path, typer.Argument(help="JSONL training items with gold answers.")],
     library: LibraryOpt = DEFAULT_LIBRARY,
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
     tag: TagOpt = None,
@@ -240,6 +241,7 @@ def evolve(
     dataset: Annotated[Path, typer.Argument(help="JSONL training items with gold answers.")],
     library: LibraryOpt = DEFAULT_LIBRARY,
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     rounds: Annotated[int, typer.Option(min=1, help="Diagnosis + refinement rounds.")] = 1,
     candidates: Annotated[int, typer.Option(min=1, help="Candidate conditions per insight.")] = 5,
     prune: Annotated[bool, typer.Option(help="Retire insights that keep hurting.")] = True,
@@ -292,6 +294,7 @@ def evaluate(
     dataset: Annotated[Path, typer.Argument(help="JSONL evaluation items.")],
     library: LibraryOpt = DEFAULT_LIBRARY,
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     run_dir: RunDirOpt = None,
     limit: LimitOpt = None,
     tag: TagOpt = None,
@@ -351,6 +354,7 @@ def ablate(
     eval_set: Annotated[Path, typer.Argument(metavar="EVAL", help="JSONL evaluation items.")],
     sizes: Annotated[str, typer.Option(help="Training sizes, comma-separated.")] = "25,50,100",
     llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
     run_dir: RunDirOpt = None,
     rounds: Annotated[int, typer.Option(min=1, help="Evolution rounds.")] = 1,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per training item.")] = 3,

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agents.cli.common import JsonModeOpt
+
 if TYPE_CHECKING:
     from optimizers.prompting.ablation import AblationReport
 
@@ -128,6 +130,7 @@ def optimize(
     metric: MetricOpt = "exact",
     llm: LlmOpt = None,
     optimizer_llm: OptimizerLlmOpt = None,
+    json_mode: JsonModeOpt = None,
     budget: BudgetOpt = 100,
     seed: SeedOpt = 0,
     out: OutOpt = None,
@@ -157,6 +160,7 @@ def ablate(
     metric: MetricOpt = "exact",
     llm: LlmOpt = None,
     optimizer_llm: OptimizerLlmOpt = None,
+    json_mode: JsonModeOpt = None,
     budget: BudgetOpt = 100,
     seed: SeedOpt = 0,
     out: OutOpt = None,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.cli.common import positive_seconds
+from agents.cli.common import JsonModeOpt, positive_seconds
 
 
 def _resolve_llm(llm_id: str | None, max_cost: float | None) -> Any:
@@ -37,6 +37,7 @@ def synthesize(
     llm: Annotated[
         str | None, typer.Option(help="LLM id, e.g. openai:gpt-4o-mini (default: $OPTOFORGE_LLM).")
     ] = None,
+    json_mode: JsonModeOpt = None,
     workers: Annotated[int, typer.Option(min=1, help="Samples processed concurrently.")] = 4,
     max_samples: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many samples (default 10 x N).")

@@ -42,6 +42,8 @@ class Reply:
     finish_reason: str = "stop"
     model: str = "fault-server-model"
     stream_cut_after: int | None = None
+    tool_arguments: str | None = None
+    tool_name: str = "reply"
 
     @classmethod
     def text(cls, content: str, **kw: Any) -> Reply:
@@ -82,6 +84,13 @@ class Reply:
         return cls(content=content, stream_cut_after=after)
 
     @classmethod
+    def tool_call(cls, arguments: str, name: str = "reply") -> Reply:
+        """A reply given as a call of tool ``name`` with JSON ``arguments`` (no content)."""
+        return cls(
+            content=None, tool_arguments=arguments, finish_reason="tool_calls", tool_name=name
+        )
+
+    @classmethod
     def refused(cls, text: str = "I'm sorry, but I can't help with that.") -> Reply:
         """A refusal: no content, the ``refusal`` field set."""
         return cls(content=None, refusal=text)
@@ -110,6 +119,9 @@ def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
 
 def _completion_body(reply: Reply, body: dict[str, Any]) -> str:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_arguments is not None:
+        call = {"name": reply.tool_name, "arguments": reply.tool_arguments}
+        message["tool_calls"] = [{"id": "call_0", "type": "function", "function": call}]
     if reply.refusal is not None:
         message["refusal"] = reply.refusal
     return json.dumps(

@@ -9,6 +9,8 @@ once, so all backends behave the same.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -16,10 +18,24 @@ from typing import Any, ClassVar
 from trace_core.llm.base import Completion, Message, RawReply, Usage, estimate_tokens, messages_text
 from trace_core.llm.cache import ReplyCache, cache_enabled_by_env, cache_key
 from trace_core.llm.copying import CopySafe
+from trace_core.llm.errors import (
+    LLMConfigError,
+    LLMOutputError,
+    LLMRequestError,
+)
+from trace_core.llm.json_modes import MODES, candidates, check_mode, pinned_mode, refused_mode
+from trace_core.llm.json_modes import remember as remember_mode
 from trace_core.llm.limiter import Limiter
-from trace_core.llm.retry import RetryPolicy
-from trace_core.llm.structured import StructuredSession, schema_of
+from trace_core.llm.retry import AttemptOptions, RetryPolicy
+from trace_core.llm.structured import StructuredSession, parse_reply, schema_of
 from trace_core.llm.usage import Budget, CallRecord, Reservation, UsageTracker, cost_of, price_of
+
+_log = logging.getLogger("trace_core.llm")
+
+MAX_TOKENS_ENV = "OPTOFORGE_MAX_TOKENS"
+DEFAULT_MAX_TOKENS = 1024
+"""Reply length cap sent when nobody set one: servers default to unlimited, and a request the
+client abandoned (timeout) keeps generating and delays the next one."""
 
 # Options that shape how a request is sent but not what the model answers.
 _TRANSPORT_OPTS = frozenset({"timeout", "stream"})
@@ -36,7 +52,7 @@ class _Step:
     reply: RawReply
     attempts: int
     cached: bool
-    cost: float
+    cost: float | None
 
 
 class ChatBackend(CopySafe):
@@ -52,6 +68,11 @@ class ChatBackend(CopySafe):
     - ``usage``: a `UsageTracker` to share; each backend has its own by default.
     - ``max_repairs``: repair re-asks for a reply that does not parse (default 1).
     - ``defaults``: generation options applied to every call (``temperature``, ``max_tokens``).
+    - ``max_tokens``: reply length cap when ``defaults`` sets none (default
+      ``$OPTOFORGE_MAX_TOKENS`` or 1024; 0 sends none). A structured reply cut at the cap is
+      re-asked once with twice the cap, then reported as cut (`LLMOutputError`).
+    - ``json_mode``: how structured output is requested (`trace_core.llm.json_modes`): ``auto``
+      (default, or ``$OPTOFORGE_JSON_MODE``) negotiates per endpoint; a mode name pins it.
 
     Per call, ``opts`` may hold generation options plus ``seed``, ``rollout_id`` (cache key
     only), ``timeout``, ``stream``, ``cache`` (bool), ``max_repairs`` and
@@ -60,6 +81,8 @@ class ChatBackend(CopySafe):
     """
 
     provider: ClassVar[str] = "base"
+    # True when the transport sends `json_modes` requests (OpenAI-compatible servers).
+    negotiates_json: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -73,6 +96,8 @@ class ChatBackend(CopySafe):
         usage: UsageTracker | None = None,
         max_repairs: int = 1,
         defaults: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        json_mode: str | None = None,
     ) -> None:
         self.model = model
         self.retry = retry or RetryPolicy()
@@ -81,6 +106,10 @@ class ChatBackend(CopySafe):
         self.usage = usage or UsageTracker()
         self.max_repairs = max_repairs
         self.defaults = dict(defaults or {})
+        limit = _default_max_tokens() if max_tokens is None else int(max_tokens)
+        if limit > 0:
+            self.defaults.setdefault("max_tokens", limit)
+        self.json_mode = check_mode(json_mode)
         self._cache_setting = cache
         self._cache: ReplyCache | None = cache if isinstance(cache, ReplyCache) else None
         self._cache_lock = threading.Lock()
@@ -111,6 +140,14 @@ class ChatBackend(CopySafe):
         """What, besides the request, decides the reply (part of the cache key)."""
         return {"provider": self.provider, "model": self.model}
 
+    def _price_key(self) -> tuple[str | None, str | None]:
+        """(provider, endpoint) for price lookups; endpoint None: the provider's own API."""
+        return self.provider, None
+
+    def endpoint_key(self) -> tuple[str, ...]:
+        """Who answers this backend's requests: the key JSON-mode negotiation remembers."""
+        return tuple(f"{k}={v}" for k, v in sorted(self._identity().items()))
+
     # -- the public protocol -------------------------------------------------------------------
 
     @property
@@ -138,10 +175,12 @@ class ChatBackend(CopySafe):
             return self._completion([self._call(messages, opts, None)], None, 0)
         session = self._session(messages, response_format, opts)
         schema = schema_of(response_format)
+        first_limit = opts.get("max_tokens")
         steps: list[_Step] = []
         while True:
-            steps.append(self._call(session.messages, opts, schema))
-            if session.accept(steps[-1].reply.text):
+            steps.append(self._structured_call(session.messages, opts, schema))
+            done, opts = self._review(session, steps[-1], opts, first_limit)
+            if done:
                 return self._completion(steps, session.value, session.repairs)
 
     async def acomplete(
@@ -153,11 +192,102 @@ class ChatBackend(CopySafe):
             return self._completion([await self._acall(messages, opts, None)], None, 0)
         session = self._session(messages, response_format, opts)
         schema = schema_of(response_format)
+        first_limit = opts.get("max_tokens")
         steps: list[_Step] = []
         while True:
-            steps.append(await self._acall(session.messages, opts, schema))
-            if session.accept(steps[-1].reply.text):
+            steps.append(await self._astructured_call(session.messages, opts, schema))
+            done, opts = self._review(session, steps[-1], opts, first_limit)
+            if done:
                 return self._completion(steps, session.value, session.repairs)
+
+    # -- structured output: JSON mode, cut replies ------------------------------------------------
+
+    def _modes(self, opts: dict[str, Any]) -> tuple[list[str | None], str | None]:
+        """The JSON modes to try in order, and the pinned one (None: negotiating)."""
+        if not self.negotiates_json:
+            return [None], None
+        pinned = pinned_mode(opts.get("json_mode") or self.json_mode)
+        return list(candidates(self.endpoint_key(), pinned)), pinned
+
+    def _mode_refused(
+        self, err: LLMRequestError, mode: str | None, pinned: str | None, last: bool
+    ) -> bool:
+        """True to try the next mode; raises a pinned mode's refusal with what to do."""
+        if mode is None or mode == "prompt" or not refused_mode(err):
+            return False
+        if pinned is not None:
+            raise LLMRequestError(
+                f"{err} The server refused JSON mode {mode!r}, pinned by json_mode / "
+                f"OPTOFORGE_JSON_MODE / --json-mode: pin another ({', '.join(MODES)}) or use "
+                "'auto' to negotiate.",
+                status=err.status,
+            ) from err
+        if not last:
+            _log.info("%s refused JSON mode %s; trying the next mode", self.model_id, mode)
+        return not last
+
+    def _structured_call(
+        self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any]
+    ) -> _Step:
+        modes, pinned = self._modes(opts)
+        for i, mode in enumerate(modes):
+            try:
+                step = self._call(messages, _with_mode(opts, mode), schema)
+            except LLMRequestError as err:
+                if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
+                    continue
+                raise
+            if mode is not None:
+                remember_mode(self.endpoint_key(), mode)
+            return step
+        raise AssertionError("unreachable: the last mode returns or raises")
+
+    async def _astructured_call(
+        self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any]
+    ) -> _Step:
+        modes, pinned = self._modes(opts)
+        for i, mode in enumerate(modes):
+            try:
+                step = await self._acall(messages, _with_mode(opts, mode), schema)
+            except LLMRequestError as err:
+                if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
+                    continue
+                raise
+            if mode is not None:
+                remember_mode(self.endpoint_key(), mode)
+            return step
+        raise AssertionError("unreachable: the last mode returns or raises")
+
+    def _review(
+        self, session: StructuredSession, step: _Step, opts: dict[str, Any], first_limit: Any
+    ) -> tuple[bool, dict[str, Any]]:
+        """Accept a structured reply (True), or say how to ask again (False, new options).
+
+        A reply cut at ``max_tokens`` is re-asked once with twice the limit, then reported as
+        cut (a bigger limit, not a stronger model, is the fix).
+        """
+        reply = step.reply
+        if reply.finish_reason != "length":
+            return session.accept(reply.text), opts
+        try:
+            session.value = parse_reply(reply.text, session.response_format)
+            return True, opts
+        except ValueError:
+            pass
+        limit = int(opts.get("max_tokens") or 0)
+        ceiling = 2 * int(first_limit or 0)
+        if 0 < limit < ceiling:
+            grown = min(2 * limit, ceiling)
+            _log.info("%s: reply cut at max_tokens=%d; asking with %d", self.model_id, limit, grown)
+            return False, {**opts, "max_tokens": grown}
+        where = f"max_tokens={limit}" if limit else "the server's default max_tokens"
+        raise LLMOutputError(
+            f"{self.model_id}: the reply was cut off at {where} before its JSON was "
+            "complete (finish_reason=length). Raise the limit: max_tokens=... on the backend or "
+            f"the call, or {MAX_TOKENS_ENV}=N.",
+            raw_text=reply.text,
+            reason="cut at max_tokens",
+        )
 
     # -- the pipeline ----------------------------------------------------------------------------
 
@@ -198,15 +328,26 @@ class ChatBackend(CopySafe):
             return None
         prompt = estimate_tokens(messages_text(messages))
         completion = int(opts.get("max_tokens") or 0)
-        est_cost = cost_of(self.model, Usage(prompt_tokens=prompt, completion_tokens=completion))
-        return self.budget.reserve(prompt + completion, est_cost)
+        provider, endpoint = self._price_key()
+        usage = Usage(prompt_tokens=prompt, completion_tokens=completion)
+        est_cost = cost_of(self.model, usage, provider=provider, endpoint=endpoint)
+        if est_cost is None and self.budget.max_cost is not None:
+            raise LLMConfigError(
+                f"{self.model_id}: its price is unknown, so the cost budget cannot be kept. Set "
+                "it with trace_core.llm.register_price(model, input_per_mtok, output_per_mtok, "
+                "provider=..., endpoint=...) or drop the cost limit."
+            )
+        return self.budget.reserve(prompt + completion, est_cost or 0.0)
 
     def _settle(
         self, key: str | None, reservation: Reservation | None, reply: RawReply, attempts: int
     ) -> _Step:
-        # The provider's model name (often dated) first, then the name that was asked for.
-        priced = reply.model if reply.model and price_of(reply.model) else self.model
-        cost = cost_of(priced, reply.usage)
+        # The name that was asked for first, then the provider's (an alias may resolve to it).
+        provider, endpoint = self._price_key()
+        served = reply.model and price_of(reply.model, provider=provider, endpoint=endpoint)
+        known = price_of(self.model, provider=provider, endpoint=endpoint)
+        priced = reply.model if served and not known else self.model
+        cost = cost_of(priced, reply.usage, provider=provider, endpoint=endpoint)
         if self.budget is not None and reservation is not None:
             self.budget.commit(reservation, reply.usage, cost)
         if key is not None and self.cache is not None:
@@ -223,9 +364,11 @@ class ChatBackend(CopySafe):
             return hit
         reservation = self._reserve(messages, send)
 
+        fallback = AttemptOptions(send)
+
         def attempt() -> RawReply:
-            with self.limiter:
-                return self._request(messages, send, schema)
+            with self.limiter, fallback as sent:
+                return self._request(messages, sent, schema)
 
         try:
             reply, attempts = self.retry.call(attempt)
@@ -244,9 +387,12 @@ class ChatBackend(CopySafe):
             return hit
         reservation = self._reserve(messages, send)
 
+        fallback = AttemptOptions(send)
+
         async def attempt() -> RawReply:
             async with self.limiter:
-                return await self._arequest(messages, send, schema)
+                with fallback as sent:
+                    return await self._arequest(messages, sent, schema)
 
         try:
             reply, attempts = await self.retry.acall(attempt)
@@ -257,13 +403,45 @@ class ChatBackend(CopySafe):
         return self._settle(key, reservation, reply, attempts)
 
     def _completion(self, steps: list[_Step], parsed: Any, repairs: int) -> Completion:
+        costs = [s.cost for s in steps]
         return Completion(
             text=steps[-1].reply.text,
             parsed=parsed,
             usage=sum((s.reply.usage for s in steps), Usage()),
-            cost=sum(s.cost for s in steps),
+            cost=None if None in costs else sum(c or 0.0 for c in costs),
+            finish_reason=steps[-1].reply.finish_reason,
             model=self.model_id,
             cached=all(s.cached for s in steps),
             attempts=sum(s.attempts for s in steps),
             repairs=repairs,
         )
+
+
+def _with_mode(opts: dict[str, Any], mode: str | None) -> dict[str, Any]:
+    """``opts`` carrying JSON ``mode`` (none for backends that do not negotiate)."""
+    rest = {k: v for k, v in opts.items() if k != "json_mode"}
+    return {**rest, "json_mode": mode} if mode is not None else rest
+
+
+def _default_max_tokens() -> int:
+    raw = os.environ.get(MAX_TOKENS_ENV)
+    if not raw:
+        return DEFAULT_MAX_TOKENS
+    try:
+        return int(raw)
+    except ValueError as err:
+        raise LLMConfigError(f"{MAX_TOKENS_ENV} must be a whole number, got {raw!r}") from err
+
+
+TIMEOUT_ENV = "OPTOFORGE_LLM_TIMEOUT"
+
+
+def request_timeout(timeout: float | None) -> float:
+    """Seconds per request attempt: ``timeout``, else ``$OPTOFORGE_LLM_TIMEOUT``, else 60."""
+    if timeout is not None:
+        return float(timeout)
+    raw = os.environ.get(TIMEOUT_ENV)
+    try:
+        return float(raw) if raw else 60.0
+    except ValueError as err:
+        raise LLMConfigError(f"{TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from err

@@ -33,18 +33,26 @@ class Completion(BaseModel):
 
     ``parsed`` is the validated object when a ``response_format`` was requested. ``usage`` and
     ``cost`` add up every request the call made (repair re-asks included); a cached result
-    costs nothing. ``attempts`` counts HTTP attempts (retries and repair re-asks included),
-    ``repairs`` the re-asks sent because a reply did not parse.
+    costs nothing, and ``cost`` is ``None`` when the model's price is unknown (never a
+    misleading 0.0). ``attempts`` counts HTTP attempts (retries and repair re-asks included),
+    ``repairs`` the re-asks sent because a reply did not parse. ``finish_reason`` is the
+    server's (``"length"``: the reply was cut at ``max_tokens``, see `truncated`).
     """
 
     text: str
     parsed: Any | None = None
     usage: Usage = Usage()
-    cost: float = 0.0
+    cost: float | None = 0.0
     model: str = ""
     cached: bool = False
     attempts: int = 1
     repairs: int = 0
+    finish_reason: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """True when the reply was cut off at ``max_tokens`` rather than finished."""
+        return self.finish_reason == "length"
 
 
 @runtime_checkable

@@ -13,12 +13,38 @@ import os
 import threading
 from typing import Any
 
-from trace_core.llm.backend import ChatBackend
+from trace_core.llm.backend import ChatBackend, request_timeout
 from trace_core.llm.base import Message, RawReply, Usage
 from trace_core.llm.errors import LLMConfigError, LLMError, LLMOutputError
-from trace_core.llm.openai_backend import _StreamCollector, _usage, map_provider_error
+from trace_core.llm.json_modes import request_params
+from trace_core.llm.openai_backend import (
+    _NO_KEY,
+    _StreamCollector,
+    _usage,
+    map_provider_error,
+    message_text,
+)
 
 _IMPORT_LOCK = threading.Lock()
+# Where litellm sends a provider's requests when no api_base is given, by model prefix
+# (litellm reads these variables itself; we read them too, so the cache and the JSON-mode
+# memory key on the server that really answers).
+_BASE_ENV: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"),
+    "ollama": ("OLLAMA_API_BASE",),
+    "ollama_chat": ("OLLAMA_API_BASE",),
+    "hosted_vllm": ("HOSTED_VLLM_API_BASE",),
+    "lm_studio": ("LM_STUDIO_API_BASE",),
+    "litellm_proxy": ("LITELLM_PROXY_API_BASE",),
+}
+# Providers whose servers usually run without keys (litellm still wants one for some).
+_KEYLESS = frozenset({"openai", "hosted_vllm", "lm_studio", "ollama", "ollama_chat"})
+
+
+def model_provider(model: str) -> str:
+    """The litellm provider of ``model`` (``anthropic/claude-...`` -> anthropic; bare -> openai)."""
+    prefix, sep, _ = model.partition("/")
+    return prefix if sep else "openai"
 
 
 def _import_litellm() -> Any:
@@ -42,11 +68,15 @@ class LiteLLMBackend(ChatBackend):
     """Chat completions through ``litellm.completion``.
 
     ``model`` is litellm's model string (``anthropic/claude-3-5-sonnet``, ``ollama/llama3``,
-    ``openai/<name>`` with ``api_base`` for an OpenAI-compatible server). ``api_key`` and
-    ``api_base`` are passed through when given; ``timeout`` is seconds per attempt.
+    ``openai/<name>`` with ``api_base`` for an OpenAI-compatible server). ``api_base`` defaults
+    to the provider's base-URL variable (``OPENAI_BASE_URL`` for ``openai/`` models), read
+    once here so every request, cache entry and price uses the same server. A local server
+    needs no key. ``timeout`` is seconds per attempt (default ``$OPTOFORGE_LLM_TIMEOUT``
+    or 60).
     """
 
     provider = "litellm"
+    negotiates_json = True
 
     _PICKLE_DROP = ("_api_key",)  # never pickled; litellm reads the environment
 
@@ -57,7 +87,7 @@ class LiteLLMBackend(ChatBackend):
         api_key: str | None = None,
         api_base: str | None = None,
         base_url: str | None = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(model, **kw)
@@ -66,9 +96,12 @@ class LiteLLMBackend(ChatBackend):
                 "litellm ids name a litellm model: litellm:<provider>/<model>, "
                 "e.g. litellm:anthropic/claude-3-5-sonnet"
             )
+        self.api_base = api_base or base_url or _env_base(model)
+        if not api_key and self.api_base and model_provider(model) in _KEYLESS:
+            key_var = "OPENAI_API_KEY" if model_provider(model) == "openai" else ""
+            api_key = (os.environ.get(key_var) if key_var else None) or _NO_KEY
         self._api_key = api_key
-        self.api_base = api_base or base_url
-        self.timeout = timeout
+        self.timeout = request_timeout(timeout)
 
     def __repr__(self) -> str:
         where = f", api_base={self.api_base!r}" if self.api_base else ""
@@ -77,10 +110,15 @@ class LiteLLMBackend(ChatBackend):
     def _identity(self) -> dict[str, Any]:
         return {**super()._identity(), "api_base": self.api_base}
 
+    def _price_key(self) -> tuple[str | None, str | None]:
+        return model_provider(self.model), self.api_base
+
     def _params(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> dict[str, Any]:
-        params = {k: v for k, v in opts.items() if k not in ("stream", "timeout")}
+        params = {k: v for k, v in opts.items() if k not in ("stream", "timeout", "json_mode")}
+        if schema is not None and opts.get("json_mode"):
+            params.update(request_params(opts["json_mode"], schema))
         params.update(
             model=self.model,
             messages=messages,
@@ -104,7 +142,7 @@ class LiteLLMBackend(ChatBackend):
         try:
             response = litellm.completion(**self._params(messages, opts, schema))
             if opts.get("stream"):
-                collector = _StreamCollector()
+                collector = _StreamCollector(self.model_id, messages)
                 for chunk in response:
                     collector.add(chunk)
                 return collector.reply(self.model)
@@ -121,7 +159,7 @@ class LiteLLMBackend(ChatBackend):
         try:
             response = await litellm.acompletion(**self._params(messages, opts, schema))
             if opts.get("stream"):
-                collector = _StreamCollector()
+                collector = _StreamCollector(self.model_id, messages)
                 async for chunk in response:
                     collector.add(chunk)
                 return collector.reply(self.model)
@@ -145,13 +183,18 @@ def _reply(response: Any, model: str) -> RawReply:
             raw_text=str(response)[:2000],
             reason="malformed response",
         ) from err
-    text = message.get("content")
-    if text is None:
-        text = message.get("refusal") or ""
     usage = _usage(data.get("usage")) if data.get("usage") else Usage()
     return RawReply(
-        text=str(text),
+        text=message_text(message),
         usage=usage,
         model=str(data.get("model") or model),
         finish_reason=choice.get("finish_reason"),
     )
+
+
+def _env_base(model: str) -> str | None:
+    for var in _BASE_ENV.get(model_provider(model), ()):
+        value = os.environ.get(var)
+        if value:
+            return value
+    return None

@@ -18,8 +18,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from trace_core.llm.backend import ChatBackend
-from trace_core.llm.base import Message, RawReply, Usage
+from trace_core.llm.backend import ChatBackend, request_timeout
+from trace_core.llm.base import Message, RawReply, Usage, estimate_tokens, messages_text
 from trace_core.llm.errors import (
     LLMAuthError,
     LLMConfigError,
@@ -29,6 +29,7 @@ from trace_core.llm.errors import (
     LLMRequestError,
     LLMTransientError,
 )
+from trace_core.llm.json_modes import request_params
 from trace_core.llm.retry import RETRYABLE_STATUS, parse_retry_after
 
 if TYPE_CHECKING:
@@ -41,12 +42,14 @@ class OpenAIBackend(ChatBackend):
     """Chat completions through the openai SDK.
 
     ``api_key`` defaults to ``OPENAI_API_KEY``; ``base_url`` to ``OPENAI_BASE_URL`` (the OpenAI
-    API when unset). ``timeout`` is seconds per attempt. ``json_mode="json_schema"`` or
-    ``"json_object"`` also asks the server for JSON natively (not every compatible server
-    supports it; the reply is parsed and repaired either way).
+    API when unset; a key is then optional). ``timeout`` is seconds per attempt (default
+    ``$OPTOFORGE_LLM_TIMEOUT`` or 60). Structured requests negotiate how to ask for JSON with
+    each server (`trace_core.llm.json_modes`); ``json_mode=`` pins one.
     """
 
     provider = "openai"
+    negotiates_json = True
+
     # A copy makes its own HTTP clients; pickle never writes the key (it is read from the env).
     _COPY_RESET: ClassVar[dict[str, Callable[[], Any]]] = {
         "_client": lambda: None,
@@ -60,12 +63,12 @@ class OpenAIBackend(ChatBackend):
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         json_mode: str | None = None,
         organization: str | None = None,
         **kw: Any,
     ) -> None:
-        super().__init__(model, **kw)
+        super().__init__(model, json_mode=json_mode, **kw)
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key and self.base_url is None:
@@ -76,12 +79,7 @@ class OpenAIBackend(ChatBackend):
                 "OPTOFORGE_LLM=local:smollm2)."
             )
         self._api_key = key or _NO_KEY
-        self.timeout = timeout
-        if json_mode not in (None, "json_schema", "json_object"):
-            raise LLMConfigError(
-                f"json_mode must be None, 'json_schema' or 'json_object', got {json_mode!r}"
-            )
-        self.json_mode = json_mode
+        self.timeout = request_timeout(timeout)
         self.organization = organization
         self._client: openai.OpenAI | None = None
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
@@ -98,6 +96,9 @@ class OpenAIBackend(ChatBackend):
 
     def _identity(self) -> dict[str, Any]:
         return {**super()._identity(), "base_url": self.base_url}
+
+    def _price_key(self) -> tuple[str | None, str | None]:
+        return "openai", self.base_url
 
     # -- clients (created on first use) ----------------------------------------------------------
 
@@ -139,7 +140,7 @@ class OpenAIBackend(ChatBackend):
         params: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for key, value in opts.items():
-            if key in ("stream", "timeout"):
+            if key in ("stream", "timeout", "json_mode"):
                 continue
             # Options the SDK does not name (repeat_penalty, top_k for vLLM or llama.cpp)
             # go into the body as they are, as OpenAI-compatible servers expect them.
@@ -148,13 +149,12 @@ class OpenAIBackend(ChatBackend):
             params["extra_body"] = {**params.get("extra_body", {}), **extra}
         params["model"] = self.model
         params["messages"] = messages
-        if schema is not None and self.json_mode == "json_object":
-            params["response_format"] = {"type": "json_object"}
-        elif schema is not None and self.json_mode == "json_schema":
-            params["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "reply", "schema": schema},
-            }
+        if self.base_url is None and "max_tokens" in params:
+            # OpenAI's own API takes max_completion_tokens on every model (o-series reject
+            # max_tokens); compatible servers know only max_tokens.
+            params["max_completion_tokens"] = params.pop("max_tokens")
+        if schema is not None and opts.get("json_mode"):
+            params.update(request_params(opts["json_mode"], schema))
         if "timeout" in opts:
             params["timeout"] = opts["timeout"]
         return params
@@ -169,7 +169,7 @@ class OpenAIBackend(ChatBackend):
                 stream = client.chat.completions.create(
                     stream=True, stream_options={"include_usage": True}, **params
                 )
-                collector = _StreamCollector()
+                collector = _StreamCollector(self.model_id, messages)
                 for chunk in stream:
                     collector.add(chunk)
                 return collector.reply(self.model)
@@ -190,7 +190,7 @@ class OpenAIBackend(ChatBackend):
                 stream = await client.chat.completions.create(
                     stream=True, stream_options={"include_usage": True}, **params
                 )
-                collector = _StreamCollector()
+                collector = _StreamCollector(self.model_id, messages)
                 async for chunk in stream:
                     collector.add(chunk)
                 return collector.reply(self.model)
@@ -233,15 +233,26 @@ def reply_from_body(body: str, model: str) -> RawReply:
             raw_text=body[:2000],
             reason="malformed response envelope",
         ) from err
-    text = message.get("content")
-    if text is None:
-        text = message.get("refusal") or ""
     return RawReply(
-        text=str(text),
+        text=message_text(message),
         usage=_usage(data.get("usage")),
         model=str(data.get("model") or model),
         finish_reason=choice.get("finish_reason"),
     )
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The reply text of a chat message: its content, a forced tool call's arguments, or a
+    refusal (tool-call replies carry the JSON in the arguments, not in the content)."""
+    text = message.get("content")
+    if not text:
+        for call in message.get("tool_calls") or []:
+            arguments = ((call or {}).get("function") or {}).get("arguments")
+            if arguments:
+                return str(arguments)
+        if text is None:
+            text = message.get("refusal") or ""
+    return str(text)
 
 
 def _usage(raw: Any) -> Usage:
@@ -256,10 +267,19 @@ def _usage(raw: Any) -> Usage:
 
 
 class _StreamCollector:
-    """Joins streamed chunks into one reply (text deltas, the final usage chunk)."""
+    """Joins streamed chunks into one reply (text or tool-call deltas, the final usage chunk).
 
-    def __init__(self) -> None:
+    Servers that ignore ``stream_options`` send no usage chunk; the tokens are then counted
+    here (content chunks, or the four-characters-a-token estimate when larger) so budgets and
+    reports still see them.
+    """
+
+    def __init__(self, model_id: str = "", messages: list[Message] | None = None) -> None:
+        self.model_id = model_id
+        self.prompt_text = messages_text(messages or [])
         self.parts: list[str] = []
+        self.tool_parts: list[str] = []
+        self.chunks = 0
         self.usage = Usage()
         self.model = ""
         self.finish_reason: str | None = None
@@ -273,20 +293,37 @@ class _StreamCollector:
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 self.parts.append(delta["content"])
+                self.chunks += 1
             elif delta.get("refusal"):
                 self.parts.append(delta["refusal"])
+            for call in delta.get("tool_calls") or []:
+                arguments = ((call or {}).get("function") or {}).get("arguments")
+                if arguments:
+                    self.tool_parts.append(arguments)
+                    self.chunks += 1
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
 
     def reply(self, model: str) -> RawReply:
         if self.finish_reason is None:
             # The body ended without the model finishing: the connection was cut mid-stream.
-            raise LLMTransientError(
-                f"{model}: the stream ended before the reply was complete; it will be retried"
+            err = LLMTransientError(
+                f"{self.model_id or model}: the stream ended before the reply was complete "
+                "(the connection was cut or the server interrupted it)"
+            )
+            err.stream_cut = True  # type: ignore[attr-defined]
+            raise err
+        text = "".join(self.parts) or "".join(self.tool_parts)
+        usage = self.usage
+        if usage.total_tokens == 0:
+            prompt = estimate_tokens(self.prompt_text)
+            completion = max(self.chunks, estimate_tokens(text))
+            usage = Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
             )
         return RawReply(
-            text="".join(self.parts),
-            usage=self.usage,
+            text=text,
+            usage=usage,
             model=self.model or model,
             finish_reason=self.finish_reason,
         )
@@ -328,10 +365,18 @@ def map_provider_error(err: Exception, model_id: str, secret: str | None = None)
     # use httpx or its successor httpx2, whose classes share names but not identity.
     transport = {cls.__name__ for cls in type(err).__mro__}
     if isinstance(err, openai.APITimeoutError) or "TimeoutException" in transport:
-        return LLMTransientError(f"{model_id}: the request timed out; it will be retried")
+        return LLMTransientError(f"{model_id}: the request timed out")
     if isinstance(err, openai.APIConnectionError) or "TransportError" in transport:
-        return LLMTransientError(f"{model_id}: connection failed ({detail}); it will be retried")
+        return LLMTransientError(f"{model_id}: connection failed ({detail})")
     status = getattr(err, "status_code", None)
+    if "missing credentials" in detail.lower() or "api_key client option" in detail.lower():
+        # litellm reports a missing key as HTTP 500; no retry can supply one.
+        return LLMAuthError(
+            f"{model_id}: no API key was given ({detail}). Set the provider's key variable "
+            "(OPENAI_API_KEY for openai models), or for a keyless local server set its base URL "
+            "(OPENAI_BASE_URL / api_base=...).",
+            status=status if isinstance(status, int) else None,
+        )
     response = getattr(err, "response", None)
     headers = getattr(response, "headers", None)
     if isinstance(status, int):

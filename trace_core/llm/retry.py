@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import tenacity
 
-from trace_core.llm.errors import LLMError, LLMTransientError
+from trace_core.llm.errors import LLMError, LLMRequestError, LLMTransientError
 
 T = TypeVar("T")
 _log = logging.getLogger("trace_core.llm")
@@ -93,7 +93,7 @@ class RetryPolicy:
                     attempts = attempt.retry_state.attempt_number
                     result = fn()
         except LLMError as err:
-            err.attempts = attempts  # type: ignore[attr-defined]
+            _final(err, attempts)
             raise
         return result, attempts
 
@@ -115,9 +115,51 @@ class RetryPolicy:
                     attempts = attempt.retry_state.attempt_number
                     result = await fn()
         except LLMError as err:
-            err.attempts = attempts  # type: ignore[attr-defined]
+            _final(err, attempts)
             raise
         return result, attempts
+
+
+class AttemptOptions:
+    """The options of each attempt of one request: streamed until a stream is cut, then not.
+
+    Some servers (llama.cpp's with ``interrupt_requests``) cut a running stream when another
+    request arrives; under concurrency every retry is cut again. A plain request is not
+    interrupted, and the caller gets the same reply at once. A refused structured-output
+    request comes back from some servers as a 5xx; it is a refusal (`LLMRequestError`), not
+    an outage to retry.
+    """
+
+    def __init__(self, send: dict[str, Any]) -> None:
+        self.send = send
+        self.cut = False
+
+    def __enter__(self) -> dict[str, Any]:
+        if self.cut:
+            return {k: v for k, v in self.send.items() if k != "stream"}
+        return self.send
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if not isinstance(exc, LLMTransientError):
+            return
+        if getattr(exc, "stream_cut", False):
+            self.cut = True
+        mode = self.send.get("json_mode")
+        from trace_core.llm.json_modes import refused_mode
+
+        if mode not in (None, "prompt") and refused_mode(exc):
+            raise LLMRequestError(str(exc), status=exc.status) from exc
+
+
+def _final(err: LLMError, attempts: int) -> None:
+    """Record the attempts on ``err``; a transient error that ran out of retries says so."""
+    err.attempts = attempts  # type: ignore[attr-defined]
+    if isinstance(err, LLMTransientError) and err.args and attempts > 1:
+        err.args = (
+            f"{err.args[0]} (gave up after {attempts} attempts: check that the server is up and "
+            "reachable, or raise RetryPolicy.max_attempts)",
+            *err.args[1:],
+        )
 
 
 @dataclass

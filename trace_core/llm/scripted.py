@@ -32,6 +32,7 @@ class ScriptedLLM(ChatBackend):
 
     def __init__(self, replies: Script, *, model: str = "scripted", **kw: Any) -> None:
         kw.setdefault("cache", False)
+        kw.setdefault("max_tokens", 0)  # scripted replies have no length to cap
         kw.setdefault("retry", RetryPolicy(initial_wait=0.0, max_wait=0.0, jitter=0.0))
         super().__init__(model, **kw)
         self._script: Script = replies if callable(replies) else list(replies)

@@ -78,10 +78,31 @@ def with_instruction(messages: list[Message], instruction: str) -> list[Message]
 def parse_reply(text: str, response_format: Any) -> Any:
     """Extract and validate the JSON in ``text``; raise ``ValueError`` saying what is wrong."""
     data = extract_json(text)
+    echo = _schema_echo(data, response_format)
+    if echo:
+        raise ValueError(echo)
     try:
         return TypeAdapter(response_format).validate_python(data)
     except ValidationError as err:
         raise ValueError(_short_validation_error(err)) from err
+
+
+_SCHEMA_KEYS = frozenset({"properties", "$defs", "$schema", "required", "additionalProperties"})
+
+
+def _schema_echo(data: Any, response_format: Any) -> str:
+    """Why ``data`` looks like the JSON schema copied back rather than filled in ("" if not)."""
+    if not isinstance(data, dict):
+        return ""
+    own = set(schema_of(response_format).get("properties") or {})
+    echoed = (_SCHEMA_KEYS & set(data)) - own
+    if not echoed or ("type" not in data and "properties" not in data):
+        return ""
+    return (
+        "the reply repeats the JSON schema (keys "
+        + ", ".join(sorted(echoed))
+        + ") instead of giving values for it; fill in the fields"
+    )
 
 
 def _short_validation_error(err: ValidationError) -> str:

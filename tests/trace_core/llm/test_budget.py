@@ -26,6 +26,7 @@ def server_llm(server: ChatServer, budget: Budget, model: str = "m", **kw: objec
         budget=budget,
         cache=kw.pop("cache", False),  # type: ignore[arg-type]
         retry=RetryPolicy(max_attempts=2, sleep=lambda s: None),
+        max_tokens=kw.pop("max_tokens", 0),  # type: ignore[arg-type]
     )
 
 
@@ -137,4 +138,4 @@ def test_price_lookup_handles_prefixes_and_dates() -> None:
     assert cost_of("gpt-4o-mini-2024-07-18", usage) == pytest.approx(0.75)
     assert cost_of("openai/gpt-4o-mini", usage) == pytest.approx(0.75)
     assert price_of("gpt-4o") != price_of("gpt-4o-mini")
-    assert cost_of("unknown-model", usage) == 0.0
+    assert cost_of("unknown-model", usage) is None

@@ -152,3 +152,55 @@ def test_importing_litellm_through_the_backend_fetches_nothing() -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_keyless_local_server_needs_no_dummy_key(
+    chat_server: ChatServer, fast_retry: RetryPolicy
+) -> None:
+    llm = LiteLLMBackend("openai/local-model", api_base=chat_server.url, retry=fast_retry)
+    assert llm.complete(USER).text == "echo: ping"
+    assert chat_server.count == 1
+
+
+def test_a_missing_key_is_an_auth_error_not_retried(fast_retry: RetryPolicy) -> None:
+    llm = LiteLLMBackend("openai/gpt-4o-mini", retry=fast_retry, cache=False)
+    with pytest.raises(LLMAuthError, match="OPENAI_API_KEY") as caught:
+        llm.complete(USER)
+    assert caught.value.attempts == 1  # type: ignore[attr-defined]
+
+
+def test_cache_identity_follows_openai_base_url(
+    monkeypatch: pytest.MonkeyPatch, fast_retry: RetryPolicy
+) -> None:
+    with (
+        ChatServer(lambda body: Reply.text("first")) as one,
+        ChatServer(lambda body: Reply.text("second")) as two,
+    ):
+        monkeypatch.setenv("OPENAI_BASE_URL", one.url)
+        a = LiteLLMBackend("openai/same-model", retry=fast_retry, cache=True)
+        monkeypatch.setenv("OPENAI_BASE_URL", two.url)
+        b = LiteLLMBackend("openai/same-model", retry=fast_retry, cache=True)
+        assert (a.complete(USER).text, b.complete(USER).text) == ("first", "second")
+        assert (one.count, two.count) == (1, 1)
+
+
+def test_structured_output_is_negotiated_through_litellm(
+    chat_server: ChatServer, fast_retry: RetryPolicy
+) -> None:
+    from trace_core.llm.json_modes import forget
+
+    forget()
+
+    def handler(body: dict[str, Any]) -> Reply:
+        if (body.get("response_format") or {}).get("type") == "json_schema":
+            return Reply.error(500, "response_format.type: Input should be 'text' or 'json_object'")
+        return Reply.text('{"value": 3}')
+
+    chat_server.handler = handler
+    result = make(chat_server, fast_retry).complete(USER, response_format=Answer)
+    assert result.parsed == Answer(value=3)
+    assert [r["response_format"]["type"] for r in chat_server.requests] == [
+        "json_schema",
+        "json_object",
+    ]
+    assert chat_server.requests[1]["response_format"]["schema"]["required"] == ["value"]
