@@ -9,7 +9,7 @@ Exit codes (documented in the README):
 - 3 a budget (``--max-calls``, ``--max-cost``) stopped the run; what was paid for is kept and
   the same command with ``--resume`` continues it;
 - 4 the model could not be reached or did not answer in time (connection refused, timeouts,
-  server errors after retries, a rejected key);
+  server errors after retries); a rejected key is bad settings (2);
 - 130 interrupted (Ctrl-C); results so far are kept and ``--resume`` continues.
 
 :func:`reported_errors` maps every :class:`~trace_core.errors.OptoforgeError` (and the few user
@@ -119,9 +119,11 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _unreachable_errors() -> tuple[type[BaseException], ...]:
-    from trace_core.llm import LLMAuthError, LLMTransientError
+    # A rejected key is a setting to fix (exit 2, the provider's own message); only a model
+    # that stays silent or failing after retries is "unreachable" (exit 4).
+    from trace_core.llm import LLMTransientError
 
-    return (LLMTransientError, LLMAuthError)
+    return (LLMTransientError,)
 
 
 def budget_message(err: BaseException, run_dir: Path | str | None) -> str:
