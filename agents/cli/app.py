@@ -28,6 +28,7 @@ _COMMAND_MODULES: list[str] = [
     "agents.cli.synthesize",
     "agents.cli.library",
     "agents.cli.solve",
+    "agents.cli.doctor",
 ]
 
 

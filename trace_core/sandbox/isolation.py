@@ -83,6 +83,7 @@ LIMITATIONS: dict[Isolation, tuple[str, ...]] = {
         "inside the user namespace the program owns the files of the caller's uid it can see "
         "(all read-only)",
         "CPU and memory are per-process rlimits, not a cgroup",
+        "the number of files is not capped (their total size is); they vanish with the tmpfs",
     ),
     Isolation.UNSHARE: (
         "reads any file the caller can read (home, caches, /etc/shadow when root)",
@@ -184,12 +185,16 @@ def bwrap_prefix(
 
 
 def unshare_prefix() -> list[str]:
-    """The util-linux `unshare` command line: new network, PID, IPC, UTS, mount namespaces."""
-    exe = shutil.which("unshare") or "unshare"
-    args = [exe, "--net", "--pid", "--ipc", "--uts", "--fork", "--mount-proc", "--kill-child"]
+    """The util-linux `unshare` command line: new network, PID, IPC, UTS, mount namespaces.
+
+    `setpriv --pdeathsig` makes `unshare` itself die with the caller (a SIGKILLed caller
+    otherwise leaves it and the program running); ``--kill-child`` then takes the program.
+    """
+    args = ["unshare", "--net", "--pid", "--ipc", "--uts", "--fork", "--mount-proc"]
     if os.geteuid() != 0:
         args[1:1] = ["--user", "--map-root-user"]
-    return [*args, "--"]
+    setpriv = shutil.which("setpriv") or "setpriv"
+    return [setpriv, "--pdeathsig", "KILL", "--", *args, "--kill-child", "--"]
 
 
 def _probe_bwrap() -> str | None:
@@ -231,6 +236,8 @@ def why_not(isolation: Isolation) -> str | None:
     if isolation is Isolation.RLIMITS:
         return None
     tool = "bwrap" if isolation is Isolation.BWRAP else "unshare"
+    if isolation is Isolation.UNSHARE and shutil.which("setpriv") is None:
+        return "`setpriv` is not installed (apt-get install util-linux)"
     if shutil.which(tool) is None:
         package = "bubblewrap" if tool == "bwrap" else "util-linux"
         return f"`{tool}` is not installed (apt-get install {package})"
