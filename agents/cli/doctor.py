@@ -12,7 +12,7 @@ import typer
 
 def doctor() -> None:
     """Print which sandbox isolation layers work here and what each one does not stop."""
-    from trace_core.sandbox.isolation import LIMITATIONS, Isolation, why_not
+    from trace_core.sandbox.isolation import Isolation, limitations_for, why_not
 
     strong_works = False
     for layer in Isolation:
@@ -20,7 +20,7 @@ def doctor() -> None:
         strong_works = strong_works or (layer is Isolation.BWRAP and reason is None)
         state = "works" if reason is None else f"unavailable: {reason}"
         typer.echo(f"{layer.value:8} {state}")
-        for limitation in LIMITATIONS[layer]:
+        for limitation in limitations_for(layer):
             typer.echo(f"{'':8}   does not stop: {limitation}")
     if strong_works:
         typer.echo("untrusted code runs in: bwrap")

@@ -42,6 +42,7 @@ _ORDER = (Isolation.BWRAP, Isolation.UNSHARE, Isolation.RLIMITS)
 _PROBE_TIMEOUT_S = 10.0
 SANDBOX_UID = 65534  # "nobody": never root inside, whoever the caller is
 SHM_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_FILES = 4096  # files and directories in the run directory (inodes of its tmpfs)
 BWRAP_BOOTSTRAP = "/.optoforge-sandbox/_child.py"
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -83,7 +84,6 @@ LIMITATIONS: dict[Isolation, tuple[str, ...]] = {
         "inside the user namespace the program owns the files of the caller's uid it can see "
         "(all read-only)",
         "CPU and memory are per-process rlimits, not a cgroup",
-        "the number of files is not capped (their total size is); they vanish with the tmpfs",
     ),
     Isolation.UNSHARE: (
         "reads any file the caller can read (home, caches, /etc/shadow when root)",
@@ -100,6 +100,21 @@ LIMITATIONS: dict[Isolation, tuple[str, ...]] = {
         "no total disk or file-count cap on the run directory",
     ),
 }
+
+
+_UNCAPPED_FILES = "the number of files is not capped (needs a root caller; bytes are capped)"
+
+
+def guards_for(layer: Isolation) -> list[str]:
+    """What the caller sets up for a run in ``layer`` (RunResult.guards)."""
+    extra = ["run-dir-file-count-cap"] if layer is Isolation.BWRAP and files_capped() else []
+    return [*GUARDS[layer], *extra]
+
+
+def limitations_for(layer: Isolation) -> list[str]:
+    """What ``layer`` does not stop on this machine (RunResult.limitations)."""
+    extra = [_UNCAPPED_FILES] if layer is Isolation.BWRAP and not files_capped() else []
+    return [*LIMITATIONS[layer], *extra]
 
 
 def _project_root() -> str:
@@ -151,18 +166,31 @@ def bwrap_prefix(
     disk_bytes: int,
     inputs: dict[str, int],
     read_only_paths: tuple[str, ...] = (),
+    max_files: int = DEFAULT_MAX_FILES,
 ) -> list[str]:
     """The bubblewrap command line for a run in ``root`` (a tmpfs of ``disk_bytes`` inside).
 
     ``inputs`` maps relative file names to open descriptors whose content bubblewrap copies
     into the tmpfs; ``read_only_paths`` are extra host paths the caller chooses to show.
+    When the caller is root the tmpfs also caps the number of files (``max_files``, see
+    `_inode_capped_tmpfs`); bubblewrap's own tmpfs can only cap bytes.
     """
     exe = shutil.which("bwrap") or "bwrap"
     python = [a for p in _python_paths() for a in ("--ro-bind", p, p)]
     extra = [a for p in read_only_paths for a in ("--ro-bind", os.path.realpath(p), p)]
     dirs = sorted({str(Path(root, rel).parent) for rel in inputs} - {root})
+    wrapper = _inode_capped_tmpfs(root, disk_bytes, max_files)
+    if wrapper:
+        run_dir = ["--bind", root, root]
+    else:
+        run_dir = ["--perms", "0700", "--size", str(disk_bytes), "--tmpfs", root]
+    # setpriv: the kernel kills the chain if the caller dies before bwrap asks for it itself.
+    setpriv = shutil.which("setpriv")
+    guard = [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
     # fmt: off
     args = [
+        *guard,
+        *wrapper,
         exe,
         "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
@@ -173,7 +201,7 @@ def bwrap_prefix(
         "--dev", "/dev",
         "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
         "--proc", "/proc",
-        "--perms", "0700", "--size", str(disk_bytes), "--tmpfs", root,
+        *run_dir,
         "--dir", os.path.join(root, "tmp"),
         *(a for d in dirs for a in ("--dir", d)),
         *(a for rel, fd in inputs.items() for a in ("--file", str(fd), os.path.join(root, rel))),
@@ -182,6 +210,38 @@ def bwrap_prefix(
     ]
     # fmt: on
     return [*args, "--"]
+
+
+def files_capped() -> bool:
+    """True when the run directory's file count can be capped (the caller is root)."""
+    return os.geteuid() == 0 and shutil.which("unshare") is not None
+
+
+def _inode_capped_tmpfs(root: str, disk_bytes: int, max_files: int) -> list[str]:
+    """A prefix that mounts a tmpfs with ``size`` and ``nr_inodes`` over ``root`` in a private
+    mount namespace, then execs bubblewrap (same pid: --die-with-parent still sees the caller).
+
+    Only root may mount; elsewhere the run directory is bubblewrap's tmpfs (bytes capped only).
+    The files written before are hidden by the mount; bubblewrap copies them in from fds.
+    """
+    if not files_capped():
+        return []
+    options = f"size={disk_bytes},nr_inodes={max_files},mode=0700,uid=0,gid=0"
+    script = 'mount -t tmpfs -o "$1" optoforge-run "$2" && shift 2 && exec "$@"'
+    unshare = shutil.which("unshare") or "unshare"
+    return [
+        unshare,
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+        options,
+        root,
+    ]
 
 
 def unshare_prefix() -> list[str]:

@@ -28,11 +28,12 @@ from trace_core.sandbox import seccomp_policy
 from trace_core.sandbox.errors import SandboxError
 from trace_core.sandbox.isolation import (
     BWRAP_BOOTSTRAP,
-    GUARDS,
-    LIMITATIONS,
+    DEFAULT_MAX_FILES,
     Isolation,
     bwrap_prefix,
     choose,
+    guards_for,
+    limitations_for,
     unshare_prefix,
 )
 from trace_core.sandbox.report_file import read_report
@@ -90,6 +91,7 @@ def run(
     isolation: Isolation | str | None = None,
     max_processes: int = 256,
     disk_mb: int = DEFAULT_DISK_MB,
+    max_files: int = DEFAULT_MAX_FILES,
     read_only_paths: tuple[str, ...] = (),
 ) -> RunResult:
     """Run ``code`` (a Python program) in a sandboxed child process and return what happened.
@@ -100,7 +102,8 @@ def run(
     and the tail are kept). ``isolation`` names a layer ("bwrap", "unshare", "rlimits"); without
     it only the strong layer runs code (`trace_core.sandbox.isolation.choose`). ``disk_mb``
     caps what the run may store in total (bwrap: the run directory is a tmpfs of that size;
-    elsewhere it caps each file). ``read_only_paths`` are host paths the strong layer shows
+    elsewhere it caps each file); ``max_files`` caps the files and directories it may create
+    (bwrap with a root caller). ``read_only_paths`` are host paths the strong layer shows
     read-only (e.g. a source tree the program imports). ``max_processes`` is RLIMIT_NPROC.
     """
     _check_args(timeout_s, memory_mb, output_limit)
@@ -128,7 +131,8 @@ def run(
             settings["parent"] = os.getpid()
         owned: list[int] = []  # descriptors the child inherits; closed here when run() ends
         cleanup.callback(_close_all, owned)
-        child_filter, prefix = _launch(layer, root, names, disk_mb, read_only_paths, owned)
+        limits = (disk_mb, max_files)
+        child_filter, prefix = _launch(layer, root, names, limits, read_only_paths, owned)
         bootstrap = BWRAP_BOOTSTRAP if layer is Isolation.BWRAP else _BOOTSTRAP
         cmd = [
             *prefix,
@@ -152,8 +156,8 @@ def run(
             returncode=returncode,
             timed_out=timed_out,
             isolation=layer,
-            guards=list(GUARDS[layer]),
-            limitations=list(LIMITATIONS[layer]),
+            guards=guards_for(layer),
+            limitations=limitations_for(layer),
             stdout_truncated=out.dropped > 0,
             stderr_truncated=err.dropped > 0,
         )
@@ -189,7 +193,7 @@ def _launch(
     layer: Isolation,
     root: str,
     names: list[str],
-    disk_mb: int,
+    limits: tuple[int, int],
     read_only_paths: tuple[str, ...],
     owned: list[int],
 ) -> tuple[int, list[str]]:
@@ -203,9 +207,10 @@ def _launch(
     prefix = bwrap_prefix(
         root,
         seccomp_fd=process_filter,
-        disk_bytes=disk_mb * 1024 * 1024,
+        disk_bytes=limits[0] * 1024 * 1024,
         inputs=inputs,
         read_only_paths=read_only_paths,
+        max_files=limits[1],
     )
     return child_filter, prefix
 

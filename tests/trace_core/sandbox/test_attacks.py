@@ -284,9 +284,9 @@ def test_sandbox_dies_when_its_caller_is_sigkilled(layer: str) -> None:
     assert caller.stdout is not None and caller.stdout.readline() == "started\n"
     marker = f"optoforge-sandbox-{caller.pid}-"
     deadline = time.monotonic() + 20
-    while not _processes_with(marker) and time.monotonic() < deadline:
+    while not _programs_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _processes_with(marker), "the sandbox never started"
+    assert _programs_with(marker), "the sandboxed program never started"
     caller.send_signal(signal.SIGKILL)
     caller.wait()
     deadline = time.monotonic() + 5
@@ -294,6 +294,18 @@ def test_sandbox_dies_when_its_caller_is_sigkilled(layer: str) -> None:
         time.sleep(0.05)
     assert _processes_with(marker) == []
     assert_parent_healthy()
+
+
+def _programs_with(marker: str) -> list[str]:
+    """Processes running the bootstrap (the program itself) for ``marker``'s run."""
+    return [p for p in _processes_with(marker) if b"_child.py" in _cmdline(p)]
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path("/proc", pid, "cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _processes_with(marker: str) -> list[str]:
@@ -347,6 +359,26 @@ def test_total_disk_use_is_capped(layer: str) -> None:
     """
     result = attack(code, layer, disk_mb=32)
     assert result.objective is not None and result.objective <= 32
+    assert_parent_healthy()
+
+
+FILES_CAPPED = ("bwrap",) if ROOT_CALLER else ()
+
+
+@pytest.mark.parametrize("layer", layers(FILES_CAPPED, "only bwrap with a root caller caps inodes"))
+def test_number_of_files_is_capped(layer: str) -> None:
+    code = """
+    made = 0
+    try:
+        for i in range(6000):
+            open(f'empty{i}', 'w').close()
+            made += 1
+    except OSError:
+        pass
+    report(made)
+    """
+    result = attack(code, layer, max_files=500)
+    assert result.objective is not None and result.objective < 500
     assert_parent_healthy()
 
 
@@ -433,11 +465,11 @@ def test_guards_are_what_the_caller_set_up(layer: str) -> None:
 def test_concurrent_run_cannot_overwrite_another_runs_report(layer: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    victim = "import time\nreport(1.0)\ntime.sleep(2.0)\n"
+    victim = "import time\nreport(1.0)\ntime.sleep(1.2)\n"
     thief = """
     import ctypes, os, time
     libc = ctypes.CDLL(None)  # the audit hook would refuse a plain open()
-    end = time.time() + 2.5
+    end = time.time() + 1.5
     while time.time() < end:
         for pid in os.listdir('/proc'):
             try:
@@ -454,7 +486,7 @@ def test_concurrent_run_cannot_overwrite_another_runs_report(layer: str) -> None
     """
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(attack, victim, layer)
-        time.sleep(0.3)
+        time.sleep(0.2)
         second = pool.submit(attack, thief, layer)
         assert first.result().objective == 1.0
         second.result()
