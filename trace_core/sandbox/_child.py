@@ -214,6 +214,9 @@ def main() -> None:
         _die_with_parent(_SETTINGS["parent"])
     _set_limits()
     _install_filter(_FILTER_FD)
+    # Whatever else was inherited (bubblewrap's input copies, ...) is not the program's.
+    os.closerange(3, _REPORT_FD)
+    os.closerange(_REPORT_FD + 1, 1 << 16)
     builtins.report = report  # type: ignore[attr-defined]
     sys.path.insert(0, _ROOT)
     sys.argv = [_PROGRAM]

@@ -8,8 +8,9 @@ threads run unchanged:
   It refuses new processes (threads stay allowed), ptrace and cross-process memory access,
   device nodes, sockets (``socketpair`` stays allowed), memfd, SysV shared memory, io_uring,
   namespaces and mounts, kernel keyrings, BPF and clearing the death signal.
-- ``exec_filter()``: loaded by the bootstrap once the interpreter runs, so the program cannot
-  ``execve`` anything (bubblewrap itself needs one ``execve`` after the first filter).
+- ``exec_filter()``: loaded by the bootstrap once the interpreter runs and the limits are set,
+  so the program cannot ``execve`` anything (bubblewrap itself needs one ``execve`` after the
+  first filter) nor change its resource limits (a root caller's weak layers could raise them).
 
 Weaker layers have no bubblewrap; their bootstrap loads both filters at once.
 """
@@ -77,7 +78,8 @@ REFUSED_SYSCALLS = (
     "quotactl",
     "syslog",
 )
-EXEC_SYSCALLS = ("execve", "execveat")
+# Refused once the bootstrap has started the interpreter and set the limits.
+AFTER_START_SYSCALLS = ("execve", "execveat", "setrlimit")
 
 
 def _library() -> Any:
@@ -95,7 +97,9 @@ def _compile(process_rules: bool, exec_rules: bool) -> bytes:
     sc = _library()
     refuse = sc.ERRNO(errno.EPERM)
     filt = sc.SyscallFilter(sc.ALLOW)
-    names = (REFUSED_SYSCALLS if process_rules else ()) + (EXEC_SYSCALLS if exec_rules else ())
+    names = (REFUSED_SYSCALLS if process_rules else ()) + (
+        AFTER_START_SYSCALLS if exec_rules else ()
+    )
     for name in names:
         try:
             filt.add_rule(refuse, name)
@@ -107,6 +111,8 @@ def _compile(process_rules: bool, exec_rules: bool) -> bytes:
         filt.add_rule(refuse, "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
         filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
         filt.add_rule(refuse, "prctl", sc.Arg(0, sc.EQ, _PR_SET_PDEATHSIG))
+    if exec_rules:  # limits only go down from here (a root caller's weak layers could raise)
+        filt.add_rule(refuse, "prlimit64", sc.Arg(2, sc.NE, 0))
     with tempfile.TemporaryFile() as out:
         filt.export_bpf(out)
         out.seek(0)
@@ -121,7 +127,7 @@ def process_filter() -> bytes:
 
 @functools.cache
 def exec_filter() -> bytes:
-    """BPF the bootstrap loads before the program: no ``execve``/``execveat``."""
+    """BPF the bootstrap loads before the program: no ``execve``, no resource-limit changes."""
     return _compile(process_rules=False, exec_rules=True)
 
 

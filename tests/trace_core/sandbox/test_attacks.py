@@ -399,6 +399,22 @@ def test_open_files_are_capped(layer: str) -> None:
 
 
 @pytest.mark.parametrize("layer", layers())
+def test_limits_cannot_be_raised_through_ctypes(layer: str) -> None:
+    code = """
+    import ctypes, resource
+    libc = ctypes.CDLL(None)
+    unlimited = (ctypes.c_ulong * 2)(2**64 - 1, 2**64 - 1)
+    rc = libc.prlimit(0, resource.RLIMIT_AS, unlimited, None)
+    rc2 = libc.setrlimit(resource.RLIMIT_NOFILE, unlimited)
+    report(resource.getrlimit(resource.RLIMIT_AS)[1], values={'rc': rc, 'rc2': rc2})
+    """
+    result = attack(code, layer, memory_mb=512)
+    assert result.objective == 512 * 1024 * 1024
+    assert (result.values["rc"], result.values["rc2"]) == (-1, -1)
+    assert_parent_healthy()
+
+
+@pytest.mark.parametrize("layer", layers())
 def test_threads_keep_working(layer: str) -> None:
     code = """
     import threading
