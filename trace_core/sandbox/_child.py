@@ -89,6 +89,21 @@ def _die_with_parent(parent: int) -> None:
         os._exit(_BOOTSTRAP_FAILED)
 
 
+def _watch_caller(fd: int) -> None:
+    """Exit when the caller dies: ``fd`` is a pipe whose only write end the caller holds, so
+    reading it returns (EOF) exactly then. A second path besides the death signals, which a
+    SIGKILLed caller does not always get to deliver through every wrapper process."""
+    import threading
+
+    def watch() -> None:
+        try:
+            os.read(fd, 1)
+        finally:
+            os._exit(137)
+
+    threading.Thread(target=watch, name="optoforge-caller-watch", daemon=True).start()
+
+
 # --- report() -------------------------------------------------------------------------------
 def _number(value: object) -> float | None:
     if value is None:
@@ -215,8 +230,11 @@ def main() -> None:
     _set_limits()
     _install_filter(_FILTER_FD)
     # Whatever else was inherited (bubblewrap's input copies, ...) is not the program's.
-    os.closerange(3, _REPORT_FD)
-    os.closerange(_REPORT_FD + 1, 1 << 16)
+    keep = sorted({_REPORT_FD, _SETTINGS.get("lifeline", _REPORT_FD)})
+    for low, high in zip([2, *keep], [*keep, 1 << 16], strict=True):
+        os.closerange(low + 1, high)
+    if "lifeline" in _SETTINGS:
+        _watch_caller(_SETTINGS["lifeline"])
     builtins.report = report  # type: ignore[attr-defined]
     sys.path.insert(0, _ROOT)
     sys.argv = [_PROGRAM]

@@ -131,6 +131,9 @@ def run(
             settings["parent"] = os.getpid()
         owned: list[int] = []  # descriptors the child inherits; closed here when run() ends
         cleanup.callback(_close_all, owned)
+        lifeline, caller_end = os.pipe()  # EOF in the child when this process dies
+        owned += [lifeline, caller_end]
+        settings["lifeline"] = lifeline
         limits = (disk_mb, max_files)
         child_filter, prefix = _launch(layer, root, names, limits, read_only_paths, owned)
         bootstrap = BWRAP_BOOTSTRAP if layer is Isolation.BWRAP else _BOOTSTRAP
@@ -146,7 +149,7 @@ def run(
             str(child_filter),
             *(f"{k}={v}" for k, v in settings.items()),
         ]
-        pass_fds = (*owned, report.fileno())
+        pass_fds = (*(fd for fd in owned if fd != caller_end), report.fileno())
         out, err, returncode, timed_out = _execute(cmd, root, timeout_s, output_limit, pass_fds)
         # Killed by the CPU-time limit (SIGXCPU, or 128 + SIGXCPU through bwrap): also "too long".
         timed_out = timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU)
