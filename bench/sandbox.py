@@ -102,11 +102,18 @@ def main() -> None:
     layers = [layer.value for layer in available_isolation()]
     programs = {"trivial": TRIVIAL, "small MILP (SCIP)": MILP}
     _in_process(MILP)()  # warm the solver import for the in-process baseline
+    bare_pass = _median_time(
+        lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeats
+    )
+    strong_pass = _median_time(lambda: run("pass", isolation="bwrap"), args.repeats)
 
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; medians of {args.repeats} runs; default layer: "
         f"{layers[0]}; 1-minute load average at start: {os.getloadavg()[0]:.1f}.",
+        "",
+        f"Strong layer (`bwrap`) over a bare `python -c pass`: {bare_pass * 1000:.1f} ms -> "
+        f"{strong_pass * 1000:.1f} ms, **{(strong_pass - bare_pass) * 1000:+.1f} ms** per run.",
         "",
         "| program | mode | ms per run | x in-process | ms over bare child |",
         "|---|---|---:|---:|---:|",

@@ -29,6 +29,7 @@ _COMMAND_MODULES: list[str] = [
     "agents.cli.library",
     "agents.cli.solve",
     "agents.cli.report",
+    "agents.cli.doctor",
 ]
 
 

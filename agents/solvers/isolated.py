@@ -54,6 +54,7 @@ def solve_isolated(
         timeout_s=timeout_s,
         memory_mb=memory_mb,
         files={"model.json": model.model_dump_json()},
+        read_only_paths=(_REPO_ROOT,),  # the child imports agents.solvers from this tree
     )
     if ran.timed_out:
         return SolveResult(

@@ -1,11 +1,12 @@
 """Bootstrap that runs *inside* the sandbox child, before the generated program.
 
-Executed as a script (``python -I -B _child.py ROOT PROGRAM REPORT GUARDS NAME=INT ...``) so
-it imports nothing from the project; it uses the standard library only. In order it: sets
-resource limits, installs a seccomp filter that refuses new processes and network sockets
-(kernel-enforced, so ctypes cannot get around it), defines the injected ``report()``,
-installs an audit hook (sockets, subprocesses, writes outside the sandbox directory, other
-processes' environments), then runs the program.
+Executed as a script (``python -I -B _child.py ROOT PROGRAM REPORT_FD FILTER_FD NAME=INT ...``)
+so it imports nothing from the project; it uses the standard library only. In order it: asks
+for SIGKILL when the caller dies (layers without namespaces), sets resource limits, loads the
+seccomp filter the caller compiled (kernel-enforced, so ctypes cannot get around it; no
+``execve`` from here on), defines the injected ``report()`` (which writes to a descriptor the
+caller owns), installs an audit hook (a convenience that gives readable errors, not the
+boundary), then runs the program. Any failure before the program starts exits with 125.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import math
 import os
 import resource
-import struct
 import sys
 from _json import encode_basestring_ascii as _json_str  # json itself costs ~30 ms of imports
 from typing import TYPE_CHECKING
@@ -25,13 +25,14 @@ if TYPE_CHECKING:
     from importlib.machinery import ModuleSpec
     from types import ModuleType
 
-# argv: root, program file, report file, guards file, then NAME=INT settings (seccomp, audit,
+# argv: root, program file, report fd, filter fd, then NAME=INT settings (audit, parent,
 # RLIMIT_*). Plain argv rather than JSON keeps start-up free of the json/re imports.
 _ROOT = os.path.realpath(sys.argv[1])
 _PROGRAM = os.path.join(_ROOT, sys.argv[2])
-_REPORT = os.path.join(_ROOT, sys.argv[3])
-_GUARDS = os.path.join(_ROOT, sys.argv[4])
+_REPORT_FD = int(sys.argv[3])  # a file the caller opened; the program never names a path
+_FILTER_FD = int(sys.argv[4])  # a pipe holding the seccomp BPF program
 _SETTINGS = {k: int(v) for k, _, v in (arg.partition("=") for arg in sys.argv[5:])}
+_BOOTSTRAP_FAILED = 125
 _ALLOWED_WRITE_PREFIXES = (_ROOT + os.sep, "/dev/null", "/dev/shm/")
 
 
@@ -47,64 +48,23 @@ def _set_limits() -> None:
             resource.setrlimit(res, (value, hard))
         except (ValueError, OSError) as err:
             sys.stderr.write(f"[sandbox] could not set {name}={value}: {err}\n")
+            os._exit(_BOOTSTRAP_FAILED)
 
 
-# --- seccomp: no new processes, no network sockets -------------------------------------------
-# (audit arch, clone, fork, vfork, clone3, socket, io_uring_setup); no fork/vfork on aarch64
-_SYSCALLS = {
-    "x86_64": (0xC000003E, 56, 57, 58, 435, 41, 425),
-    "aarch64": (0xC00000B7, 220, None, None, 435, 198, 425),
-}
-_CLONE_THREAD = 0x00010000
-_AF_UNIX = 1
-_RET_ALLOW = 0x7FFF0000
-_RET_EPERM = 0x00050000 | 1
-_RET_ENOSYS = 0x00050000 | 38
+# --- seccomp ------------------------------------------------------------------------------
+def _install_filter(fd: int) -> None:
+    """Load the BPF program the caller compiled (read from ``fd``); exit if that fails.
 
-
-def _bpf(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-    return struct.pack("<HBBI", code, jt, jf, k)
-
-
-def _filter_program() -> bytes | None:
-    """A classic-BPF seccomp program: refuse fork/vfork/clone3, clone without CLONE_THREAD,
-    io_uring, and sockets other than AF_UNIX (threads and local socketpairs keep working)."""
-    table = _SYSCALLS.get(os.uname().machine)
-    if table is None:
-        return None
-    arch, clone, fork, vfork, clone3, sock, io_uring_setup = table
-    ld_w_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
-    prog = [
-        _bpf(ld_w_abs, 4),  # seccomp_data.arch
-        _bpf(jeq, arch, 1, 0),
-        _bpf(ret, _RET_EPERM),  # a foreign ABI: refuse everything
-        _bpf(ld_w_abs, 0),  # seccomp_data.nr
-        _bpf(jge, 0x40000000, 0, 1),  # x32 syscalls
-        _bpf(ret, _RET_EPERM),
-        # clone3 hides its flags behind a pointer: ENOSYS makes libc fall back to clone.
-        _bpf(jeq, clone3, 0, 1),
-        _bpf(ret, _RET_ENOSYS),
-    ]
-    for nr in (fork, vfork, io_uring_setup):
-        if nr is not None:
-            prog += [_bpf(jeq, nr, 0, 1), _bpf(ret, _RET_EPERM)]
-    for nr, flag_test in ((clone, (jset, _CLONE_THREAD)), (sock, (jeq, _AF_UNIX))):
-        prog += [
-            _bpf(jeq, nr, 0, 4),
-            _bpf(ld_w_abs, 16),  # low 32 bits of args[0]: clone flags / socket domain
-            _bpf(flag_test[0], flag_test[1], 0, 1),
-            _bpf(ret, _RET_ALLOW),
-            _bpf(ret, _RET_EPERM),
-        ]
-    prog.append(_bpf(ret, _RET_ALLOW))
-    return b"".join(prog)
-
-
-def _install_filter() -> bool:
-    program = _filter_program()
-    if program is None:
-        return False
+    Fail closed: the caller lists this filter among the run's guards, so the program must not
+    start without it.
+    """
     import ctypes
+
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    program = b"".join(chunks)
 
     class _SockFprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
@@ -113,9 +73,42 @@ def _install_filter() -> bool:
     buf = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
-    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
-        return False
-    return libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) == 0
+    if (
+        not program
+        or len(program) % 8
+        or libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0
+        or libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) != 0
+    ):
+        code = ctypes.get_errno()
+        sys.stderr.write(f"[sandbox] could not load the seccomp filter (errno {code})\n")
+        os._exit(_BOOTSTRAP_FAILED)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Without namespaces nothing else kills the program when the caller dies: ask the kernel
+    (the seccomp filter then forbids clearing it)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the caller died before the request took effect
+        os._exit(_BOOTSTRAP_FAILED)
+
+
+def _watch_caller(fd: int) -> None:
+    """Exit when the caller dies: ``fd`` is a pipe whose only write end the caller holds, so
+    reading it returns (EOF) exactly then. A second path besides the death signals, which a
+    SIGKILLed caller does not always get to deliver through every wrapper process."""
+    import threading
+
+    def watch() -> None:
+        try:
+            os.read(fd, 1)
+        finally:
+            os._exit(137)
+
+    threading.Thread(target=watch, name="optoforge-caller-watch", daemon=True).start()
 
 
 # --- report() -------------------------------------------------------------------------------
@@ -150,10 +143,9 @@ def report(objective: object, status: str = "optimal", values: object = None) ->
         f'"raw_objective": {_json_str(repr(objective)[:200])}, '
         f'"status": {_json_str(str(status))}, "values": {{{items}}}}}'
     )
-    tmp = _REPORT + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(payload)
-    os.replace(tmp, _REPORT)
+    data = payload.encode()
+    os.ftruncate(_REPORT_FD, 0)
+    os.pwrite(_REPORT_FD, data, 0)
 
 
 # --- audit hook -----------------------------------------------------------------------------
@@ -290,12 +282,16 @@ class _SolverThreads:
 
 def main() -> None:
     """Apply the limits and guards, inject ``report``, then run the program as ``__main__``."""
+    if _SETTINGS.get("parent"):
+        _die_with_parent(_SETTINGS["parent"])
     _set_limits()
-    guards = []
-    if _SETTINGS.get("seccomp") and _install_filter():
-        guards.append("seccomp")
-    with open(_GUARDS, "w") as fh:
-        fh.write(",".join(guards))
+    _install_filter(_FILTER_FD)
+    # Whatever else was inherited (bubblewrap's input copies, ...) is not the program's.
+    keep = sorted({_REPORT_FD, _SETTINGS.get("lifeline", _REPORT_FD)})
+    for low, high in zip([2, *keep], [*keep, 1 << 16], strict=True):
+        os.closerange(low + 1, high)
+    if "lifeline" in _SETTINGS:
+        _watch_caller(_SETTINGS["lifeline"])
     builtins.report = report  # type: ignore[attr-defined]
     sys.meta_path.insert(0, _SolverThreads(max(1, _SETTINGS.get("threads", 1))))
     sys.path.insert(0, _ROOT)

@@ -10,7 +10,6 @@ and collects the program's ``report()`` or, failing that, parses the printed obj
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import selectors
@@ -25,17 +24,26 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from trace_core.sandbox import seccomp_policy
 from trace_core.sandbox.errors import SandboxError
-from trace_core.sandbox.isolation import Isolation, choose, prefix
+from trace_core.sandbox.isolation import (
+    BWRAP_BOOTSTRAP,
+    DEFAULT_MAX_FILES,
+    Isolation,
+    bwrap_prefix,
+    choose,
+    guards_for,
+    limitations_for,
+    unshare_prefix,
+)
+from trace_core.sandbox.report_file import read_report
 from trace_core.sandbox.stdout_result import read_printed_result
 from trace_core.sandbox.threads import solver_threads, thread_files
 
 DEFAULT_OUTPUT_LIMIT = 1_000_000
 _BOOTSTRAP = str(Path(__file__).with_name("_child.py"))
 _PROGRAM = "program.py"
-_REPORT = ".optoforge-report.json"
-_GUARDS = ".optoforge-guards"
-_RESERVED = {_PROGRAM, _REPORT, _REPORT + ".tmp", _GUARDS}
+_RESERVED = {_PROGRAM}
 # The only variables a child sees; values are fixed here, never copied from the parent.
 _THREAD_CAPS = (
     "OMP_NUM_THREADS",
@@ -46,12 +54,18 @@ _THREAD_CAPS = (
     "OPTOFORGE_SOLVER_THREADS",
 )
 _DRAIN_AFTER_EXIT_S = 2.0
-_MAX_REPORT_BYTES = 64 * 1024 * 1024
+DEFAULT_DISK_MB = 256
+_MAX_OPEN_FILES = 256
 _WORKDIR_PREFIX = "optoforge-sandbox-"
 
 
 class RunResult(BaseModel):
-    """What a sandboxed program did: output, exit, isolation used and its reported result."""
+    """What a sandboxed program did: output, exit, isolation used and its reported result.
+
+    ``guards`` are what the caller set up for this run (never what the child claims);
+    ``limitations`` say what the layer used does not stop; ``report_error`` says why a
+    ``report()`` file was ignored (too big, not JSON, ...).
+    """
 
     stdout: str = ""
     stderr: str = ""
@@ -59,6 +73,8 @@ class RunResult(BaseModel):
     timed_out: bool = False
     isolation: Isolation
     guards: list[str] = Field(default_factory=list)
+    limitations: list[str] = Field(default_factory=list)
+    report_error: str | None = None
     objective: float | None = None
     status: str | None = None
     values: dict[str, float | None] = Field(default_factory=dict)
@@ -83,6 +99,9 @@ def run(
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     isolation: Isolation | str | None = None,
     max_processes: int = 256,
+    disk_mb: int = DEFAULT_DISK_MB,
+    max_files: int = DEFAULT_MAX_FILES,
+    read_only_paths: tuple[str, ...] = (),
     threads: int | None = None,
 ) -> RunResult:
     """Run ``code`` (a Python program) in a sandboxed child process and return what happened.
@@ -90,12 +109,16 @@ def run(
     ``timeout_s`` bounds wall-clock time (CPU time is capped at the same value, rounded up);
     ``memory_mb`` caps the address space; ``files`` are written into the working directory
     first (relative paths only); ``output_limit`` caps stdout and stderr each (bytes; the head
-    and the tail are kept). ``isolation`` forces a layer ("bwrap", "unshare", "rlimits");
-    ``max_processes`` is RLIMIT_NPROC (threads count; the kernel ignores it for root, which is
-    why new processes are also refused by seccomp and the audit hook). ``threads`` is the
-    thread count every solver in the program gets (see :mod:`trace_core.sandbox.threads`;
-    default ``OPTOFORGE_SOLVER_THREADS`` or 1, one per parallel worker). A run that timed out
-    or crashed carries no objective or status, whatever it printed or reported before.
+    and the tail are kept). ``isolation`` names a layer ("bwrap", "unshare", "rlimits"); without
+    it only the strong layer runs code (`trace_core.sandbox.isolation.choose`). ``disk_mb``
+    caps what the run may store in total (bwrap: the run directory is a tmpfs of that size;
+    elsewhere it caps each file); ``max_files`` caps the files and directories it may create
+    (bwrap with a root caller). ``read_only_paths`` are host paths the strong layer shows
+    read-only (e.g. a source tree the program imports). ``max_processes`` is RLIMIT_NPROC.
+    ``threads`` is the thread count every solver in the program gets (see
+    :mod:`trace_core.sandbox.threads`; default ``OPTOFORGE_SOLVER_THREADS`` or 1, one per
+    parallel worker). A run that timed out or crashed carries no objective or status, whatever
+    it printed or reported before.
     """
     _check_args(timeout_s, memory_mb, output_limit)
     threads = solver_threads(threads)
@@ -103,34 +126,49 @@ def run(
     start = time.perf_counter()
     _sweep_stale_workdirs()
     workdir = tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-")
-    try:
+    with contextlib.ExitStack() as cleanup:
         root = os.path.realpath(workdir)
-        _write_inputs(root, code, {**thread_files(threads), **(files or {})})
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        names = _write_inputs(root, code, {**thread_files(threads), **(files or {})})
+        report = cleanup.enter_context(tempfile.TemporaryFile(prefix="optoforge-report-"))
         settings = {
-            "seccomp": 1,
             "audit": 1,
             # CPU seconds accrue per thread: allow every core for the whole wall time, so
             # the wall-clock deadline (not SIGXCPU) is what normally ends a long run.
             "RLIMIT_CPU": math.ceil(timeout_s) * (os.cpu_count() or 1) + 1,
             "RLIMIT_AS": memory_mb * 1024 * 1024,
-            "RLIMIT_FSIZE": 256 * 1024 * 1024,
+            "RLIMIT_FSIZE": disk_mb * 1024 * 1024,
             "RLIMIT_NPROC": max_processes,
+            "RLIMIT_NOFILE": _MAX_OPEN_FILES,
             "RLIMIT_CORE": 0,
             "threads": threads,
         }
+        if layer is Isolation.RLIMITS:
+            settings["parent"] = os.getpid()
+        owned: list[int] = []  # descriptors the child inherits; closed here when run() ends
+        cleanup.callback(_close_all, owned)
+        lifeline, caller_end = os.pipe()  # EOF in the child when this process dies
+        owned += [lifeline, caller_end]
+        settings["lifeline"] = lifeline
+        limits = (disk_mb, max_files)
+        child_filter, prefix = _launch(layer, root, names, limits, read_only_paths, owned)
+        bootstrap = BWRAP_BOOTSTRAP if layer is Isolation.BWRAP else _BOOTSTRAP
         cmd = [
-            *prefix(layer, root),
+            *prefix,
             sys.executable,
             "-I",
             "-B",
-            _BOOTSTRAP,
+            bootstrap,
             root,
             _PROGRAM,
-            _REPORT,
-            _GUARDS,
+            str(report.fileno()),
+            str(child_filter),
             *(f"{k}={v}" for k, v in settings.items()),
         ]
-        out, err, returncode, timed_out = _execute(cmd, root, timeout_s, output_limit, threads)
+        pass_fds = (*(fd for fd in owned if fd != caller_end), report.fileno())
+        out, err, returncode, timed_out = _execute(
+            cmd, root, timeout_s, output_limit, threads, pass_fds
+        )
         # Killed by the CPU-time limit (SIGXCPU, or 128 + SIGXCPU through bwrap): also "too long".
         timed_out = timed_out or returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU)
         result = RunResult(
@@ -140,15 +178,63 @@ def run(
             timed_out=timed_out,
             isolation=layer,
             threads=threads,
+            guards=guards_for(layer),
+            limitations=limitations_for(layer),
             stdout_truncated=out.dropped > 0,
             stderr_truncated=err.dropped > 0,
         )
-        result.guards = _guards(root, layer)
-        _attach_result(result, root)
+        _attach_result(result, report.fileno())
         result.duration_s = time.perf_counter() - start
-        return result
+    return result
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _bpf_pipe(owned: list[int], program: bytes) -> int:
+    """A pipe holding ``program`` (a few KB: fits the pipe buffer), read end kept for the child."""
+    read_fd, write_fd = os.pipe()
+    owned.append(read_fd)
+    try:
+        os.write(write_fd, program)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        os.close(write_fd)
+    return read_fd
+
+
+def _open_input(owned: list[int], path: str) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    owned.append(fd)
+    return fd
+
+
+def _launch(
+    layer: Isolation,
+    root: str,
+    names: list[str],
+    limits: tuple[int, int],
+    read_only_paths: tuple[str, ...],
+    owned: list[int],
+) -> tuple[int, list[str]]:
+    """The seccomp pipe the bootstrap loads and the command prefix of ``layer``."""
+    if layer is not Isolation.BWRAP:
+        child_filter = _bpf_pipe(owned, seccomp_policy.full_filter())
+        return child_filter, unshare_prefix() if layer is Isolation.UNSHARE else []
+    process_filter = _bpf_pipe(owned, seccomp_policy.process_filter())
+    child_filter = _bpf_pipe(owned, seccomp_policy.exec_filter())
+    inputs = {n: _open_input(owned, os.path.join(root, n)) for n in names}
+    prefix = bwrap_prefix(
+        root,
+        seccomp_fd=process_filter,
+        disk_bytes=limits[0] * 1024 * 1024,
+        inputs=inputs,
+        read_only_paths=read_only_paths,
+        max_files=limits[1],
+    )
+    return child_filter, prefix
 
 
 def _sweep_stale_workdirs() -> None:
@@ -182,9 +268,11 @@ def _check_args(timeout_s: float, memory_mb: int, output_limit: int) -> None:
         raise SandboxError(f"output_limit={output_limit} bytes is too small; use >= 1024")
 
 
-def _write_inputs(root: str, code: str, files: dict[str, str | bytes]) -> None:
+def _write_inputs(root: str, code: str, files: dict[str, str | bytes]) -> list[str]:
+    """Write the program and ``files`` under ``root``; returns their relative names."""
     Path(root, _PROGRAM).write_text(code)
     os.mkdir(os.path.join(root, "tmp"))
+    names = [_PROGRAM]
     for name, content in files.items():
         rel = PurePosixPath(name)
         if rel.is_absolute() or ".." in rel.parts or not rel.parts or name in _RESERVED:
@@ -198,6 +286,8 @@ def _write_inputs(root: str, code: str, files: dict[str, str | bytes]) -> None:
             target.write_bytes(content)
         else:
             target.write_text(content)
+        names.append(str(rel))
+    return names
 
 
 def _child_env(root: str, threads: int) -> dict[str, str]:
@@ -245,7 +335,12 @@ class _Capped:
 
 
 def _execute(
-    cmd: list[str], root: str, timeout_s: float, limit: int, threads: int
+    cmd: list[str],
+    root: str,
+    timeout_s: float,
+    limit: int,
+    threads: int = 1,
+    pass_fds: tuple[int, ...] = (),
 ) -> tuple[_Capped, _Capped, int | None, bool]:
     """Run ``cmd``; returns capped stdout, stderr, exit code and whether it was killed."""
     out, err = _Capped(limit), _Capped(limit)
@@ -259,6 +354,7 @@ def _execute(
             stderr=subprocess.PIPE,
             start_new_session=True,
             close_fds=True,
+            pass_fds=pass_fds,
         )
     except OSError as exc:
         raise SandboxError(f"could not start the sandbox child ({cmd[0]}): {exc}") from exc
@@ -304,51 +400,28 @@ def _execute(
 
 
 def _kill(proc: subprocess.Popen[Any]) -> None:
-    """SIGKILL the child's whole process group (namespaced children die with their init)."""
+    """SIGKILL the child and its process group (namespaced children die with their init)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            proc.kill()
 
 
-def _guards(root: str, layer: Isolation) -> list[str]:
-    guards = ["rlimits", "audit-hook", "env-allowlist"]
-    try:
-        extra = Path(root, _GUARDS).read_text().strip()
-    except OSError:
-        extra = ""
-    guards += [g for g in extra.split(",") if g]
-    if layer is Isolation.BWRAP:
-        guards += ["netns", "pidns", "read-only-root", "private-tmp", "no-capabilities"]
-    elif layer is Isolation.UNSHARE:
-        guards += ["netns", "pidns"]
-    return guards
-
-
-def _finite(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _attach_result(result: RunResult, root: str) -> None:
+def _attach_result(result: RunResult, report_fd: int) -> None:
     """Fill objective/status/values from ``report()``, else from the printed output.
 
     A run killed at its deadline or ended by a crash gets nothing: what it printed or
     reported before was an intermediate incumbent at best.
     """
+    report = read_report(report_fd)
+    result.report_error = report.error
     if not result.ok:
         return
-    path = Path(root, _REPORT)
-    try:
-        # The program owns this file and may have written anything: size-cap it and check types.
-        payload = json.loads(path.read_text()) if path.stat().st_size <= _MAX_REPORT_BYTES else None
-    except (OSError, ValueError):
-        payload = None
-    if isinstance(payload, dict):
-        values = payload.get("values")
-        result.objective = _finite(payload.get("objective"))
-        result.status = str(payload.get("status"))[:100] if payload.get("status") else None
-        if isinstance(values, dict):
-            result.values = {str(k): _finite(v) for k, v in values.items()}
+    if report.present:
+        result.objective = report.objective
+        result.status = report.status
+        result.values = report.values
         result.result_source = "report"
         return
     printed = read_printed_result(result.stdout)

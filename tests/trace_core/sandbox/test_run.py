@@ -153,8 +153,9 @@ def test_program_that_closes_its_output_still_runs_to_its_report() -> None:
 
 def test_forged_report_file_cannot_smuggle_wrong_types() -> None:
     code = (
-        "open('.optoforge-report.json', 'w').write("
-        '\'{"objective": "abc", "status": "optimal", "values": {"a": "x", "b": 2}}\')\n'
+        "import os\n"
+        "os.pwrite(report.__globals__['_REPORT_FD'], "
+        '\'{"objective": "abc", "status": "optimal", "values": {"a": "x", "b": 2}}\'.encode(), 0)\n'
     )
     result = run(code)
     assert result.result_source == "report"
