@@ -1,4 +1,9 @@
-"""``optoforge formulate``: solve one optimization word problem from text or a file."""
+"""``optoforge formulate``: solve one word problem (``formulate TEXT``) or train the program.
+
+``formulate`` is a command group whose default command solves: ``optoforge formulate "text"``
+and ``optoforge formulate train TRAIN.jsonl ...`` (see :mod:`agents.cli.formulate_train`) both
+work. Anything that is not a subcommand name is handed to the solve command.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,18 @@ from typing import Annotated, Any
 import typer
 
 from agents.cli.common import fail, setup_logging, user_errors
+
+_SOLVE = "solve"
+
+
+class _SolveByDefault(typer.core.TyperGroup):
+    """A group that runs ``solve`` when the first argument is not one of its commands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Insert the default command unless a subcommand (or group help) was asked for."""
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [_SOLVE, *args]
+        return list(super().parse_args(ctx, args))
 
 
 def _question(text_or_file: str) -> str:
@@ -32,6 +49,13 @@ def formulate(
     max_repairs: Annotated[int, typer.Option(min=0, help="Repair rounds after a failure.")] = 3,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds each program may run.")] = 60.0,
+    program: Annotated[
+        Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
+    ] = None,
+    graph: Annotated[
+        Path | None,
+        typer.Option(help="Save the traced graph of this formulation as JSON (for `viz`)."),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the full result as JSON.")
     ] = False,
@@ -44,12 +68,27 @@ def formulate(
     setup_logging(verbose)
     question = _question(problem)
     spec = AgentSpec(
-        llm=llm, solver=solver, max_repairs=max_repairs, describe=describe, timeout_s=timeout
+        llm=llm,
+        solver=solver,
+        max_repairs=max_repairs,
+        describe=describe,
+        timeout_s=timeout,
+        program=str(program) if program is not None else None,
     )
+    from trace_core.errors import SerializationError
+
     try:
         with stdout_to_stderr():
-            result = spec().solve(question)
-    except user_errors() as err:
+            agent = spec()
+            if graph is None:
+                result = agent.solve(question)
+            else:  # trace it: the graph shows prompts, calls, programs, runs, repairs, answer
+                from trace_core import save_graph
+
+                run = agent.program.solve(question)
+                result = run.result
+                save_graph(run.output, graph)
+    except (*user_errors(), SerializationError) as err:
         raise fail(str(err)) from None
     if json_output:
         data: dict[str, Any] = result.model_dump(mode="json")
@@ -76,5 +115,15 @@ def formulate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``formulate`` to the ``optoforge`` app."""
-    app.command("formulate")(formulate)
+    """Add the ``formulate`` group (solve by default, ``train``) to the ``optoforge`` app."""
+    from agents.cli.formulate_train import train
+
+    group = typer.Typer(
+        cls=_SolveByDefault,
+        help="Formulate and solve a problem (formulate TEXT), or train the program "
+        "(formulate train TRAIN.jsonl --val VAL.jsonl ...).",
+        no_args_is_help=True,
+    )
+    group.command(_SOLVE)(formulate)
+    group.command("train")(train)
+    app.add_typer(group, name="formulate")

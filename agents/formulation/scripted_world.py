@@ -16,6 +16,7 @@ every call that reaches the model (cache misses) appends a line there, a journal
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -137,8 +138,9 @@ class ScriptedWorld:
         kind, reply = self._reply(system, user, _text(messages))
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if self.journal:
+            digest = hashlib.sha256(json.dumps(messages).encode()).hexdigest()[:12]
             with open(self.journal, "a", encoding="utf-8") as handle:
-                handle.write(kind + "\n")
+                handle.write(f"{kind} {digest} pid={os.getpid()}\n")
         return reply
 
     def _reply(self, system: str, user: str, everything: str) -> tuple[str, str]:

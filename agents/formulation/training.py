@@ -95,6 +95,11 @@ class _FormulationTrainer(Trainer):
         ).mean
         if self.first_val is None:
             self.first_val = mean
+            # The first evaluation of a fresh run scores the initial program: keep it, so a
+            # resumed run still reports where it started.
+            path = self.run_dir / "val_before.json" if self.run_dir is not None else None
+            if path is not None and not path.exists():
+                write_atomic(path, json.dumps({"val_before": mean}))
         return mean
 
 
@@ -263,8 +268,6 @@ def train_formulation(
     )
     report = trainer.fit(resume=resume)
     before_path = root / "val_before.json"
-    if trainer.first_val is not None and not before_path.exists():
-        write_atomic(before_path, json.dumps({"val_before": trainer.first_val}))
     val_before = json.loads(before_path.read_text())["val_before"] if before_path.exists() else None
     best_path = program.save(root / "best.json")
     usage = _usage(llm, root, base_usage)
@@ -273,7 +276,7 @@ def train_formulation(
         optimizer="+".join(names),
         val_before=val_before,
         val_after=report.best_score,
-        steps=report.start_step + report.steps,
+        steps=report.steps,
         best_step=report.best_step,
         calls=usage["calls"],
         cached_calls=usage["cached_calls"],

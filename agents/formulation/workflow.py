@@ -54,8 +54,8 @@ class Placeholders:
 
     def __init__(self, *names: str) -> None:
         self.names = names
-        self.__name__ = "keeps_placeholders"
         self.__doc__ = "must keep the placeholders " + ", ".join(f"${n}" for n in names)
+        self.__name__ = self.__doc__.replace("must keep", "keeps")
 
     def __call__(self, text: Any) -> bool:
         return isinstance(text, str) and all(f"${n}" in text for n in self.names)
@@ -78,6 +78,7 @@ class _Recorder:
     """What one solve collects on the side: per-call usage, for the attempt records."""
 
     calls: list[LLMUsage] = field(default_factory=list)
+    durations: list[float] = field(default_factory=list)
 
     def take(self) -> LLMUsage:
         usage = LLMUsage()
@@ -100,6 +101,11 @@ class FormulationRun:
 
 def _value(x: Any) -> Any:
     return x._data if isinstance(x, Node) else x
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The arguments that exist (absent ones stay out of the graph instead of None nodes)."""
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _guarded(op: Any, *args: Any) -> tuple[Any, Any]:
@@ -219,7 +225,7 @@ class FormulationProgram(Module):
 
     @bundle()
     def compose_model_request(
-        self, modelling_guide: str, question: str, lessons: list[Any] | None
+        self, modelling_guide: str, question: str, lessons: list[Any] | None = None
     ) -> str:
         """Fill the modelling guide with the question and lessons: the request for a model."""
         return fill(modelling_guide, question=question, insights=self._lessons_text(lessons))
@@ -229,9 +235,9 @@ class FormulationProgram(Module):
         self,
         program_guide: str,
         question: str,
-        formulation: str | None,
-        lessons: list[Any] | None,
-        program_lessons: list[Any] | None,
+        formulation: str | None = None,
+        lessons: list[Any] | None = None,
+        program_lessons: list[Any] | None = None,
     ) -> str:
         """The request for a solver program: question, written model, lessons, program guide."""
         formulation = formulation.strip() if formulation else formulation
@@ -251,9 +257,9 @@ class FormulationProgram(Module):
         repair_guide: str,
         program_guide: str,
         question: str,
-        program: str | None,
         failure: Any,
         attempt: int,
+        program: str | None = None,
     ) -> str:
         """Fill the repair guide with the failed program and what went wrong in its run."""
         return fill(
@@ -290,12 +296,21 @@ class FormulationProgram(Module):
     @bundle(catch_execution_error=False)
     def run_program(self, program: str) -> dict[str, Any]:
         """Run the program in the sandbox; returns status, objective, values and log tails."""
-        return run_in_sandbox(program, timeout_s=self.timeout_s, memory_mb=self.memory_mb)
+        run = run_in_sandbox(program, timeout_s=self.timeout_s, memory_mb=self.memory_mb)
+        # Timing stays out of the graph: identical runs must give identical optimizer prompts
+        # (and LLM cache hits) in every process.
+        duration = run.pop("duration_s")
+        recorder = _RECORDER.get()
+        if recorder is not None:
+            recorder.durations.append(duration)
+        return run
 
     @bundle()
     def read_answer(self, run: dict[str, Any]) -> float:
-        """The optimal objective the run reported; a crash, timeout, infeasible or unbounded
-        model, or a missing number raises with the solver's log tail."""
+        """The run's optimal objective; a failed run raises with the solver's log tail.
+
+        Failures: a crash, a timeout, an infeasible or unbounded model, or no number reported.
+        """
         outcome, feedback = classify(run, self.timeout_s)
         if outcome is not AttemptOutcome.OK:
             log = "\n".join(t for t in (run.get("stdout"), run.get("stderr")) if t)
@@ -354,15 +369,14 @@ class FormulationProgram(Module):
         formulation: Any = None
         described: tuple[str, LLMUsage] | None = None
         if self.describe:
-            request = self.compose_model_request(self.modelling_guide, q, lessons)
+            request = self.compose_model_request(self.modelling_guide, q, **_given(lessons=lessons))
             formulation = self.call_llm(self.system_rules, request)
             described = (str(_value(formulation)).strip(), recorder.take())
         program_lessons: Any = None
         if callable(getattr(self.library, "retrieve_for_program", None)):
             program_lessons = self.retrieve_program_lessons(q, formulation, self.insights)
-        request = self.compose_program_request(
-            self.program_guide, q, formulation, lessons, program_lessons
-        )
+        context = _given(formulation=formulation, lessons=lessons, program_lessons=program_lessons)
+        request = self.compose_program_request(self.program_guide, q, **context)
         attempts: list[Attempt] = []
         output: Any = None
         for index in range(1, self.max_repairs + 2):
@@ -373,23 +387,23 @@ class FormulationProgram(Module):
             if failure is None:
                 run = self.run_program(program)
                 output, failure = _guarded(self.read_answer, run)
+            record = None if run is None else {**_value(run), "duration_s": recorder.durations[-1]}
             attempts.append(
-                make_attempt(
-                    index,
-                    _value(reply),
-                    _value(program),
-                    usage,
-                    _value(run),
-                    self.timeout_s,
-                )
+                make_attempt(index, _value(reply), _value(program), usage, record, self.timeout_s)
             )
             if failure is None:
                 break
             output = failure
             if index == self.max_repairs + 1:
                 break
+            attempt = node(index, name="attempt")
             request = self.compose_repair_request(
-                self.repair_guide, self.program_guide, q, program, failure, index
+                self.repair_guide,
+                self.program_guide,
+                q,
+                failure,
+                attempt,
+                **_given(program=program),
             )
         used = [*(_value(lessons) or []), *(_value(program_lessons) or [])]
         return output, attempts, described, used
