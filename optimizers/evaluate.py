@@ -56,11 +56,13 @@ def evaluate(
     """Score ``program`` on ``items`` with ``metric(output, target) -> score | (score, text)``.
 
     ``items`` are ``(input, target)`` pairs, ``{"input", "target"}`` dicts, or objects that are
-    their own target. A program that raises scores ``failure_score`` with the error as feedback.
+    their own target. A program that raises scores ``failure_score`` with the error as feedback;
+    LLM errors (budget exhausted, authentication, outage) propagate, since they end the run.
     """
 
     def one(indexed: tuple[int, Any]) -> tuple[int, float, str, bool]:
         from trace_core import ExecutionError, Node, no_trace
+        from trace_core.llm.errors import LLMError
 
         index, item = indexed
         x, target = _split(item)
@@ -69,6 +71,10 @@ def evaluate(
                 output = program(x)
             except ExecutionError as err:
                 return index, failure_score, str(err), True
+            except LLMError:
+                raise  # budget, auth, outage: every item would fail; stop instead
+            except Exception as err:  # untraced, a bundle raises the plain exception
+                return index, failure_score, f"{type(err).__name__}: {err}", True
         result = metric(output.data if isinstance(output, Node) else output, target)
         if isinstance(result, tuple):
             return index, float(result[0]), str(result[1]), False

@@ -99,7 +99,9 @@ class LibraryOptimizer(Optimizer):
         for item in self._failed_items():
             if len(alpha.library) == 0:
                 state = alpha.learner.learn_item(item, by_id)
-                notes.append(f"learned from {item.id}: {state.status}, +{len(state.added)} insight(s)")
+                notes.append(
+                    f"learned from {item.id}: {state.status}, +{len(state.added)} insight(s)"
+                )
             else:
                 iteration = self.step_count + 1
                 state = alpha.evolver.diagnose_item(item, items=by_id, iteration=iteration)
