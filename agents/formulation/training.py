@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from agents.formulation.guide import formulation_guide
 from agents.formulation.workflow import FormulationProgram
 from optimizers.base import Optimizer
 from optimizers.evaluate import evaluate
-from optimizers.trainer import Trainer
+from optimizers.trainer import StepRecord, Trainer
 from trace_core.durable import write_atomic
 from trace_core.errors import OptoforgeError
 
@@ -201,6 +201,15 @@ def _usage(llm: Any, run_dir: Path, base: dict[str, Any]) -> dict[str, Any]:
     return total
 
 
+def _after_step(
+    record: StepRecord,
+    usage: dict[str, Any],
+    callback: Callable[[StepRecord, dict[str, Any]], None] | None,
+) -> None:
+    if callback is not None:
+        callback(record, usage)
+
+
 def train_formulation(
     train: Sequence[Item],
     val: Sequence[Item],
@@ -219,8 +228,13 @@ def train_formulation(
     max_repairs: int = 1,
     timeout_s: float = 60.0,
     library: str | Path | None = None,
+    on_step: Callable[[StepRecord, dict[str, Any]], None] | None = None,
 ) -> FormulationTrainReport:
-    """Train a fresh FormulationProgram on ``train``, keep the best on ``val``; see module doc."""
+    """Train a fresh FormulationProgram on ``train``, keep the best on ``val``; see module doc.
+
+    ``on_step(record, usage)`` is called after each step with the trainer's record and the
+    run's LLM usage so far (calls, cached_calls, total_tokens, cost).
+    """
     from agents.evaluation.executors import ThreadExecutor
 
     names = parse_optimizer(optimizer)
@@ -264,7 +278,7 @@ def train_formulation(
         progress=progress,
         max_steps=steps,
         executor=ThreadExecutor(workers) if workers > 1 else None,
-        on_step=lambda record: _usage(llm, root, base_usage),
+        on_step=lambda record: _after_step(record, _usage(llm, root, base_usage), on_step),
     )
     report = trainer.fit(resume=resume)
     before_path = root / "val_before.json"

@@ -32,7 +32,13 @@ pytestmark = [pytest.mark.solver, pytest.mark.slow, pytest.mark.usefixtures("san
 @pytest.fixture
 def data(tmp_path: Path) -> tuple[Path, Path]:
     items = world_items()
-    write_dataset(items[:4], tmp_path / "train.jsonl")
+    # Training rows shaped like ReSocratic's synthesized JSONL (program and provenance kept):
+    # a synthesized file is a training set as it is.
+    synthesized = [
+        item.model_copy(update={"program": "...", "provenance": {"method": "resocratic"}})
+        for item in items[:4]
+    ]
+    write_dataset(synthesized, tmp_path / "train.jsonl")
     write_dataset(items[4:7], tmp_path / "val.jsonl")
     return tmp_path / "train.jsonl", tmp_path / "val.jsonl"
 
@@ -77,6 +83,10 @@ def test_trained_program_is_used_by_formulate(data: tuple[Path, Path], tmp_path:
     )
     assert plain["objective"] != pytest.approx(item.answer)
     assert trained["objective"] == pytest.approx(item.answer)
+    args = ["evaluate", str(data[1]), "--llm", WORLD, "--program", report["program"]]
+    args += ["--json", "--run-dir", str(tmp_path / "eval"), "--no-progress"]
+    evaluated = CliRunner().invoke(create_app(), args)
+    assert json.loads(evaluated.stdout)["accuracy"] == 1.0
 
 
 def test_formulate_graph_renders_with_viz(tmp_path: Path) -> None:
