@@ -77,6 +77,7 @@ def formulate(
     )
     from trace_core.errors import SerializationError
 
+    expected: tuple[type[BaseException], ...] = (*user_errors(), SerializationError)
     try:
         with stdout_to_stderr():
             agent = spec()
@@ -88,7 +89,7 @@ def formulate(
                 run = agent.program.solve(question)
                 result = run.result
                 save_graph(run.output, graph)
-    except (*user_errors(), SerializationError) as err:
+    except expected as err:
         raise fail(str(err)) from None
     if json_output:
         data: dict[str, Any] = result.model_dump(mode="json")

@@ -56,6 +56,7 @@ def train(
     from optimizers.trainer import RunDirInUse
 
     setup_logging(verbose)
+    expected: tuple[type[BaseException], ...] = (*user_errors(), TrainSetupError, RunDirInUse)
     try:
         train_items = load_dataset(train_set)
         val_items = load_dataset(val)
@@ -79,7 +80,7 @@ def train(
                 timeout_s=timeout,
                 library=library,
             )
-    except (*user_errors(), TrainSetupError, RunDirInUse) as err:
+    except expected as err:
         raise fail(str(err)) from None
     if json_output:
         typer.echo(json.dumps(report.model_dump(mode="json")))

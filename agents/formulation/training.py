@@ -245,7 +245,11 @@ def train_formulation(
     root = Path(run_dir)
     root.mkdir(parents=True, exist_ok=True)
     _attach_budget(llm, budget_calls)
-    program_kw = {"solver": solver, "max_repairs": max_repairs, "timeout_s": timeout_s}
+    program_kw: dict[str, Any] = {
+        "solver": solver,
+        "max_repairs": max_repairs,
+        "timeout_s": timeout_s,
+    }
     alpha = _alphaopt(llm, root, library, program_kw) if "alphaopt" in names else None
     program = FormulationProgram(
         llm,

@@ -30,7 +30,7 @@ from agents.formulation.templates import load_template, render
 from trace_core.bundle import bundle, node
 from trace_core.errors import ExecutionError
 from trace_core.module import Module
-from trace_core.nodes import Node
+from trace_core.nodes import Node, ParameterNode
 
 PROMPT_PARAMETERS = ("system_rules", "modelling_guide", "program_guide", "repair_guide")
 
@@ -157,36 +157,31 @@ class FormulationProgram(Module):
         self.llm_options = dict(llm_options or {})
         self.restrict_insights = restrict_insights
         module = self.target.module
-        self.system_rules = node(
+        self.system_rules = ParameterNode(
             render("system", prompt_dir, solver_name=module, solver_module=module),
             name="system_rules",
-            trainable=True,
             description="system message of every LLM call: the rules for writing programs",
         )
-        self.modelling_guide = node(
+        self.modelling_guide = ParameterNode(
             load_template("describe", prompt_dir),
             name="modelling_guide",
-            trainable=True,
             description="request for the mathematical model written before the program",
             constraint=Placeholders("question", "insights"),
         )
-        self.program_guide = node(
+        self.program_guide = ParameterNode(
             render(self.target.guide, prompt_dir),
             name="program_guide",
-            trainable=True,
             description="how to write the solver program (shown in every program request)",
         )
-        self.repair_guide = node(
+        self.repair_guide = ParameterNode(
             load_template("repair", prompt_dir),
             name="repair_guide",
-            trainable=True,
             description="request sent after a failed run, asking for a corrected program",
             constraint=Placeholders("question", "program", "feedback"),
         )
-        self.insights = node(
+        self.insights = ParameterNode(
             [int(i) for i in insights],
             name="insights",
-            trainable=True,
             description="ids of the experience-library insights this program may use",
             constraint=_insight_ids,
         )

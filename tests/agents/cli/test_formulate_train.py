@@ -185,3 +185,12 @@ def test_sigkill_mid_training_resumes_to_the_same_result_without_repaying(
     # LLM cache, so the journal of paid calls is as long as the uninterrupted run's.
     paid = (tmp_path / "journal-killed").read_text().splitlines()
     assert len(paid) == len((tmp_path / "journal-ref").read_text().splitlines())
+
+
+def test_budget_stops_training_cleanly_with_the_program_saved(
+    data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    report = _train(data, tmp_path / "run", "--budget-calls", "5")
+    assert report["stopped"] and "budget" in report["stopped"]
+    assert report["steps"] == 0 and report["val_before"] == 0.0
+    assert Path(report["program"]).is_file()
