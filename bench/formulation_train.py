@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT = ["optoprime", "opro", "textgrad", "alphaopt", "optoprime+alphaopt"]
+DEFAULT = ["optoprime", "opro", "textgrad", "gepa", "alphaopt", "optoprime+alphaopt"]
 # gpt-4o-mini list prices (USD per million tokens), for the cost estimate.
 PRICE_IN, PRICE_OUT = 0.15, 0.60
 

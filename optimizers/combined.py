@@ -8,6 +8,7 @@ member's state, so a run directory resumes a combination exactly like a single o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,12 +59,14 @@ class CombinedOptimizer(Optimizer):
         for member in self.members:
             member.zero_feedback()
 
-    def backward(self, output: Node, feedback: Any, *, score: float | None = None) -> None:
-        """Propagate once; every member sees the same feedback item."""
-        super().backward(output, feedback, score=score)
-        item = self._feedback[-1]
+    def backward(
+        self, output: Node, feedback: Any, *, score: float | None = None, **extra: Any
+    ) -> None:
+        """Propagate once; every member sees the same feedback item (``extra`` included)."""
+        super().backward(output, feedback, score=score, **extra)
+        item: FeedbackItem = self._feedback[-1]
         for member in self.members:
-            member._feedback.append(FeedbackItem(item.output, item.feedback, item.score))
+            member._feedback.append(dataclasses.replace(item))
 
     def _suggest(self) -> Suggestion:  # pragma: no cover - step() and propose() delegate
         raise NotImplementedError("CombinedOptimizer delegates to its members")

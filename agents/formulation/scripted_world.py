@@ -150,6 +150,8 @@ class ScriptedWorld:
             return "alphaopt " + step, self._alphaopt(step, user)
         if system.startswith("You improve a program") or system.startswith("You are an optimizer"):
             return "optimizer", self._suggest(user)
+        if user.startswith("You improve one text variable of a program"):
+            return "optimizer", self._reflect(user)
         if "textual gradient" in system:
             return "optimizer", json.dumps({"gradients": {}})
         if "#Variable" in user and '"value"' in user:
@@ -175,6 +177,16 @@ class ScriptedWorld:
                 "suggestion": {"system_rules": _improved_rules()},
             }
         )
+
+    @staticmethod
+    def _reflect(user: str) -> str:
+        """GEPA's reflection: a new value for one variable, in one fenced block."""
+        name = re.search(r"`(\w+)`", user)
+        current = re.search(r"current value:\n```\n(.*?)\n```\n", user, re.DOTALL)
+        value = current.group(1) if current else ""
+        if name is not None and name.group(1) == "system_rules" and "Wrong answer" in user:
+            value = _improved_rules(value)
+        return f"```\n{value}\n```"
 
     def _alphaopt(self, step: str, text: str) -> str:
         if step == "quick match":
