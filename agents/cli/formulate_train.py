@@ -47,8 +47,11 @@ def train(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
-    """Train the formulation program's prompts (and insights) on TRAIN_SET, keeping the best
-    on --val; writes history.jsonl, checkpoint.json, scores.png and best.json to --run-dir."""
+    """Train the formulation program on TRAIN_SET, keeping the best on --val.
+
+    Writes history.jsonl, checkpoint.json, scores.png and best.json (the trained program) to
+    --run-dir; --resume continues a stopped run.
+    """
     from agents.evaluation.dataset import load_dataset
     from agents.evaluation.streams import stdout_to_stderr
     from agents.formulation.factory import resolve_llm

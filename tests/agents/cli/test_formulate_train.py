@@ -197,3 +197,18 @@ def test_budget_stops_training_cleanly_with_the_program_saved(
     assert report["stopped"] and "budget" in report["stopped"]
     assert report["steps"] == 0 and report["val_before"] == 0.0
     assert Path(report["program"]).is_file()
+
+
+def test_gepa_without_its_adapter_is_a_one_line_not_yet_error(
+    data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    try:
+        import optimizers.gepa  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("the GEPA adapter is in this build")
+    args = ["formulate", "train", str(data[0]), "--val", str(data[1]), "--llm", WORLD]
+    result = CliRunner().invoke(create_app(), [*args, "--optimizer", "gepa"])
+    assert result.exit_code == 2
+    assert "not available yet" in result.stderr and "Traceback" not in result.output
