@@ -204,7 +204,7 @@ class FormulationProgram(Module):
 
     @bundle(catch_execution_error=False)
     def retrieve_program_lessons(
-        self, question: str, formulation: str | None, insights: list[int]
+        self, question: str, insights: list[int], formulation: str | None = None
     ) -> list[Any]:
         """Look up code lessons for the program step (AlphaOPT retrieves them separately)."""
         formulation = formulation.strip() if formulation else None
@@ -369,7 +369,9 @@ class FormulationProgram(Module):
             described = (str(_value(formulation)).strip(), recorder.take())
         program_lessons: Any = None
         if callable(getattr(self.library, "retrieve_for_program", None)):
-            program_lessons = self.retrieve_program_lessons(q, formulation, self.insights)
+            program_lessons = self.retrieve_program_lessons(
+                q, self.insights, **_given(formulation=formulation)
+            )
         context = _given(formulation=formulation, lessons=lessons, program_lessons=program_lessons)
         request = self.compose_program_request(self.program_guide, q, **context)
         attempts: list[Attempt] = []
