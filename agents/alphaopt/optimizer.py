@@ -4,8 +4,8 @@ Its one parameter is the list of insight ids a :class:`FormulationProgram` may u
 insights themselves live in the SQLite :class:`ExperienceLibrary`. A step reads the minibatch
 feedback and does what ``library learn`` and ``library evolve`` do, with the same code: items
 the program got wrong are learned from (self-explore for a gold program, extract, verify, store
-with merging) while the library is still empty of applicable lessons, and diagnosed once it has
-some (which insights misled, which were missed, new ones where none fit); then every
+with merging) while the program's insight set is empty, and diagnosed once it has some (which
+insights misled, which were missed, new ones where none fit); then every
 ``evolve_every`` steps each insight is refined, split or retired. The new parameter value is
 the set of active insights.
 """
@@ -96,8 +96,12 @@ class LibraryOptimizer(Optimizer):
         before = alpha.usage
         by_id = {item.id: item for item in self.items.values()}
         notes: list[str] = []
+        # Learn while the program's insight set is empty, diagnose once it has insights. The set
+        # (restored from a checkpoint on resume), not the library file, decides: a step redone
+        # after a kill takes the same path as the first time.
+        learning = not self.parameters[0].data
         for item in self._failed_items():
-            if len(alpha.library) == 0:
+            if learning:
                 state = alpha.learner.learn_item(item, by_id)
                 notes.append(
                     f"learned from {item.id}: {state.status}, +{len(state.added)} insight(s)"

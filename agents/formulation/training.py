@@ -6,15 +6,17 @@ batch, validation after every step with keep-best, ``history.jsonl``, ``checkpoi
 ``scores.png`` in the run directory, and exact resume. Optimizers: optoprime, opro, textgrad,
 gepa (reflective Pareto search) and alphaopt (the experience library trains the insight set),
 or a ``+`` combination where each steps on the same feedback. The run directory also gets
-``best.json`` (the trained program), ``val_before.json`` and ``usage.json`` (LLM calls, tokens
-and cost summed over every process of the run, so a resumed run reports the whole run).
+``best.json`` (the trained program), ``initial.json`` (the starting values), ``val_before.json``
+and ``llm_calls.jsonl``, a journal with one line per LLM call (cached or paid, tokens, cost) that
+survives kills, so a resumed run reports every call the whole run made.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from agents.formulation.workflow import FormulationProgram
 from optimizers.base import Optimizer
 from optimizers.evaluate import evaluate
 from optimizers.trainer import StepRecord, Trainer
-from trace_core.durable import write_atomic
+from trace_core.durable import append_line, write_atomic
 from trace_core.errors import OptoforgeError
 
 OPTIMIZERS = ("optoprime", "opro", "textgrad", "gepa", "alphaopt")
@@ -192,13 +194,50 @@ def _alphaopt(
     return AlphaOpt(library or run_dir / "library.sqlite", llm, solve=solve)
 
 
-def _usage(llm: Any, run_dir: Path, base: dict[str, Any]) -> dict[str, Any]:
+CALLS_FILE = "llm_calls.jsonl"
+
+
+@contextmanager
+def _journaled_calls(llm: Any, path: Path) -> Iterator[None]:
+    """Append one line per finished LLM call to ``path`` (fsynced), for the whole run.
+
+    The journal survives a kill, so a resumed run reports every call the run paid for, and
+    how many were answered by the cache instead.
+    """
     tracker = getattr(llm, "usage", None)
-    now = tracker.summary() if tracker is not None else {}
-    keys = ("calls", "cached_calls", "total_tokens", "cost")
-    total = {k: base.get(k, 0) + now.get(k, 0) for k in keys}
-    write_atomic(run_dir / "usage.json", json.dumps(total))
-    return total
+    original = getattr(tracker, "record", None)
+    if tracker is None or original is None:
+        yield
+        return
+
+    def record(call: Any) -> None:
+        original(call)
+        usage = getattr(call, "usage", None)
+        line = {
+            "cached": bool(getattr(call, "cached", False)),
+            "tokens": int(getattr(usage, "total_tokens", 0) or 0),
+            "cost": float(getattr(call, "cost", 0.0) or 0.0),
+        }
+        append_line(path, json.dumps(line))
+
+    tracker.record = record
+    try:
+        yield
+    finally:
+        tracker.record = original
+
+
+def _usage(run_dir: Path) -> dict[str, Any]:
+    """Totals of the run's call journal: paid calls, cache hits, tokens and dollars paid."""
+    path = run_dir / CALLS_FILE
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    paid = [r for r in rows if not r["cached"]]
+    return {
+        "calls": len(paid),
+        "cached_calls": len(rows) - len(paid),
+        "total_tokens": sum(r["tokens"] for r in paid),
+        "cost": sum(r["cost"] for r in paid),
+    }
 
 
 def _after_step(
@@ -258,17 +297,19 @@ def train_formulation(
         restrict_insights=alpha is not None,
         **program_kw,
     )
-    initial = {name: p.data for name, p in program.named_parameters().items()}
+    initial_path = root / "initial.json"
+    if not resume and not (root / "checkpoint.json").exists():
+        # A fresh run (a run dir holding a run without --resume is refused by the Trainer).
+        for stale in (CALLS_FILE, "val_before.json", "initial.json"):
+            (root / stale).unlink(missing_ok=True)
+    if not initial_path.exists():
+        program.save(initial_path)  # what "changed" compares with, across resumes
+    initial = {k: v["value"] for k, v in json.loads(initial_path.read_text())["parameters"].items()}
     val_pairs = [(item, item) for item in val]
     opt = build_optimizer(
         names, program, llm, alphaopt=alpha, items=train, val_pairs=val_pairs, run_dir=root
     )
     per_epoch = math.ceil(len(train) / batch_size)
-    base_usage = (
-        json.loads((root / "usage.json").read_text())
-        if resume and (root / "usage.json").exists()
-        else {}
-    )
     trainer = _FormulationTrainer(
         lambda item: program(item.question),
         opt,
@@ -282,13 +323,14 @@ def train_formulation(
         progress=progress,
         max_steps=steps,
         executor=ThreadExecutor(workers) if workers > 1 else None,
-        on_step=lambda record: _after_step(record, _usage(llm, root, base_usage), on_step),
+        on_step=lambda record: _after_step(record, _usage(root), on_step),
     )
-    report = trainer.fit(resume=resume)
+    with _journaled_calls(llm, root / CALLS_FILE):
+        report = trainer.fit(resume=resume)
     before_path = root / "val_before.json"
     val_before = json.loads(before_path.read_text())["val_before"] if before_path.exists() else None
     best_path = program.save(root / "best.json")
-    usage = _usage(llm, root, base_usage)
+    usage = _usage(root)
     final = {name: p.data for name, p in program.named_parameters().items()}
     return FormulationTrainReport(
         optimizer="+".join(names),

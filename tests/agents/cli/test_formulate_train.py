@@ -188,6 +188,8 @@ def test_sigkill_mid_training_resumes_to_the_same_result_without_repaying(
     # LLM cache, so the journal of paid calls is as long as the uninterrupted run's.
     paid = (tmp_path / "journal-killed").read_text().splitlines()
     assert len(paid) == len((tmp_path / "journal-ref").read_text().splitlines())
+    # ...and the run's own call journal (llm_calls.jsonl) counted every one of them.
+    assert got["calls"] == expected["calls"] == len(paid)
 
 
 def test_budget_stops_training_cleanly_with_the_program_saved(
