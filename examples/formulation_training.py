@@ -64,9 +64,6 @@ def run(llm: Any = None, steps: int = 2, run_dir: str | None = None) -> dict[str
         train, val = items[:3], items[3:]
     root = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="optoforge-demo-"))
     model = make_llm() if scripted else llm
-    from agents.formulation.workflow import FormulationProgram
-
-    FormulationProgram(model).save(root / "initial.json")
     report = train_formulation(
         train, val, llm=model, optimizer="optoprime", steps=steps, batch_size=2, run_dir=root
     )
