@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "LearnSettings": "agents.alphaopt.learning",
     "EvolveSettings": "agents.alphaopt.evolution",
     "AlphaOpt": "agents.alphaopt.pipeline",
+    "LibraryOptimizer": "agents.alphaopt.optimizer",
     "run_ablation": "agents.alphaopt.ablation",
     "AblationReport": "agents.alphaopt.ablation",
 }

@@ -1,8 +1,11 @@
 """``optoforge demo``: run one of the examples end to end with whatever model is available.
 
-Model choice, first match wins: ``--llm``; ``OPTOFORGE_LLM``; the embedded local model when its
-extra is installed; otherwise the example's scripted stand-in model, and the command says so
-and how to point it at a real model.
+The default is the flagship: the formulation program trained for two steps, with validation
+accuracy before and after and the prompt change as a diff. It needs a capable model, so it uses
+``--llm`` or ``OPTOFORGE_LLM`` and otherwise says so in one line and runs the scripted world.
+For the other examples the model choice is, first match wins: ``--llm``; ``OPTOFORGE_LLM``; the
+embedded local model when its extra is installed; otherwise the example's scripted stand-in
+model, and the command says so and how to point it at a real model.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import typer
 from agents.cli.common import JsonModeOpt, fail
 
 EXAMPLES = {
+    "formulation": "formulation_training",
     "numeric": "numeric_target",
     "prompt": "prompt_tuning",
     "code": "code_tuning",
@@ -58,6 +62,31 @@ def load_example(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def choose_capable_llm(llm_id: str | None) -> tuple[Any, str]:
+    """The model for the flagship demo: ``--llm`` or ``OPTOFORGE_LLM``, else the scripted world."""
+    from trace_core.llm import get_llm
+
+    chosen = llm_id or os.environ.get("OPTOFORGE_LLM")
+    if chosen:
+        return get_llm(chosen), f"Using {chosen} on 6 items of examples/data/sample.jsonl."
+    return None, (
+        "No capable model configured (pass --llm or set OPTOFORGE_LLM): running the SCRIPTED "
+        "WORLD, where a stand-in model writes integer variables only when told to."
+    )
+
+
+def print_formulation_report(result: dict[str, Any]) -> None:
+    """The flagship demo's result for people: accuracy before/after and the prompt diff."""
+    typer.echo(f"world: {result['world']}")
+    typer.echo(
+        f"validation accuracy: {result['accuracy_before']:.0%} -> {result['accuracy_after']:.0%}"
+        f" after {result['steps']} OptoPrime step(s); {result['calls']} LLM call(s), "
+        f"{result['tokens']} tokens, ${result['cost']:.4f}"
+    )
+    typer.echo("prompt change:\n" + (result["diff"] or "(none)"))
+    typer.echo(f"run dir: {result['run_dir']} (history.jsonl, scores.png, best.json)")
 
 
 def choose_llm(llm_id: str | None) -> tuple[Any, str]:
@@ -125,7 +154,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
         example: str = typer.Option(
-            "numeric", "--example", "-e", help=f"which example to run: {', '.join(EXAMPLES)}"
+            "formulation", "--example", "-e", help=f"which example to run: {', '.join(EXAMPLES)}"
         ),
         llm: str | None = typer.Option(
             None, "--llm", help="provider:model, e.g. openai:gpt-4o-mini (default: OPTOFORGE_LLM)"
@@ -134,17 +163,24 @@ def register(app: typer.Typer) -> None:
             None, "--run-dir", help="where trainer examples write history and checkpoints"
         ),
         steps: int | None = typer.Option(
-            None, "--steps", min=1, help="optimizer steps for the numeric and code examples"
+            None,
+            "--steps",
+            min=1,
+            help="optimizer steps for the formulation, numeric and code examples",
+        ),
+        json_output: bool = typer.Option(
+            False, "--json", help="print the result as JSON (always for examples but formulation)"
         ),
         resume: bool = typer.Option(
             False, "--resume", help="continue the trainer run in --run-dir (prompt, workflow)"
         ),
         json_mode: JsonModeOpt = None,
     ) -> None:
-        """Run one optimization example end to end and print its result as JSON."""
+        """Run one optimization example end to end (default: train the formulation program)."""
         from agents.cli.common import reported_errors
 
         module = load_example(example)
+        flagship = example == "formulation"
         accepts = inspect.signature(module.run).parameters
         if (run_dir is not None or resume) and "run_dir" not in accepts:
             with_dir = [name for name in EXAMPLES if _takes_run_dir(name)]
@@ -165,9 +201,11 @@ def register(app: typer.Typer) -> None:
         if resume:
             kwargs["resume"] = True
         with reported_errors(run_dir):
-            model, note = choose_llm(llm)
+            model, note = choose_capable_llm(llm) if flagship else choose_llm(llm)
             typer.echo(note, err=True)
-            if "steps" in accepts and (steps is not None or model is not None):
+            if flagship and steps is not None:
+                kwargs["steps"] = steps
+            elif "steps" in accepts and (steps is not None or model is not None):
                 # A real model is slow and costs money: a few steps show the loop working.
                 kwargs["steps"] = steps if steps is not None else LIVE_STEPS
             # Examples print their progress; keep stdout for the JSON result.
@@ -176,7 +214,10 @@ def register(app: typer.Typer) -> None:
                 result = module.run(model, **kwargs)
             finally:
                 sys.stdout = stdout
-        typer.echo(json.dumps(result, indent=2, default=str))
+        if flagship and not json_output:
+            print_formulation_report(result)
+        else:
+            typer.echo(json.dumps(result, indent=2, default=str))
 
 
 def _takes_run_dir(name: str) -> bool:

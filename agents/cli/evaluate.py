@@ -76,6 +76,9 @@ def evaluate(
         int | None, typer.Option(min=1, help="Stop after this many LLM calls.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
+    program: Annotated[
+        Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
     """Evaluate the formulation agent on DATASET and report accuracy, execution rate and cost."""
@@ -99,6 +102,7 @@ def evaluate(
         max_cost=max_cost,
         max_calls=max_calls,
         llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
+        program=str(program) if program is not None else None,
     )
     target_dir = run_dir or default_run_dir(dataset, llm or os.environ.get("OPTOFORGE_LLM"), solver)
     with reported_errors(target_dir):

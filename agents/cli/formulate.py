@@ -1,8 +1,14 @@
-"""``optoforge formulate``: solve one optimization word problem from text or a file."""
+"""``optoforge formulate``: solve one word problem (``formulate TEXT``) or train the program.
+
+``formulate`` is a command group whose default command solves: ``optoforge formulate "text"``
+and ``optoforge formulate train TRAIN.jsonl ...`` (see :mod:`agents.cli.formulate_train`) both
+work. Anything that is not a subcommand name is handed to the solve command.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +20,18 @@ from agents.cli.common import (
     setup_logging,
     text_or_file,
 )
+
+_SOLVE = "solve"
+
+
+class _SolveByDefault(typer.core.TyperGroup):
+    """A group that runs ``solve`` when the first argument is not one of its commands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Insert the default command unless a subcommand (or group help) was asked for."""
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [_SOLVE, *args]
+        return list(super().parse_args(ctx, args))
 
 
 def formulate(
@@ -36,6 +54,13 @@ def formulate(
             callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
         ),
     ] = 60.0,
+    program: Annotated[
+        Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
+    ] = None,
+    graph: Annotated[
+        Path | None,
+        typer.Option(help="Save the traced graph of this formulation as JSON (for `viz`)."),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the full result as JSON.")
     ] = False,
@@ -53,11 +78,22 @@ def formulate(
         describe=describe,
         timeout_s=timeout,
         llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
+        program=str(program) if program is not None else None,
     )
-    with reported_errors(resume="run the same command again"):
+    from trace_core.errors import SerializationError
+
+    with reported_errors(resume="run the same command again", extra=(SerializationError,)):
         question = text_or_file(problem, "problem file")
         with stdout_to_stderr():
-            result = spec().solve(question)
+            agent = spec()
+            if graph is None:
+                result = agent.solve(question)
+            else:  # trace it: the graph shows prompts, calls, programs, runs, repairs, answer
+                from trace_core import save_graph
+
+                run = agent.program.solve(question)
+                result = run.result
+                save_graph(run.output, graph)
     if json_output:
         data: dict[str, Any] = result.model_dump(mode="json")
         data.update(
@@ -83,5 +119,15 @@ def formulate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``formulate`` to the ``optoforge`` app."""
-    app.command("formulate")(formulate)
+    """Add the ``formulate`` group (solve by default, ``train``) to the ``optoforge`` app."""
+    from agents.cli.formulate_train import train
+
+    group = typer.Typer(
+        cls=_SolveByDefault,
+        help="Formulate and solve a problem (formulate TEXT), or train the program "
+        "(formulate train TRAIN.jsonl --val VAL.jsonl ...).",
+        no_args_is_help=True,
+    )
+    group.command(_SOLVE)(formulate)
+    group.command("train")(train)
+    app.add_typer(group, name="formulate")

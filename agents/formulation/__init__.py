@@ -9,6 +9,11 @@ from trace_core._lazy import lazy_getattr
 
 _EXPORTS: dict[str, str] = {
     "FormulationAgent": "agents.formulation.agent",
+    "FormulationProgram": "agents.formulation.workflow",
+    "FormulationFailure": "agents.formulation.workflow",
+    "formulation_guide": "agents.formulation.guide",
+    "train_formulation": "agents.formulation.training",
+    "FormulationTrainReport": "agents.formulation.training",
     "FormulationResult": "agents.formulation.result",
     "Attempt": "agents.formulation.result",
     "AttemptOutcome": "agents.formulation.result",

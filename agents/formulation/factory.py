@@ -44,6 +44,7 @@ class AgentSpec:
     max_cost: float | None = None  # dollars, per process (each Ray worker has its own budget)
     max_calls: int | None = None
     llm_options: dict[str, Any] = field(default_factory=dict)
+    program: str | None = None  # trained parameters (best.json of `formulate train`)
 
     def __call__(self) -> FormulationAgent:
         budget = None
@@ -58,4 +59,5 @@ class AgentSpec:
             describe=self.describe,
             timeout_s=self.timeout_s,
             llm_options=dict(self.llm_options),
+            program_path=self.program,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import typer
@@ -27,7 +28,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
 def test_demo_without_a_model_says_it_uses_a_stand_in_and_how_to_use_a_real_one(
     app: typer.Typer,
 ) -> None:
-    result = CliRunner().invoke(app, ["demo"])
+    result = CliRunner().invoke(app, ["demo", "--example", "numeric"])
     assert result.exit_code == 0, result.output
     assert "scripted stand-in" in result.stderr
     assert "--llm" in result.stderr and "OPTOFORGE_LLM" in result.stderr
@@ -69,3 +70,19 @@ def test_demo_falls_back_to_the_stand_in_when_the_local_model_fails_to_load(
     assert result.exit_code == 0, result.output
     assert "failed to load (weights missing)" in result.stderr
     assert json.loads(result.stdout)["passed"] == 5
+
+
+@pytest.mark.solver
+@pytest.mark.slow
+def test_default_demo_trains_the_formulation_program_in_the_labelled_scripted_world(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyscipopt")
+    result = CliRunner().invoke(app, ["demo", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "No capable model" in line]
+    assert len(notes) == 1 and "SCRIPTED WORLD" in notes[0]
+    assert "world: scripted" in result.stdout
+    assert "validation accuracy: 0% -> 100%" in result.stdout
+    assert "+- Declare integer variables for indivisible counts" in result.stdout
+    assert (tmp_path / "best.json").is_file()
