@@ -23,6 +23,7 @@ from typing import Any
 import typer
 
 from agents.cli.common import JsonModeOpt, fail
+from agents.cli.tracking import TrackOpt, tracked
 
 EXAMPLES = {
     "formulation": "formulation_training",
@@ -175,6 +176,7 @@ def register(app: typer.Typer) -> None:
             False, "--resume", help="continue the trainer run in --run-dir (prompt, workflow)"
         ),
         json_mode: JsonModeOpt = None,
+        track: TrackOpt = None,
     ) -> None:
         """Run one optimization example end to end (default: train the formulation program)."""
         from agents.cli.common import reported_errors
@@ -200,7 +202,7 @@ def register(app: typer.Typer) -> None:
             kwargs["run_dir"] = str(run_dir)
         if resume:
             kwargs["resume"] = True
-        with reported_errors(run_dir):
+        with tracked(run_dir, track, f"demo {example}"), reported_errors(run_dir):
             model, note = choose_capable_llm(llm) if flagship else choose_llm(llm)
             typer.echo(note, err=True)
             if flagship and steps is not None:

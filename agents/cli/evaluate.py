@@ -18,6 +18,7 @@ from agents.cli.common import (
     reported_errors,
     setup_logging,
 )
+from agents.cli.tracking import TrackOpt, tracked
 
 DEFAULT_RUNS = Path("optoforge-runs")
 
@@ -79,6 +80,7 @@ def evaluate(
     program: Annotated[
         Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
     ] = None,
+    track: TrackOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
     """Evaluate the formulation agent on DATASET and report accuracy, execution rate and cost."""
@@ -105,7 +107,7 @@ def evaluate(
         program=str(program) if program is not None else None,
     )
     target_dir = run_dir or default_run_dir(dataset, llm or os.environ.get("OPTOFORGE_LLM"), solver)
-    with reported_errors(target_dir):
+    with tracked(target_dir, track, "evaluate"), reported_errors(target_dir):
         resolve_target(solver)
         read_text_file(dataset, "dataset")  # a folder or non-UTF-8 file: one line, not a trace
         items = load_dataset(dataset, limit=limit)

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from agents.cli.common import fail, setup_logging, user_errors
+from agents.cli.common import JsonModeOpt, positive_seconds, reported_errors, setup_logging
+from agents.cli.tracking import TrackOpt, tracked
 
 
 def train(
@@ -40,11 +41,15 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the minibatch order.")] = 0,
     solver: Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")] = "scip",
     max_repairs: Annotated[int, typer.Option(min=0, help="Repair rounds per item.")] = 1,
-    timeout: Annotated[float, typer.Option(help="Seconds each program may run.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
+    ] = 60.0,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")
     ] = False,
+    json_mode: JsonModeOpt = None,
+    track: TrackOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
     """Train the formulation program on TRAIN_SET, keeping the best on --val.
@@ -59,8 +64,10 @@ def train(
     from optimizers.trainer import RunDirInUse
 
     setup_logging(verbose)
-    expected: tuple[type[BaseException], ...] = (*user_errors(), TrainSetupError, RunDirInUse)
-    try:
+    with (
+        tracked(run_dir, track, "formulate train"),
+        reported_errors(run_dir, extra=(TrainSetupError, RunDirInUse)),
+    ):
         train_items = load_dataset(train_set)
         val_items = load_dataset(val)
         model = resolve_llm(llm)
@@ -83,8 +90,6 @@ def train(
                 timeout_s=timeout,
                 library=library,
             )
-    except expected as err:
-        raise fail(str(err)) from None
     if json_output:
         typer.echo(json.dumps(report.model_dump(mode="json")))
         return

@@ -14,6 +14,8 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +31,7 @@ from agents.cli.library_store import (
     emit,
     require_library,
 )
+from agents.cli.tracking import TrackOpt, tracked
 
 DEFAULT_RUNS = Path("optoforge-runs")
 LLMOpt = Annotated[
@@ -172,9 +175,17 @@ def _open_run(target: Path, command: str, config: dict[str, Any]) -> None:
     RunDir(target, command, config, resume=True, exclusive=True)
 
 
-def _reported(target: Path | None = None) -> Any:
-    """One-line errors; a budget stop or Ctrl-C says to rerun the same command."""
-    return reported_errors(target, resume="rerun the same command", extra=_library_errors())
+@contextmanager
+def _reported(
+    target: Path | None = None, track: str | None = None, command: str = "library"
+) -> Iterator[None]:
+    """One-line errors (a budget stop or Ctrl-C says to rerun the same command); with
+    ``--track``, the run directory is logged when the command ends."""
+    with (
+        tracked(target, track, command),
+        reported_errors(target, resume="rerun the same command", extra=_library_errors()),
+    ):
+        yield
 
 
 def _summary(alpha: Any, states: list[Any], run_dir: Path, total: int) -> dict[str, Any]:
@@ -217,6 +228,7 @@ def learn(
     workers: WorkersOpt = 4,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Learn insights from DATASET (iteration 0): solve, self-explore, extract, verify, merge."""
     from agents.alphaopt.learning import LearnSettings
@@ -224,7 +236,7 @@ def learn(
 
     options = LibraryRunOptions.of(locals())
     target = run_dir or _run_dir("learn", dataset, library, llm)
-    with _reported(target):
+    with _reported(target, track, "library learn"):
         items = _load(dataset, tag, limit)
         _open_run(target, "library learn", options.config(dataset, tag=tag, attempts=attempts))
         alpha = options.alpha(
@@ -259,6 +271,7 @@ def evolve(
     workers: WorkersOpt = 4,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Evolve the library on DATASET: diagnose failures, refine conditions, retire harmful ones."""
     from agents.alphaopt.evolution import EvolveSettings
@@ -266,7 +279,7 @@ def evolve(
 
     options = LibraryRunOptions.of(locals())
     target = run_dir or _run_dir("evolve", dataset, library, llm)
-    with _reported(target):
+    with _reported(target, track, "library evolve"):
         require_library(library)
         items = _load(dataset, tag, limit)
         _open_run(target, "library evolve", options.config(dataset, tag=tag, rounds=rounds))
@@ -308,6 +321,7 @@ def evaluate(
     embedder: EmbedderOpt = None,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Evaluate the formulation agent with insights retrieved from the library (resumable)."""
     from agents.evaluation.harness import evaluate as run_evaluation
@@ -316,7 +330,7 @@ def evaluate(
 
     options = LibraryRunOptions.of(locals())
     target = run_dir or _run_dir("evaluate", dataset, library, llm)
-    with _reported(target):
+    with _reported(target, track, "library evaluate"):
         require_library(library)
         items = _load(dataset, tag, limit)
         alpha = options.alpha()
@@ -369,6 +383,7 @@ def ablate(
     abs_tol: AbsTolOpt = 1e-6,
     progress: ProgressOpt = True,
     json_output: JsonOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Accuracy on EVAL with no library, after learning on growing TRAIN sizes, after evolution."""
     from agents.alphaopt.ablation import run_ablation
@@ -387,7 +402,7 @@ def ablate(
         run_dir or DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
     )
     options = LibraryRunOptions.of({**locals(), "library": Path("-")})
-    with _reported(target):
+    with _reported(target, track, "library ablate"):
         train_items = _load(train, train_tag, None)
         eval_items = _load(eval_set, eval_tag, eval_limit)
         train_sha256 = hashlib.sha256(train.read_bytes()).hexdigest()

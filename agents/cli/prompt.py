@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agents.cli.common import JsonModeOpt
+from agents.cli.tracking import TrackOpt, tracked
 
 if TYPE_CHECKING:
     from optimizers.prompting.ablation import AblationReport
@@ -145,13 +146,15 @@ def optimize(
     json_output: JsonOpt = False,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Search prompts for TASK with each --strategy; save the best prompt, history and plot."""
     names = [s.strip() for value in strategy for s in value.split(",") if s.strip()]
     strategies = list(dict.fromkeys(names))  # a repeated strategy would only redo the same run
     settings = PromptSettings(command="optimize", strategies=strategies, **_options(locals()))
-    report = _run(settings)
-    _finish(report, settings.run_dir, json_output, ablation=False, template=template)
+    with tracked(settings.run_dir, track, "prompt optimize"):
+        report = _run(settings)
+        _finish(report, settings.run_dir, json_output, ablation=False, template=template)
 
 
 @prompt_app.command("ablate")
@@ -175,13 +178,15 @@ def ablate(
     json_output: JsonOpt = False,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
+    track: TrackOpt = None,
 ) -> None:
     """Compare seed, instruction-only, exemplars-only (random, bootstrapped) and combined."""
     from optimizers.prompting.ablation import ABLATION
 
     settings = PromptSettings(command="ablate", strategies=list(ABLATION), **_options(locals()))
-    report = _run(settings)
-    _finish(report, settings.run_dir, json_output, ablation=True, template=template)
+    with tracked(settings.run_dir, track, "prompt ablate"):
+        report = _run(settings)
+        _finish(report, settings.run_dir, json_output, ablation=True, template=template)
 
 
 def _default_out(task: Path) -> Path:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from agents.cli.common import JsonModeOpt, positive_seconds
+from agents.cli.tracking import TrackOpt, tracked
 
 
 def _resolve_llm(llm_id: str | None, max_cost: float | None) -> Any:
@@ -63,8 +64,34 @@ def synthesize(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print only the JSON report on stdout.")
     ] = False,
+    track: TrackOpt = None,
 ) -> None:
     """Synthesize verified optimization problems (ReSocratic) into a JSONL dataset."""
+    options = dict(locals())
+    del options["track"]
+    with tracked(out, track, "synthesize"):
+        _synthesize(**options)
+
+
+def _synthesize(
+    *,
+    n: int,
+    out: Path,
+    llm: str | None,
+    json_mode: str | None,
+    seeds: Path | None,
+    builtin_seeds: bool,
+    workers: int,
+    max_samples: int | None,
+    max_cost: float | None,
+    timeout: float,
+    min_constraints: int,
+    max_constraints: int,
+    sample_seed: int,
+    prefixes: bool,
+    progress: bool,
+    json_output: bool,
+) -> None:
     from agents.resocratic.pipeline import Synthesizer
     from agents.resocratic.seeds import SeedFileError, load_seeds
     from agents.resocratic.seeds import builtin_seeds as shipped

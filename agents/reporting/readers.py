@@ -171,6 +171,8 @@ def _trainer(root: Path) -> RunView:
     checkpoint.setdefault("initial", _read_json(root / "initial.json", notes))
     view.diffs = _trainer_diffs(records, checkpoint)
     best = checkpoint.get("best") or {}
+    changed = {d.name for d in view.diffs}
+    unchanged = sorted(set(checkpoint.get("initial") or {}) - changed)
     view.summary = {
         "steps": len(records),
         "best_score": best.get("score"),
@@ -179,6 +181,8 @@ def _trainer(root: Path) -> RunView:
         "tokens": view.usage[-1].tokens if view.usage else 0,
         "cost": view.usage[-1].cost if view.usage else 0.0,
     }
+    if unchanged:
+        view.summary["unchanged parameters"] = ", ".join(unchanged)
     if checkpoint.get("stopped"):
         view.summary["stopped"] = checkpoint["stopped"]
     return view
@@ -198,6 +202,8 @@ def _trainer_diffs(records: list[dict[str, Any]], checkpoint: dict[str, Any]) ->
     diffs = []
     for name in sorted(set(initial) | set(best or {})):
         first, last = initial.get(name), (best or {}).get(name)
+        if first == last:
+            continue  # the page lists changes only; unchanged names are in the summary
         if isinstance(first, str) or isinstance(last, str):
             diffs.append(
                 ParamDiff(

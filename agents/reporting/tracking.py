@@ -56,7 +56,8 @@ def track_run(
         raise TrackingError("--track mlflow needs MLflow: pip install 'optoforge[track]'") from err
     view = load_run(run_dir)
     home = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
-    state_path = home / STATE_FILE
+    # A run that is a file (a synthesizer output) keeps its own state beside it.
+    state_path = home / STATE_FILE if Path(run_dir).is_dir() else Path(f"{run_dir}.{STATE_FILE}")
     state = _load_state(state_path)
     tracking_uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
     if state.get("tracking_uri") not in (None, tracking_uri):
