@@ -25,7 +25,7 @@ _EXPORTS: dict[str, str] = {
     "CombinedOptimizer": "optimizers.combined",
     "evaluate": "optimizers.evaluate",
     "Evaluation": "optimizers.evaluate",
-    "StepRecord": "optimizers.trainer",
+    "StepRecord": "optimizers.history",
     "TrainReport": "optimizers.trainer",
     "load_prompt": "optimizers.prompts",
     "PromptProgram": "optimizers.prompting.program",

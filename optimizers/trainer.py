@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from optimizers.base import Optimizer, Rejection, StepUsage
+from optimizers.base import Optimizer, StepUsage
+from optimizers.history import StepRecord, plot_history
 from trace_core.durable import append_line, write_atomic
 from trace_core.runs import RunDir, RunDirError
 
@@ -50,25 +51,6 @@ GRAPH_FILE = "graph.dot"  # the traced graph of the first example of the first s
 
 class RunDirInUse(RunDirError):
     """The run directory holds another run, or a run and ``resume`` was not requested."""
-
-
-class StepRecord(BaseModel):
-    """One finished training step, as written to ``history.jsonl``."""
-
-    step: int
-    epoch: int
-    batch: list[int] = Field(description="indices of the training examples used")
-    scores: list[float]
-    train_score: float = Field(description="mean score of the batch before the update")
-    feedback: list[str]
-    updates: dict[str, Any]
-    rejected: list[Rejection]
-    reasoning: str
-    usage: StepUsage
-    error: str | None = None
-    val_score: float | None = Field(default=None, description="validation score after update")
-    best_score: float | None = None
-    best_step: int | None = Field(default=None, description="-1 means the initial parameters")
 
 
 class TrainReport(BaseModel):
@@ -216,7 +198,7 @@ class Trainer:
                 (self.run_dir / "history.jsonl").unlink(missing_ok=True)
         if self.run_dir is not None and start == 0:
             # The run page diffs every parameter from here to its best value.
-            atomic_write_text(self.run_dir / INITIAL_FILE, json.dumps(self._snapshot(), indent=1))
+            write_atomic(self.run_dir / INITIAL_FILE, json.dumps(self._snapshot(), indent=1))
         if start == 0 and self.val_set and best.score is None:
             best = _Best(self.evaluate(self.val_set), -1, self._snapshot())
 
@@ -344,7 +326,7 @@ class Trainer:
             "best": {"score": best.score, "step": best.step, "parameters": best.parameters},
             "budget": budget.state_dict() if (budget := self.optimizer.budget) else None,
         }
-        atomic_write_text(self.run_dir / "checkpoint.json", json.dumps(state, indent=1))
+        write_atomic(self.run_dir / "checkpoint.json", json.dumps(state, indent=1))
 
     def _restore(self, checkpoint: Path) -> tuple[int, _Best, list[StepRecord]]:
         state = json.loads(checkpoint.read_text(encoding="utf-8"))
@@ -363,7 +345,7 @@ class Trainer:
             raise RunDirInUse(f"{history_path} has {len(lines)} steps but the checkpoint {done}")
         # A crash between appending history and replacing the checkpoint leaves extra lines.
         lines = lines[:done]
-        atomic_write_text(history_path, "".join(line + "\n" for line in lines))
+        write_atomic(history_path, "".join(line + "\n" for line in lines))
         history = [StepRecord.model_validate_json(line) for line in lines]
         budget, spent = self.optimizer.budget, state.get("budget")
         if budget is not None and spent:
@@ -399,7 +381,7 @@ def _write_graph(output: Node, path: Path) -> None:
     from trace_core.visualize import to_dot
 
     try:
-        atomic_write_text(path, to_dot(output))
+        write_atomic(path, to_dot(output))
     except Exception as err:  # the page is a view: never let it break training
         logger.warning("could not save the traced graph to %s: %s", path, err)
 
@@ -432,35 +414,3 @@ def _progress(total: int, initial: int, *, enabled: bool) -> Any:
         disable=not enabled,
         leave=False,
     )
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a crash leaves either the old or the new file, whole."""
-    write_atomic(path, text)
-
-
-def load_history(path: str | Path) -> list[StepRecord]:
-    """Read a ``history.jsonl`` written by :class:`Trainer`."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [StepRecord.model_validate_json(line) for line in lines if line.strip()]
-
-
-def plot_history(history: Sequence[StepRecord], path: str | Path) -> Path:
-    """Save a PNG of train (and validation) score per step."""
-    # The object API (no pyplot) leaves the user's matplotlib backend and figures alone.
-    from matplotlib.figure import Figure
-
-    steps = [r.step for r in history]
-    fig = Figure(figsize=(6, 3.5))
-    ax = fig.subplots()
-    ax.plot(steps, [r.train_score for r in history], marker="o", label="train batch")
-    val = [(r.step, r.val_score) for r in history if r.val_score is not None]
-    if val:
-        ax.plot([s for s, _ in val], [v for _, v in val], marker="s", label="validation")
-    ax.set_xlabel("step")
-    ax.set_ylabel("score")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return Path(path)

@@ -28,7 +28,8 @@ from agents.formulation.guide import formulation_guide
 from agents.formulation.workflow import FormulationProgram
 from optimizers.base import Optimizer
 from optimizers.evaluate import evaluate
-from optimizers.trainer import StepRecord, Trainer
+from optimizers.history import StepRecord
+from optimizers.trainer import Trainer
 from trace_core.durable import append_line, write_atomic
 from trace_core.errors import OptoforgeError
 

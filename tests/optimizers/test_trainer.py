@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from optimizers import OptoPrime, Trainer
-from optimizers.trainer import RunDirInUse, load_history
+from optimizers.history import load_history
+from optimizers.trainer import RunDirInUse
 from trace_core import bundle, node
 from trace_core.llm import Budget, ScriptedLLM
 
