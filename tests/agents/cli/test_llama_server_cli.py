@@ -43,7 +43,9 @@ def env_for(server: LlamaServer) -> dict[str, str]:
 
 
 def test_optimizer_demo_runs_end_to_end(server: LlamaServer) -> None:
-    done = run_cli("demo", "--llm", "openai:smollm2", "--steps", "1", env=env_for(server))
+    # The numeric example: the flagship's formulation prompts do not fit SmolLM2's 2k context.
+    args = ["demo", "--example", "numeric", "--llm", "openai:smollm2", "--steps", "1"]
+    done = run_cli(*args, env=env_for(server))
     assert "Traceback" not in done.stderr
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
