@@ -271,3 +271,11 @@ def test_prompt_dir_overrides_a_packaged_template(tmp_path: Any) -> None:
     opt.backward(add(a, 1), "fb")
     opt.step()
     assert llm.calls[0][0]["content"] == "CUSTOM SYSTEM RULES"
+
+
+def test_misspelt_option_is_refused_and_shared_options_still_apply() -> None:
+    n = node(1, name="n", trainable=True)
+    opt = OptoPrime([n], llm=ScriptedLLM([]), objective="keep n small", memory_size=2)
+    assert (opt.objective, opt.memory_size) == ("keep n small", 2)
+    with pytest.raises(TypeError, match="memroy_size"):
+        OptoPrime([n], memroy_size=2)  # type: ignore[call-arg]
