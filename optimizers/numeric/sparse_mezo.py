@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.registry import register
 from optimizers.numeric.zeroth_order import ZerothOrderOptimizer
 
@@ -97,14 +98,12 @@ class SparseMeZO(ZerothOrderOptimizer):
         seed: int = 0,
         nonfinite: str = "raise",
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"lr must be >= 0, got {lr}")
-        if not 0.0 <= sparsity < 1.0:
-            raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
-        if threshold_every < 1:
-            raise ValueError(f"threshold_every must be >= 1, got {threshold_every}")
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        check_ranges(
+            lr=(lr, ">= 0"),
+            sparsity=(sparsity, "in [0, 1)"),
+            threshold_every=(threshold_every, ">= 1"),
+            chunk_size=(chunk_size, ">= 1"),
+        )
         super().__init__(
             params,
             {"lr": lr, "sparsity": sparsity, "weight_decay": weight_decay},

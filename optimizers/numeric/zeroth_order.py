@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
 from optimizers.numeric.registry import register, require_tensors
 
@@ -169,8 +170,7 @@ class MeZO(ZerothOrderOptimizer):
         seed: int = 0,
         nonfinite: str = "raise",
     ) -> None:
-        if lr <= 0:
-            raise ValueError(f"lr must be > 0, got {lr}")
+        check_ranges(lr=(lr, "> 0"))
         super().__init__(
             params,
             {"lr": lr, "weight_decay": weight_decay},

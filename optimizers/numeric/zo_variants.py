@@ -27,6 +27,7 @@ from typing import Any
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
 from optimizers.numeric.registry import register
 
@@ -168,8 +169,11 @@ class ForwardGradient(_SeededOptimizer):
         seed: int | None = None,
         nonfinite: str = "raise",
     ) -> None:
-        if lr < 0.0 or num_directions < 1 or not 0.0 <= momentum < 1.0:
-            raise ValueError("need lr >= 0, num_directions >= 1 and momentum in [0, 1)")
+        check_ranges(
+            lr=(lr, ">= 0"),
+            num_directions=(num_directions, ">= 1"),
+            momentum=(momentum, "in [0, 1)"),
+        )
         defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
         super().__init__(params, defaults)
         self.num_directions = num_directions
@@ -266,8 +270,7 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
         seed: int | None = None,
         nonfinite: str = "raise",
     ) -> None:
-        if lr < 0.0 or eps <= 0.0:
-            raise ValueError(f"need lr >= 0 and eps > 0, got lr={lr}, eps={eps}")
+        check_ranges(lr=(lr, ">= 0"), eps=(eps, "> 0"))
         if blocks not in ("param", "group"):
             raise ValueError(f"blocks must be 'param' or 'group', got {blocks!r}")
         super().__init__(params, {"lr": lr, "eps": eps})
