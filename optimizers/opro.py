@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
 from optimizers.base import (
     Optimizer,
-    OptimizerOptions,
     StepResult,
     StepUsage,
     Suggestion,
@@ -26,6 +25,9 @@ from optimizers.base import (
 from optimizers.replies import ask_for_suggestion
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
+    from optimizers.base import OptimizerOptions
     from trace_core.nodes import ParameterNode
 
 

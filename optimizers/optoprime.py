@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from optimizers.base import (
     Optimizer,
-    OptimizerOptions,
     StepResult,
     StepUsage,
     Suggestion,
@@ -25,6 +24,9 @@ from optimizers.base import (
 from optimizers.replies import ask_for_suggestion
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
+    from optimizers.base import OptimizerOptions
     from trace_core.nodes import Node, ParameterNode
 
 # A node label as the summary renders it: ``name:k`` with k unique in the process.

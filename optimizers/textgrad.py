@@ -10,11 +10,10 @@ asks, for each parameter that received gradients, for an improved value.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from optimizers.base import (
     Optimizer,
-    OptimizerOptions,
     StepResult,
     StepUsage,
     Suggestion,
@@ -25,6 +24,9 @@ from optimizers.base import (
 from optimizers.replies import GradientReply, UpdateReply, parse_reply
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
+    from optimizers.base import OptimizerOptions
     from trace_core.nodes import MessageNode, Node, ParameterNode
 
 
