@@ -42,6 +42,13 @@ class ZerothOrderOptions(TypedDict, total=False):
     nonfinite: str
 
 
+class SeededOptions(TypedDict, total=False):
+    """The same for the ZO-Bench variants (``zo_variants``), whose ``seed`` may be None: random."""
+
+    seed: int | None
+    nonfinite: str
+
+
 class ZerothOrderOptimizer(torch.optim.Optimizer):
     """Base for SPSA-style optimizers: perturbation by seed replay, projected gradient, policy.
 
