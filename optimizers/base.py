@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -41,6 +41,18 @@ class OptimizerStateError(OptimizerError, ValueError):
 
 class NoFeedbackError(OptimizerError, RuntimeError):
     """``step()`` was called before any ``backward(output, feedback)``."""
+
+
+class OptimizerOptions(TypedDict, total=False):
+    """The keyword options every LLM optimizer takes (see :class:`Optimizer`).
+
+    Subclasses accept them as ``**options: Unpack[OptimizerOptions]`` and pass them on to
+    ``Optimizer.__init__``, so they are declared and documented once.
+    """
+
+    llm: LLM | str | None
+    objective: str | None
+    prompt_dir: str | Path | None
 
 
 @dataclass
@@ -175,6 +187,11 @@ class Optimizer(ABC):
                 f"{type(self).__name__} got {len(self.parameters)} parameters and none is "
                 "trainable, so step() could never change anything; pass trainable nodes "
                 "(node(value, trainable=True)) or module.parameters()"
+            )
+        if config:  # options a subclass does not declare arrive here: refuse, as Python would
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword arguments: "
+                f"{', '.join(sorted(config))}; see help({type(self).__name__}) for its options"
             )
         self._llm = llm
         self.objective = objective or self.default_objective

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
@@ -26,7 +25,9 @@ from optimizers.base import (
 from optimizers.replies import ask_for_suggestion
 
 if TYPE_CHECKING:
-    from trace_core.llm import LLM
+    from typing import Unpack
+
+    from optimizers.base import OptimizerOptions
     from trace_core.nodes import ParameterNode
 
 
@@ -52,13 +53,11 @@ class OPRO(Optimizer):
         self,
         parameters: Iterable[ParameterNode],
         *,
-        llm: LLM | str | None = None,
-        objective: str | None = None,
-        prompt_dir: str | Path | None = None,
         history_size: int = 20,
         value_chars: int = 2000,
+        **options: Unpack[OptimizerOptions],
     ) -> None:
-        super().__init__(parameters, llm=llm, objective=objective, prompt_dir=prompt_dir)
+        super().__init__(parameters, **options)
         self.history_size = history_size
         self.value_chars = value_chars
         self.history: list[OproEntry] = []

@@ -12,14 +12,21 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from optimizers.base import Optimizer, StepResult, StepUsage, Suggestion, render_value
+from optimizers.base import (
+    Optimizer,
+    StepResult,
+    StepUsage,
+    Suggestion,
+    render_value,
+)
 from optimizers.replies import ask_for_suggestion
 
 if TYPE_CHECKING:
-    from trace_core.llm import LLM
+    from typing import Unpack
+
+    from optimizers.base import OptimizerOptions
     from trace_core.nodes import Node, ParameterNode
 
 # A node label as the summary renders it: ``name:k`` with k unique in the process.
@@ -46,14 +53,12 @@ class OptoPrime(Optimizer):
         self,
         parameters: Iterable[ParameterNode],
         *,
-        llm: LLM | str | None = None,
-        objective: str | None = None,
-        prompt_dir: str | Path | None = None,
         memory_size: int = 0,
         budget_tokens: int = 8000,
         value_chars: int = 2000,
+        **options: Unpack[OptimizerOptions],
     ) -> None:
-        super().__init__(parameters, llm=llm, objective=objective, prompt_dir=prompt_dir)
+        super().__init__(parameters, **options)
         if memory_size < 0:
             raise ValueError(f"memory_size must be >= 0, got {memory_size}")
         self.memory_size = memory_size

@@ -10,7 +10,6 @@ asks, for each parameter that received gradients, for an improved value.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from optimizers.base import (
@@ -25,7 +24,9 @@ from optimizers.base import (
 from optimizers.replies import GradientReply, UpdateReply, parse_reply
 
 if TYPE_CHECKING:
-    from trace_core.llm import LLM
+    from typing import Unpack
+
+    from optimizers.base import OptimizerOptions
     from trace_core.nodes import MessageNode, Node, ParameterNode
 
 
@@ -99,12 +100,10 @@ class TextGrad(Optimizer):
         self,
         parameters: Iterable[ParameterNode],
         *,
-        llm: LLM | str | None = None,
-        objective: str | None = None,
-        prompt_dir: str | Path | None = None,
         value_chars: int = 4000,
+        **options: Unpack[OptimizerOptions],
     ) -> None:
-        super().__init__(parameters, llm=llm, objective=objective, prompt_dir=prompt_dir)
+        super().__init__(parameters, **options)
         self.value_chars = value_chars
         self.pending_usage = StepUsage()
         self._propagator = TextualGradientPropagator(self)

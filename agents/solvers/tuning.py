@@ -87,7 +87,29 @@ def _check_arms(arms: Sequence[Hashable], cap: float) -> list[Hashable]:
     return arm_list
 
 
-class ParameterTuner:
+class _BanditTuner:
+    """What both tuners share: distinct arms, the cost cap, a mabwiser bandit fitted as it goes."""
+
+    def __init__(self, arms: Sequence[Hashable], cost_cap: float, learning: Any, seed: int) -> None:
+        from mabwiser.mab import MAB
+
+        self.arms = _check_arms(arms, cost_cap)
+        self.cost_cap = float(cost_cap)
+        self._mab = MAB(self.arms, learning, seed=seed)
+        self._fitted = False
+
+    def _check_arm(self, arm: Hashable) -> None:
+        if arm not in self.arms:
+            raise TuningError(f"unknown arm {arm!r}; the tuner's arms are {self.arms!r}")
+
+    def _learn(self, arm: Hashable, reward: float, *contexts: list[list[float]]) -> None:
+        """Teach the bandit one outcome (``contexts``: the instance's features, if contextual)."""
+        fit = self._mab.partial_fit if self._fitted else self._mab.fit
+        fit([arm], [reward], *contexts)
+        self._fitted = True
+
+
+class ParameterTuner(_BanditTuner):
     """Context-free bandit over a discrete set of parameter values, learning from costs.
 
     ``choose()`` returns the value to use for the next instance; ``observe(arm, cost)`` reports
@@ -105,10 +127,8 @@ class ParameterTuner:
         alpha: float = 0.5,
         seed: int = 0,
     ) -> None:
-        from mabwiser.mab import MAB, LearningPolicy
+        from mabwiser.mab import LearningPolicy
 
-        self.arms = _check_arms(arms, cost_cap)
-        self.cost_cap = float(cost_cap)
         self.policy = policy
         learning: Any
         if policy == "epsilon_greedy":
@@ -121,9 +141,8 @@ class ParameterTuner:
             raise TuningError(
                 f"unknown policy {policy!r}; use 'epsilon_greedy', 'ucb' or 'thompson'"
             )
-        self._mab = MAB(self.arms, learning, seed=seed)
+        super().__init__(arms, cost_cap, learning, seed)
         self._rng = random.Random(seed)
-        self._fitted = False
         self.history: list[tuple[Hashable, float]] = []
 
     def choose(self) -> Hashable:
@@ -140,8 +159,7 @@ class ParameterTuner:
 
     def observe_reward(self, arm: Hashable, reward: float, *, cost: float = math.nan) -> None:
         """Learn from a reward in [0, 1] directly (higher is better), e.g. an ALNS outcome."""
-        if arm not in self.arms:
-            raise TuningError(f"unknown arm {arm!r}; the tuner's arms are {self.arms!r}")
+        self._check_arm(arm)
         if not 0.0 <= reward <= 1.0:
             raise TuningError(f"reward must lie in [0, 1], got {reward!r}")
         if self.policy == "thompson":
@@ -149,11 +167,7 @@ class ParameterTuner:
             # `reward` keeps the expected reward, so the posterior still ranks arms correctly.
             reward = float(self._rng.random() < reward)
         self.history.append((arm, float(cost)))
-        if self._fitted:
-            self._mab.partial_fit([arm], [reward])
-        else:
-            self._mab.fit([arm], [reward])
-            self._fitted = True
+        self._learn(arm, reward)
 
     def counts(self) -> dict[Hashable, int]:
         """How often each arm was chosen so far."""
@@ -177,7 +191,7 @@ def chebyshev_features(context: Sequence[float], degree: int, bounds: Sequence[t
     return feats
 
 
-class ContextualTuner:
+class ContextualTuner(_BanditTuner):
     """Contextual bandit: chooses a parameter value from instance features, learning from costs.
 
     Features are mapped to Chebyshev polynomials (``degree``) within ``bounds`` (one (low, high)
@@ -198,10 +212,8 @@ class ContextualTuner:
         l2_lambda: float = 1.0,
         seed: int = 0,
     ) -> None:
-        from mabwiser.mab import MAB, LearningPolicy
+        from mabwiser.mab import LearningPolicy
 
-        self.arms = _check_arms(arms, cost_cap)
-        self.cost_cap = float(cost_cap)
         self.bounds = [(float(lo), float(hi)) for lo, hi in bounds]
         self.degree = degree
         learning: Any
@@ -211,8 +223,7 @@ class ContextualTuner:
             learning = LearningPolicy.LinGreedy(epsilon=epsilon, l2_lambda=l2_lambda)
         else:
             raise TuningError(f"unknown contextual policy {policy!r}; use 'linucb' or 'lingreedy'")
-        self._mab = MAB(self.arms, learning, seed=seed)
-        self._fitted = False
+        super().__init__(arms, cost_cap, learning, seed)
         self.history: list[tuple[Hashable, float, tuple[float, ...]]] = []
 
     def _features(self, context: Sequence[float]) -> list[float]:
@@ -231,16 +242,11 @@ class ContextualTuner:
 
     def observe(self, arm: Hashable, cost: float, context: Sequence[float]) -> None:
         """Learn from the cost ``arm`` caused on an instance with these features."""
-        if arm not in self.arms:
-            raise TuningError(f"unknown arm {arm!r}; the tuner's arms are {self.arms!r}")
+        self._check_arm(arm)
         feats = self._features(context)
         reward = _reward(cost, self.cost_cap)
         self.history.append((arm, float(cost), tuple(float(c) for c in context)))
-        if self._fitted:
-            self._mab.partial_fit([arm], [reward], [feats])
-        else:
-            self._mab.fit([arm], [reward], [feats])
-            self._fitted = True
+        self._learn(arm, reward, [feats])
 
 
 @dataclass

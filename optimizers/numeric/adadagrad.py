@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.registry import register
 
 BASES = ("adagrad", "adagrad_norm", "adam")
@@ -35,8 +36,7 @@ class NormTestBatchSize:
     ) -> None:
         if initial < 2:
             raise ValueError(f"the norm test needs batches of at least 2 samples, got {initial}")
-        if eta <= 0:
-            raise ValueError(f"eta must be > 0, got {eta}")
+        check_ranges(eta=(eta, "> 0"))
         self.batch_size = int(initial)
         self.eta = float(eta)
         self.max_batch_size = max_batch_size

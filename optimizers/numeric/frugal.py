@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.registry import register
 
 _SEED_STRIDE = 1_000_003
@@ -58,10 +59,7 @@ class FRUGAL(torch.optim.Optimizer):
         state_free: str = "signsgd",
         seed: int = 0,
     ) -> None:
-        if not 0.0 <= density <= 1.0:
-            raise ValueError(f"density must be in [0, 1], got {density}")
-        if update_gap < 1:
-            raise ValueError(f"update_gap must be >= 1, got {update_gap}")
+        check_ranges(density=(density, "in [0, 1]"), update_gap=(update_gap, ">= 1"))
         if projection not in PROJECTIONS:
             raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
         if state_free not in ("signsgd", "sgd"):

@@ -30,6 +30,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from optimizers.errors import OptimizerError
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
 from optimizers.numeric.registry import register
 
@@ -132,8 +133,7 @@ class ZORankSGD(torch.optim.Optimizer):
         seed: int | None = None,
         nonfinite: str = "raise",
     ) -> None:
-        if lr <= 0.0 or mu <= 0.0:
-            raise ValueError(f"lr and mu must be > 0, got lr={lr}, mu={mu}")
+        check_ranges(lr=(lr, "> 0"), mu=(mu, "> 0"))
         if num_candidates < 2:
             raise ValueError(
                 f"num_candidates must be >= 2 to compare anything, got {num_candidates}"

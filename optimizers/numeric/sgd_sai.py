@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.registry import register
 
 __all__ = ["SGDSaI", "gradient_snr"]
@@ -59,14 +60,12 @@ class SGDSaI(torch.optim.Optimizer):
         weight_decay: float = 1e-2,
         eps: float = 1e-8,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"lr must be >= 0, got {lr}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-        if eps <= 0.0:
-            raise ValueError(f"eps must be > 0, got {eps}")
+        check_ranges(
+            lr=(lr, ">= 0"),
+            momentum=(momentum, "in [0, 1)"),
+            weight_decay=(weight_decay, ">= 0"),
+            eps=(eps, "> 0"),
+        )
         defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "eps": eps}
         super().__init__(params, defaults)
 

@@ -21,12 +21,18 @@ and keep a residue of at most ``2ε|z|``. Unmasked weights are never touched.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.registry import register
 from optimizers.numeric.zeroth_order import ZerothOrderOptimizer
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from optimizers.numeric.zeroth_order import ZerothOrderOptions
 
 __all__ = ["SparseMeZO", "layer_threshold"]
 
@@ -73,9 +79,8 @@ class SparseMeZO(ZerothOrderOptimizer):
             masks are dynamic: the thresholds follow the weights).
         threshold_sample: entries sampled to estimate a large layer's threshold (None = exact).
         chunk_size: number of entries perturbed at a time; bounds the extra memory of a step.
-        seed: seed of the perturbation stream; with the step count (saved in ``state_dict``)
-            it fixes every step's perturbation, so a resumed run is identical.
-        nonfinite: "raise", "skip" or "ignore" when a probe loss is NaN/inf (as for MeZO).
+        **options: ``seed`` and ``nonfinite``, as for every zeroth-order optimizer
+            (:class:`~optimizers.numeric.zeroth_order.ZerothOrderOptions`).
 
     ``step(closure)``: the closure runs a forward pass and returns the loss; it must not call
     ``backward()``. Returns the mean of the two probe losses. The step skeleton (probe, restore,
@@ -94,23 +99,19 @@ class SparseMeZO(ZerothOrderOptimizer):
         threshold_every: int = 1,
         threshold_sample: int | None = 65536,
         chunk_size: int = 65536,
-        seed: int = 0,
-        nonfinite: str = "raise",
+        **options: Unpack[ZerothOrderOptions],
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"lr must be >= 0, got {lr}")
-        if not 0.0 <= sparsity < 1.0:
-            raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
-        if threshold_every < 1:
-            raise ValueError(f"threshold_every must be >= 1, got {threshold_every}")
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        check_ranges(
+            lr=(lr, ">= 0"),
+            sparsity=(sparsity, "in [0, 1)"),
+            threshold_every=(threshold_every, ">= 1"),
+            chunk_size=(chunk_size, ">= 1"),
+        )
         super().__init__(
             params,
             {"lr": lr, "sparsity": sparsity, "weight_decay": weight_decay},
             eps=eps,
-            seed=seed,
-            nonfinite=nonfinite,
+            **options,
         )
         self.threshold_every = threshold_every
         self.threshold_sample = threshold_sample

@@ -14,16 +14,39 @@ function of ``(seed, step)``, so a ``state_dict`` round trip resumes the exact t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import torch
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
 from optimizers.numeric.registry import register, require_tensors
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 Closure = Callable[[], Any]
 
 _SEED_STRIDE = 1_000_003  # a prime: distinct (seed, step) pairs give distinct per-step seeds
+
+
+class ZerothOrderOptions(TypedDict, total=False):
+    """Keyword options every SPSA optimizer takes, declared once for all of them.
+
+    ``seed`` (default 0) seeds the perturbation stream; with the step count (saved in
+    ``state_dict``) it fixes every step's perturbation, so a resumed run is identical.
+    ``nonfinite`` (default "raise"; or "skip", "ignore") is what a NaN/inf probe loss does.
+    """
+
+    seed: int
+    nonfinite: str
+
+
+class SeededOptions(TypedDict, total=False):
+    """The same for the ZO-Bench variants (``zo_variants``), whose ``seed`` may be None: random."""
+
+    seed: int | None
+    nonfinite: str
 
 
 class ZerothOrderOptimizer(torch.optim.Optimizer):
@@ -40,7 +63,7 @@ class ZerothOrderOptimizer(torch.optim.Optimizer):
         defaults: dict[str, Any],
         *,
         eps: float,
-        seed: int,
+        seed: int = 0,
         nonfinite: str = "raise",
     ) -> None:
         if eps <= 0:
@@ -165,19 +188,10 @@ class MeZO(ZerothOrderOptimizer):
         lr: float = 1e-6,
         eps: float = 1e-3,
         weight_decay: float = 0.0,
-        *,
-        seed: int = 0,
-        nonfinite: str = "raise",
+        **options: Unpack[ZerothOrderOptions],
     ) -> None:
-        if lr <= 0:
-            raise ValueError(f"lr must be > 0, got {lr}")
-        super().__init__(
-            params,
-            {"lr": lr, "weight_decay": weight_decay},
-            eps=eps,
-            seed=seed,
-            nonfinite=nonfinite,
-        )
+        check_ranges(lr=(lr, "> 0"))
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay}, eps=eps, **options)
 
     def _update(self, step_seed: int, projected_grad: float) -> None:
         def sgd(group: dict[str, Any], p: torch.Tensor, z: torch.Tensor) -> None:
@@ -210,17 +224,10 @@ class ZOAdam(ZerothOrderOptimizer):
         eps: float = 1e-3,
         adam_eps: float = 1e-8,
         weight_decay: float = 0.0,
-        *,
-        seed: int = 0,
-        nonfinite: str = "raise",
+        **options: Unpack[ZerothOrderOptions],
     ) -> None:
-        super().__init__(
-            params,
-            {"lr": lr, "betas": betas, "adam_eps": adam_eps, "weight_decay": weight_decay},
-            eps=eps,
-            seed=seed,
-            nonfinite=nonfinite,
-        )
+        defaults = {"lr": lr, "betas": betas, "adam_eps": adam_eps, "weight_decay": weight_decay}
+        super().__init__(params, defaults, eps=eps, **options)
 
     def _update(self, step_seed: int, projected_grad: float) -> None:
         self._for_each_direction(step_seed, lambda g, p, z: self._adam(g, p, z, projected_grad))

@@ -22,13 +22,19 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
 from optimizers.numeric.registry import register
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from optimizers.numeric.zeroth_order import SeededOptions
 
 __all__ = ["ForwardGradient", "ZOBlock", "ZOHybrid"]
 
@@ -98,7 +104,7 @@ class _SeededState:
     nonfinite: str
     skipped_steps: int
 
-    def _init_bookkeeping(self, seed: int | None, nonfinite: str) -> None:
+    def _init_bookkeeping(self, seed: int | None = None, nonfinite: str = "raise") -> None:
         self._gen = _new_generator(seed)
         self.steps = 0
         self.nonfinite = check_policy(nonfinite)
@@ -153,7 +159,7 @@ class ForwardGradient(_SeededOptimizer):
         num_directions: directions averaged per step (each one is a forward pass).
         momentum: heavy-ball momentum (0 keeps no optimizer state at all).
         weight_decay: L2 decay added to the estimate.
-        seed: seed of the direction stream.
+        **options: ``seed`` and ``nonfinite`` (:class:`SeededOptions`).
     """
 
     def __init__(
@@ -165,15 +171,17 @@ class ForwardGradient(_SeededOptimizer):
         num_directions: int = 1,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
-        seed: int | None = None,
-        nonfinite: str = "raise",
+        **options: Unpack[SeededOptions],
     ) -> None:
-        if lr < 0.0 or num_directions < 1 or not 0.0 <= momentum < 1.0:
-            raise ValueError("need lr >= 0, num_directions >= 1 and momentum in [0, 1)")
+        check_ranges(
+            lr=(lr, ">= 0"),
+            num_directions=(num_directions, ">= 1"),
+            momentum=(momentum, "in [0, 1)"),
+        )
         defaults = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
         super().__init__(params, defaults)
         self.num_directions = num_directions
-        self._init_bookkeeping(seed, nonfinite)
+        self._init_bookkeeping(**options)
         owners: dict[int, list[tuple[torch.nn.Module, str]]] = {}
         for sub in module.modules():
             for name, p in sub._parameters.items():
@@ -251,7 +259,7 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
         blocks_per_step: how many blocks to visit per step, cycling through them (None = all).
         coordinate: update a block right after its estimate (block-coordinate descent), so later
             blocks see the new values; otherwise all blocks move together at the end.
-        seed: seed of the perturbation stream.
+        **options: ``seed`` and ``nonfinite`` (:class:`SeededOptions`).
     """
 
     def __init__(
@@ -263,11 +271,9 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
         blocks: str = "param",
         blocks_per_step: int | None = None,
         coordinate: bool = False,
-        seed: int | None = None,
-        nonfinite: str = "raise",
+        **options: Unpack[SeededOptions],
     ) -> None:
-        if lr < 0.0 or eps <= 0.0:
-            raise ValueError(f"need lr >= 0 and eps > 0, got lr={lr}, eps={eps}")
+        check_ranges(lr=(lr, ">= 0"), eps=(eps, "> 0"))
         if blocks not in ("param", "group"):
             raise ValueError(f"blocks must be 'param' or 'group', got {blocks!r}")
         super().__init__(params, {"lr": lr, "eps": eps})
@@ -286,7 +292,7 @@ class ZOBlock(torch.optim.Optimizer, _SeededState):
             raise ValueError(f"blocks_per_step must be >= 1 or None, got {blocks_per_step}")
         self.blocks_per_step = blocks_per_step or len(self._blocks)
         self.coordinate = coordinate
-        self._init_bookkeeping(seed, nonfinite)
+        self._init_bookkeeping(**options)
         self._cursor = 0
 
     @property
@@ -353,9 +359,7 @@ class ZOHybrid(_SeededOptimizer):
         eps: float = 1e-3,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
-        *,
-        seed: int | None = None,
-        nonfinite: str = "raise",
+        **options: Unpack[SeededOptions],
     ) -> None:
         defaults = {
             "lr": lr,
@@ -368,7 +372,7 @@ class ZOHybrid(_SeededOptimizer):
         for group in self.param_groups:
             if group["mode"] not in ("zo", "fo"):
                 raise ValueError(f"a group's mode must be 'zo' or 'fo', got {group['mode']!r}")
-        self._init_bookkeeping(seed, nonfinite)
+        self._init_bookkeeping(**options)
 
     def _members(self, mode: str) -> list[tuple[dict[str, Any], int, torch.Tensor]]:
         out, index = [], 0

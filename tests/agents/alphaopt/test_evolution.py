@@ -22,6 +22,13 @@ def _add(alpha: Any, **fields: Any) -> int:
     return alpha.library.add(Insight(**{"taxonomy": INTEGRALITY, **fields}))
 
 
+# Helps on meals (integer counts) but its advice breaks the bones model.
+_MEALS_GOOD_BONES_BAD = {
+    "condition": "ALWAYS: counts of things",
+    "explanation": "INTEGER-MEALS HARMFUL-BONES: make everything integer and be generous.",
+}
+
+
 def _known_programs(alpha: Any) -> None:
     alpha.library.save_program(MEALS, MEALS_RIGHT, 72.0)
     alpha.library.save_program(BONES, BONES_RIGHT, 810.0)
@@ -31,12 +38,7 @@ def test_harmful_insight_gets_its_condition_narrowed(
     alpha: Any, items: dict[str, Any], script: Script, tmp_path: Path
 ) -> None:
     _known_programs(alpha)
-    # Helps on meals (integer counts) but its advice breaks the bones model.
-    insight_id = _add(
-        alpha,
-        condition="ALWAYS: counts of things",
-        explanation="INTEGER-MEALS HARMFUL-BONES: make everything integer and be generous.",
-    )
+    insight_id = _add(alpha, **_MEALS_GOOD_BONES_BAD)
 
     result = alpha.evolve([items[BONES], items[MEALS]], tmp_path / "run", progress=False)
 
@@ -86,11 +88,7 @@ def test_mixed_insight_is_split_when_no_single_condition_separates_its_items(
     alpha: Any, items: dict[str, Any], script: Script, tmp_path: Path
 ) -> None:
     _known_programs(alpha)
-    insight_id = _add(
-        alpha,
-        condition="ALWAYS: counts of things",
-        explanation="INTEGER-MEALS HARMFUL-BONES: make everything integer and be generous.",
-    )
+    insight_id = _add(alpha, **_MEALS_GOOD_BONES_BAD)
     script.refined = ["ALWAYS: still everything"]  # no candidate beats the baseline
     script.split_parts = [
         {"condition": "ONLY-MEALS: buying meals", "explanation": "INTEGER-MEALS: whole meals."},

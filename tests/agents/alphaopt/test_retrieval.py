@@ -75,33 +75,34 @@ def test_candidates_are_checked_in_batches_of_30_and_capped(
     assert len(trace.candidates) == 35 and len(trace.selected) == 8
 
 
-def test_unparsable_applicability_batch_fails_closed_and_says_why(
-    library: Any, llm: Any, script: Script
+@pytest.mark.parametrize(
+    ("reply_field", "reply", "stage", "candidates"),
+    [
+        ("applicability_reply", "they all apply, I think", "applicability batch", 1),
+        ("quick_match_reply", "Integrality, probably", "quick match", 0),
+    ],
+)
+def test_unparsable_reply_fails_closed_and_says_why(
+    library: Any,
+    llm: Any,
+    script: Script,
+    reply_field: str,
+    reply: str,
+    stage: str,
+    candidates: int,
 ) -> None:
     from agents.alphaopt import Phase
 
     _add(library, INTEGRALITY, "ALWAYS")
-    script.applicability_reply = "they all apply, I think"
+    setattr(script, reply_field, reply)
 
     trace = _retriever(library, llm).retrieve("meals", Phase.FORMULATION)
 
-    assert trace.selected == []
-    assert len(trace.failures) == 1 and "fails closed" in trace.failures[0]
-
-
-def test_unparsable_quick_match_fails_closed_and_says_why(
-    library: Any, llm: Any, script: Script
-) -> None:
-    from agents.alphaopt import Phase
-
-    _add(library, INTEGRALITY, "ALWAYS")
-    script.quick_match_reply = "Integrality, probably"
-
-    trace = _retriever(library, llm).retrieve("meals", Phase.FORMULATION)
-
-    assert trace.candidates == [] and trace.selected == []
-    assert "quick match" in trace.failures[0] and "fails closed" in trace.failures[0]
-    assert "applicability check" not in script.steps
+    assert len(trace.candidates) == candidates and trace.selected == []
+    assert len(trace.failures) == 1
+    assert stage in trace.failures[0] and "fails closed" in trace.failures[0]
+    # A failed quick match leaves no candidates, so no applicability check is paid for.
+    assert ("applicability check" in script.steps) == bool(candidates)
 
 
 def test_embedding_prefilter_limits_what_the_llm_checks(library: Any, llm: Any) -> None:

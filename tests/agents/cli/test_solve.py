@@ -30,6 +30,14 @@ def _write(path: Path, seed: int, rows: int = 30, cols: int = 60) -> Path:
     return path
 
 
+def _tune_stream(cli_app, folder: Path, mode: str) -> dict:
+    """Run ``tune-stream`` over ``folder`` with the HiGHS settings and return its JSON report."""
+    args = ["tune-stream", str(folder), "--backends", "highs", "--time-limit", "5", "--json", mode]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
 def test_solve_json_prints_only_the_report_on_stdout(tmp_path: Path) -> None:
     """Solver banners must not reach stdout with --json (a real child process, real fd 1)."""
     model = _write(tmp_path / "cover.json", seed=1)
@@ -74,21 +82,7 @@ def test_tune_stream_reports_choices_and_regret(tmp_path: Path, cli_app) -> None
     pytest.importorskip("mabwiser")
     for seed in range(3):
         _write(tmp_path / f"cover{seed}.json", seed=seed)
-    result = CliRunner().invoke(
-        cli_app,
-        [
-            "tune-stream",
-            str(tmp_path),
-            "--backends",
-            "highs",
-            "--time-limit",
-            "5",
-            "--json",
-            "--hindsight",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = _tune_stream(cli_app, tmp_path, "--hindsight")
     assert [r["file"] for r in report["instances"]] == [f"cover{s}.json" for s in range(3)]
     assert {r["setting"] for r in report["instances"]} <= {
         "highs-default",
@@ -104,21 +98,7 @@ def test_contextual_tune_stream_picks_a_setting_per_instance(tmp_path: Path, cli
     pytest.importorskip("mabwiser")
     for seed in range(4):
         _write(tmp_path / f"cover{seed}.json", seed=seed, rows=20 + 10 * seed, cols=50)
-    result = CliRunner().invoke(
-        cli_app,
-        [
-            "tune-stream",
-            str(tmp_path),
-            "--backends",
-            "highs",
-            "--time-limit",
-            "5",
-            "--json",
-            "--contextual",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = _tune_stream(cli_app, tmp_path, "--contextual")
     assert len(report["instances"]) == 4
     # The first instances are a round robin over the three HiGHS settings.
     assert [r["setting"] for r in report["instances"][:3]] == [

@@ -24,6 +24,14 @@ def _loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return torch.nn.functional.mse_loss(model(x), y)
 
 
+def _train(opt: torch.optim.Optimizer, model: torch.nn.Module, x, y) -> tuple[float, float]:
+    """Run 300 steps of ``opt`` on the problem; the loss before and after."""
+    loss0 = _loss(model, x, y).item()
+    for _ in range(300):
+        opt.step(lambda: _loss(model, x, y))
+    return loss0, _loss(model, x, y).item()
+
+
 def test_forward_gradient_is_an_unbiased_gradient_estimate() -> None:
     model, x, y = _problem()
     start = [p.detach().clone() for p in model.parameters()]
@@ -47,10 +55,8 @@ def test_forward_gradient_trains_and_restores_real_parameters() -> None:
     model, x, y = _problem()
     params = list(model.parameters())
     opt = ForwardGradient(params, module=model, lr=0.02, num_directions=4, seed=0)
-    loss0 = _loss(model, x, y).item()
-    for _ in range(300):
-        opt.step(lambda: _loss(model, x, y))
-    assert _loss(model, x, y).item() < 0.5 * loss0
+    loss0, loss = _train(opt, model, x, y)
+    assert loss < 0.5 * loss0
     assert list(model.parameters()) == params  # the module still holds its own Parameters
 
 
@@ -81,10 +87,8 @@ def test_block_wise_zo_visits_one_block_per_step_when_asked() -> None:
 def test_block_wise_zo_trains(coordinate: bool) -> None:
     model, x, y = _problem()
     opt = ZOBlock(model.parameters(), lr=5e-3, eps=1e-3, coordinate=coordinate, seed=0)
-    loss0 = _loss(model, x, y).item()
-    for _ in range(300):
-        opt.step(lambda: _loss(model, x, y))
-    assert _loss(model, x, y).item() < 0.5 * loss0
+    loss0, loss = _train(opt, model, x, y)
+    assert loss < 0.5 * loss0
 
 
 def test_hybrid_first_order_groups_take_exact_sgd_steps() -> None:
@@ -129,10 +133,8 @@ def test_hybrid_trains() -> None:
         lr=1e-2,
         seed=0,
     )
-    loss0 = _loss(model, x, y).item()
-    for _ in range(300):
-        opt.step(lambda: _loss(model, x, y))
-    assert _loss(model, x, y).item() < 0.5 * loss0
+    loss0, loss = _train(opt, model, x, y)
+    assert loss < 0.5 * loss0
 
 
 def test_unknown_mode_is_rejected() -> None:
