@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any
 
-from trace_core.llm.backend import ChatBackend, request_timeout
+from trace_core.llm.backend import ChatBackend
 from trace_core.llm.base import Message, RawReply, Usage
 from trace_core.llm.errors import LLMConfigError, LLMError, LLMOutputError
 from trace_core.llm.json_modes import request_params
@@ -24,6 +24,7 @@ from trace_core.llm.openai_backend import (
     map_provider_error,
     message_text,
 )
+from trace_core.llm.settings import request_timeout
 
 _IMPORT_LOCK = threading.Lock()
 # Where litellm sends a provider's requests when no api_base is given, by model prefix
