@@ -233,20 +233,30 @@ class ChatBackend(CopySafe):
             _log.info("%s refused JSON mode %s; trying the next mode", self.model_id, mode)
         return not last
 
+    @contextmanager
+    def _refused_mode_skipped(
+        self, mode: str | None, pinned: str | None, *, last: bool
+    ) -> Iterator[None]:
+        """Swallow a request error that means "this JSON mode is refused" so the next is tried."""
+        try:
+            yield
+        except LLMRequestError as err:
+            if not self._mode_refused(err, mode, pinned, last=last):
+                raise
+
+    def _kept_mode(self, mode: str | None, step: _Step) -> _Step:
+        """Remember the JSON mode the endpoint accepted, and pass the step on."""
+        if mode is not None:
+            remember_mode(self.endpoint_key(), mode)
+        return step
+
     def _structured_call(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any]
     ) -> _Step:
         modes, pinned = self._modes(opts)
         for i, mode in enumerate(modes):
-            try:
-                step = self._call(messages, _with_mode(opts, mode), schema)
-            except LLMRequestError as err:
-                if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
-                    continue
-                raise
-            if mode is not None:
-                remember_mode(self.endpoint_key(), mode)
-            return step
+            with self._refused_mode_skipped(mode, pinned, last=i + 1 == len(modes)):
+                return self._kept_mode(mode, self._call(messages, _with_mode(opts, mode), schema))
         raise AssertionError("unreachable: the last mode returns or raises")
 
     async def _astructured_call(
@@ -254,15 +264,9 @@ class ChatBackend(CopySafe):
     ) -> _Step:
         modes, pinned = self._modes(opts)
         for i, mode in enumerate(modes):
-            try:
+            with self._refused_mode_skipped(mode, pinned, last=i + 1 == len(modes)):
                 step = await self._acall(messages, _with_mode(opts, mode), schema)
-            except LLMRequestError as err:
-                if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
-                    continue
-                raise
-            if mode is not None:
-                remember_mode(self.endpoint_key(), mode)
-            return step
+                return self._kept_mode(mode, step)
         raise AssertionError("unreachable: the last mode returns or raises")
 
     def _review(
