@@ -23,6 +23,7 @@ from trace_core.llm import ScriptedLLM
 START = "Answer with the quantity."
 WHOLE = " Count whole units (round down)."
 NONNEG = " A count is never negative."
+# Unshuffled batches of two: the first shows fractions, the second a negative quantity.
 TRAIN = [(2.5, 2.0), (3.0, 3.0), (-1.5, 0.0), (4.0, 4.0), (4.7, 4.0), (1.2, 1.0)]
 VAL = [(5.5, 5.0), (6.0, 6.0), (-0.5, 0.0), (0.5, 0.0)]
 
