@@ -188,23 +188,11 @@ def _options(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _prompt_errors() -> tuple[type[BaseException], ...]:
-    from optimizers.prompting import (
-        BudgetTooSmall,
-        ExemplarError,
-        MetricError,
-        TaskFileError,
-        TemplateError,
-        UnknownStrategy,
-    )
+    """The prompt-search errors that are the user's to fix (reported in one line)."""
+    from optimizers import prompting as p
 
-    return (
-        BudgetTooSmall,
-        ExemplarError,
-        MetricError,
-        TaskFileError,
-        TemplateError,
-        UnknownStrategy,
-    )
+    task = (p.TaskFileError, p.TemplateError, p.MetricError, p.ExemplarError)
+    return (*task, p.BudgetTooSmall, p.UnknownStrategy)
 
 
 def _run(settings: PromptSettings) -> AblationReport:
