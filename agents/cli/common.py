@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -227,4 +227,23 @@ def setup_logging(verbose: bool) -> None:
         stream=sys.stderr,
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def formulation_spec(values: dict[str, Any], **limits: Any) -> Any:
+    """The ``AgentSpec`` a command's formulation options describe, found by name in ``values``
+    (its ``locals()``: llm, solver, max_repairs, describe, timeout, llm_timeout, program);
+    ``limits`` adds max_cost / max_calls. A default ``--llm-timeout`` is not sent."""
+    from agents.formulation.factory import AgentSpec
+
+    llm_timeout, program = values["llm_timeout"], values["program"]
+    return AgentSpec(
+        llm=values["llm"],
+        solver=values["solver"],
+        max_repairs=values["max_repairs"],
+        describe=values["describe"],
+        timeout_s=values["timeout"],
+        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
+        program=str(program) if program is not None else None,
+        **limits,
     )

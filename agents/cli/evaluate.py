@@ -13,6 +13,7 @@ import typer
 from agents.cli.common import (
     JsonModeOpt,
     fail,
+    formulation_spec,
     positive_seconds,
     read_text_file,
     reported_errors,
@@ -89,23 +90,12 @@ def evaluate(
     from agents.evaluation.report import render_text
     from agents.evaluation.scoring import Tolerance
     from agents.evaluation.streams import stdout_to_stderr
-    from agents.formulation.factory import AgentSpec
     from agents.formulation.targets import resolve_target
 
     setup_logging(verbose)
     if resume and overwrite:
         raise fail("--resume and --overwrite exclude each other")
-    spec = AgentSpec(
-        llm=llm,
-        solver=solver,
-        max_repairs=max_repairs,
-        describe=describe,
-        timeout_s=timeout,
-        max_cost=max_cost,
-        max_calls=max_calls,
-        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
-        program=str(program) if program is not None else None,
-    )
+    spec = formulation_spec(locals(), max_cost=max_cost, max_calls=max_calls)
     target_dir = run_dir or default_run_dir(dataset, llm or os.environ.get("OPTOFORGE_LLM"), solver)
     with tracked(target_dir, track, "evaluate"), reported_errors(target_dir):
         resolve_target(solver)

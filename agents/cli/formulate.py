@@ -15,6 +15,7 @@ import typer
 
 from agents.cli.common import (
     JsonModeOpt,
+    formulation_spec,
     positive_seconds,
     reported_errors,
     setup_logging,
@@ -68,18 +69,9 @@ def formulate(
 ) -> None:
     """Formulate and solve one optimization problem; print the objective and the program."""
     from agents.evaluation.streams import stdout_to_stderr
-    from agents.formulation.factory import AgentSpec
 
     setup_logging(verbose)
-    spec = AgentSpec(
-        llm=llm,
-        solver=solver,
-        max_repairs=max_repairs,
-        describe=describe,
-        timeout_s=timeout,
-        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
-        program=str(program) if program is not None else None,
-    )
+    spec = formulation_spec(locals())
     from trace_core.errors import SerializationError
 
     with reported_errors(resume="run the same command again", extra=(SerializationError,)):
