@@ -221,6 +221,20 @@ def positive_seconds(value: float | None) -> float | None:
     return value
 
 
+ProgramTimeoutOpt = Annotated[
+    float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
+]
+LlmTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
+    ),
+]
+TrainedProgramOpt = Annotated[
+    Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
+]
+
+
 def setup_logging(verbose: bool) -> None:
     """Log to stderr (stdout is for results)."""
     logging.basicConfig(

@@ -12,9 +12,11 @@ import typer
 
 from agents.cli.common import (
     JsonModeOpt,
+    LlmTimeoutOpt,
+    ProgramTimeoutOpt,
+    TrainedProgramOpt,
     fail,
     formulation_spec,
-    positive_seconds,
     read_text_file,
     reported_errors,
     setup_logging,
@@ -61,15 +63,8 @@ def evaluate(
         float, typer.Option(min=0.0, help="Relative tolerance on the objective.")
     ] = 1e-4,
     abs_tol: Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")] = 1e-6,
-    timeout: Annotated[
-        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
-    ] = 60.0,
-    llm_timeout: Annotated[
-        float,
-        typer.Option(
-            callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
-        ),
-    ] = 60.0,
+    timeout: ProgramTimeoutOpt = 60.0,
+    llm_timeout: LlmTimeoutOpt = 60.0,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
     max_cost: Annotated[
         float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
@@ -78,9 +73,7 @@ def evaluate(
         int | None, typer.Option(min=1, help="Stop after this many LLM calls.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
-    program: Annotated[
-        Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
-    ] = None,
+    program: TrainedProgramOpt = None,
     track: TrackOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:

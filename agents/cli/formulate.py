@@ -15,8 +15,10 @@ import typer
 
 from agents.cli.common import (
     JsonModeOpt,
+    LlmTimeoutOpt,
+    ProgramTimeoutOpt,
+    TrainedProgramOpt,
     formulation_spec,
-    positive_seconds,
     reported_errors,
     setup_logging,
     text_or_file,
@@ -46,18 +48,9 @@ def formulate(
     ] = "scip",
     max_repairs: Annotated[int, typer.Option(min=0, help="Repair rounds after a failure.")] = 3,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
-    timeout: Annotated[
-        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
-    ] = 60.0,
-    llm_timeout: Annotated[
-        float,
-        typer.Option(
-            callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
-        ),
-    ] = 60.0,
-    program: Annotated[
-        Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
-    ] = None,
+    timeout: ProgramTimeoutOpt = 60.0,
+    llm_timeout: LlmTimeoutOpt = 60.0,
+    program: TrainedProgramOpt = None,
     graph: Annotated[
         Path | None,
         typer.Option(help="Save the traced graph of this formulation as JSON (for `viz`)."),

@@ -23,7 +23,13 @@ from typing import Annotated, Any
 import typer
 
 from agents.cli import library_store
-from agents.cli.common import JsonModeOpt, fail, positive_seconds, read_text_file, reported_errors
+from agents.cli.common import (
+    JsonModeOpt,
+    ProgramTimeoutOpt,
+    fail,
+    read_text_file,
+    reported_errors,
+)
 from agents.cli.library_store import (
     DEFAULT_LIBRARY,
     LibraryOpt,
@@ -49,9 +55,7 @@ LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N item
 TagOpt = Annotated[str | None, typer.Option(help="Only items with this tag (e.g. alphaopt-train).")]
 SolverOpt = Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")]
 RepairsOpt = Annotated[int, typer.Option(min=0, help="Repair rounds per solve.")]
-TimeoutOpt = Annotated[
-    float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
-]
+TimeoutOpt = ProgramTimeoutOpt
 RelTolOpt = Annotated[float, typer.Option(min=0.0, help="Relative tolerance on the objective.")]
 AbsTolOpt = Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")]
 EmbedderOpt = Annotated[
