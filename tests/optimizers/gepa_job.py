@@ -54,6 +54,27 @@ def reflection(messages: list[dict[str, Any]]) -> str:
     return f"```\n{current}\n```"
 
 
+def world(llm: Any, **kw: Any) -> tuple[Any, GEPA]:
+    """The trainable rules node and a GEPA optimizer over it, reflecting with ``llm``."""
+    rules = node(START, name="rules", trainable=True)
+    opt = GEPA([rules], forward=lambda x: solve(rules, x), guide=guide, val_set=VAL, llm=llm, **kw)
+    return rules, opt
+
+
+def trainer(rules: Any, opt: GEPA, **kw: Any) -> Trainer:
+    """A Trainer over TRAIN in batches of two, validated on VAL, without a progress bar."""
+    return Trainer(
+        lambda x: solve(rules, x),
+        opt,
+        guide,
+        TRAIN,
+        val_set=VAL,
+        batch_size=2,
+        progress=False,
+        **kw,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("run_dir")
@@ -61,27 +82,14 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
     llm = ScriptedLLM(reflection)
-    rules = node(START, name="rules", trainable=True)
-    opt = GEPA([rules], forward=lambda x: solve(rules, x), guide=guide, val_set=VAL, llm=llm)
+    rules, opt = world(llm)
 
     def on_step(record: Any) -> None:
         if args.kill_after is not None and record.step + 1 == args.kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    trainer = Trainer(
-        lambda x: solve(rules, x),
-        opt,
-        guide,
-        TRAIN,
-        val_set=VAL,
-        batch_size=2,
-        epochs=2,
-        shuffle=False,
-        run_dir=args.run_dir,
-        progress=False,
-        on_step=on_step,
-    )
-    report = trainer.fit(resume=args.resume)
+    run = trainer(rules, opt, epochs=2, shuffle=False, run_dir=args.run_dir, on_step=on_step)
+    report = run.fit(resume=args.resume)
     summary = {
         "start_step": report.start_step,
         "rules": rules.data,

@@ -15,31 +15,23 @@ pytest.importorskip("gepa", reason="GEPA needs the `gepa` extra (pip install opt
 
 from optimizers import GEPA, GEPAError, PromptProgram, TraceAdapter, Trainer
 from optimizers.gepa_state import decode, encode
-from tests.optimizers.gepa_job import NONNEG, START, TRAIN, VAL, WHOLE, guide, reflection, solve
+from tests.optimizers.gepa_job import (
+    NONNEG,
+    START,
+    TRAIN,
+    VAL,
+    WHOLE,
+    guide,
+    reflection,
+    solve,
+    trainer,
+    world,
+)
 from trace_core import node
 from trace_core.llm import Budget, ScriptedLLM
 
 FIXED = START + WHOLE + NONNEG
 REPO = Path(__file__).resolve().parents[2]
-
-
-def world(llm: Any, **kw: Any) -> tuple[Any, GEPA]:
-    rules = node(START, name="rules", trainable=True)
-    opt = GEPA([rules], forward=lambda x: solve(rules, x), guide=guide, val_set=VAL, llm=llm, **kw)
-    return rules, opt
-
-
-def trainer(rules: Any, opt: GEPA, **kw: Any) -> Trainer:
-    return Trainer(
-        lambda x: solve(rules, x),
-        opt,
-        guide,
-        TRAIN,
-        val_set=VAL,
-        batch_size=2,
-        progress=False,
-        **kw,
-    )
 
 
 def test_gepa_raises_validation_score_one_reflection_per_failing_minibatch() -> None:
