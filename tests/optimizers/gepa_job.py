@@ -9,14 +9,12 @@ run and compare them with an uninterrupted one).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
-import signal
 from typing import Any
 
 from optimizers import GEPA, Trainer
+from tests.optimizers.trainer_job import job_args, killer
 from trace_core import bundle, node
 from trace_core.llm import ScriptedLLM
 
@@ -76,18 +74,10 @@ def trainer(rules: Any, opt: GEPA, **kw: Any) -> Trainer:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("run_dir")
-    parser.add_argument("--kill-after", type=int)
-    parser.add_argument("--resume", action="store_true")
-    args = parser.parse_args()
+    args = job_args()
     llm = ScriptedLLM(reflection)
     rules, opt = world(llm)
-
-    def on_step(record: Any) -> None:
-        if args.kill_after is not None and record.step + 1 == args.kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
-
+    on_step = killer(args.kill_after)
     run = trainer(rules, opt, epochs=2, shuffle=False, run_dir=args.run_dir, on_step=on_step)
     report = run.fit(resume=args.resume)
     summary = {
