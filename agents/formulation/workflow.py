@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.errors import AgentsError
 from agents.evaluation.run_outcome import is_repairable
 from agents.formulation.execution import classify, make_attempt, run_in_sandbox, tail
 from agents.formulation.library import InsightSource, insight_id, insight_text
@@ -37,7 +38,7 @@ from trace_core.nodes import Node, ParameterNode
 PROMPT_PARAMETERS = ("system_rules", "modelling_guide", "program_guide", "repair_guide")
 
 
-class FormulationFailure(Exception):
+class FormulationFailure(AgentsError):
     """A program gave no optimal objective; ``outcome`` says how and ``log_tail`` shows why.
 
     It is the value of the graph's exception node for that run, so the guide and the
