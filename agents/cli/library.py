@@ -210,6 +210,20 @@ def _reported(
         yield
 
 
+@contextmanager
+def _library_run(
+    kind: str, dataset: Path, shared: dict[str, Any], *, existing: bool = False
+) -> Iterator[tuple[LibraryRunOptions, Path, list[Any]]]:
+    """Start ``library KIND`` on DATASET: its options, run directory and items, with one-line
+    errors around the body; ``existing`` requires the library to exist already."""
+    o = LibraryRunOptions.of(shared)
+    target = o.run_dir or _run_dir(kind, dataset, o.library, o.llm)
+    with _reported(target, o.track, f"library {kind}"):
+        if existing:
+            require_library(o.library)
+        yield o, target, _load(dataset, o.tag, o.limit)
+
+
 def _summary(alpha: Any, states: list[Any], run_dir: Path, total: int) -> dict[str, Any]:
     usage = alpha.usage
     return {
@@ -242,10 +256,7 @@ def learn(
     from agents.alphaopt.learning import LearnSettings
     from agents.evaluation.streams import stdout_to_stderr
 
-    o = LibraryRunOptions.of(shared)
-    target = o.run_dir or _run_dir("learn", dataset, o.library, o.llm)
-    with _reported(target, o.track, "library learn"):
-        items = _load(dataset, o.tag, o.limit)
+    with _library_run("learn", dataset, shared) as (o, target, items):
         _open_run(target, "library learn", o.config(dataset, tag=o.tag, attempts=attempts))
         alpha = o.alpha(
             learn=LearnSettings(attempts=attempts),
@@ -271,11 +282,7 @@ def evolve(
     from agents.alphaopt.evolution import EvolveSettings
     from agents.evaluation.streams import stdout_to_stderr
 
-    o = LibraryRunOptions.of(shared)
-    target = o.run_dir or _run_dir("evolve", dataset, o.library, o.llm)
-    with _reported(target, o.track, "library evolve"):
-        require_library(o.library)
-        items = _load(dataset, o.tag, o.limit)
+    with _library_run("evolve", dataset, shared, existing=True) as (o, target, items):
         _open_run(target, "library evolve", o.config(dataset, tag=o.tag, rounds=rounds))
         alpha = o.alpha(
             evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune, split=split),
@@ -308,11 +315,7 @@ def evaluate(
     from agents.evaluation.report import render_text
     from agents.evaluation.streams import stdout_to_stderr
 
-    o = LibraryRunOptions.of(shared)
-    target = o.run_dir or _run_dir("evaluate", dataset, o.library, o.llm)
-    with _reported(target, o.track, "library evaluate"):
-        require_library(o.library)
-        items = _load(dataset, o.tag, o.limit)
+    with _library_run("evaluate", dataset, shared, existing=True) as (o, target, items):
         alpha = o.alpha()
         agent = alpha.agent()
         model = o.llm or getattr(alpha.prompter.llm, "model_id", None)
