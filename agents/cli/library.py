@@ -346,27 +346,18 @@ def evaluate(
         typer.echo(f"results: {target}")
 
 
+@with_options(_run_options, drop=("library", "limit", "tag", "max_cost", "embedder"))
 def ablate(
     train: Annotated[Path, typer.Argument(help="JSONL training items.")],
     eval_set: Annotated[Path, typer.Argument(metavar="EVAL", help="JSONL evaluation items.")],
     sizes: Annotated[str, typer.Option(help="Training sizes, comma-separated.")] = "25,50,100",
-    llm: LLMOpt = None,
-    json_mode: JsonModeOpt = None,
-    run_dir: RunDirOpt = None,
     rounds: Annotated[int, typer.Option(min=1, help="Evolution rounds.")] = 1,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per training item.")] = 3,
     eval_limit: LimitOpt = None,
     train_tag: TagOpt = None,
     eval_tag: TagOpt = None,
     workers: Annotated[int, typer.Option(min=1, help="Items processed concurrently.")] = 2,
-    solver: SolverOpt = "scip",
-    max_repairs: RepairsOpt = 2,
-    timeout: TimeoutOpt = 60.0,
-    rel_tol: RelTolOpt = 1e-4,
-    abs_tol: AbsTolOpt = 1e-6,
-    progress: ProgressOpt = True,
-    json_output: JsonOpt = False,
-    track: TrackOpt = None,
+    **shared: Any,
 ) -> None:
     """Accuracy on EVAL with no library, after learning on growing TRAIN sizes, after evolution."""
     from agents.alphaopt.ablation import run_ablation
@@ -381,18 +372,18 @@ def ablate(
         size_list = []
     if not size_list or min(size_list) < 1:
         raise fail(f"--sizes must be positive integers separated by commas, got {sizes!r}")
-    target = (
-        run_dir or DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
+    options = LibraryRunOptions.of({**shared, "library": Path("-")})
+    target = options.run_dir or (
+        DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
     )
-    options = LibraryRunOptions.of({**locals(), "library": Path("-")})
-    with _reported(target, track, "library ablate"):
+    with _reported(target, options.track, "library ablate"):
         train_items = _load(train, train_tag, None)
         eval_items = _load(eval_set, eval_tag, eval_limit)
         train_sha256 = hashlib.sha256(train.read_bytes()).hexdigest()
         config = options.config(eval_set, sizes=size_list, train_sha256=train_sha256)
         config.pop("library")  # the ablation builds its own libraries in the run directory
         _open_run(target, "library ablate", config)
-        llm_object = resolve_llm(llm)
+        llm_object = resolve_llm(options.llm)
         with stdout_to_stderr():
             report = run_ablation(
                 train_items,
@@ -404,9 +395,9 @@ def ablate(
                 learn=LearnSettings(attempts=attempts),
                 evolve=EvolveSettings(rounds=rounds),
                 workers=workers,
-                progress=progress,
+                progress=options.progress,
             )
-    if json_output:
+    if options.json_output:
         typer.echo(report.model_dump_json())
     else:
         typer.echo(report.table())
