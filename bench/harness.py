@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.evaluation.dataset import Item
 from agents.evaluation.harness import evaluate
 from agents.formulation.agent import FormulationAgent
+from bench.programs import KNAPSACK_MODEL
 from trace_core.llm import ScriptedLLM
 from trace_core.sandbox import available_isolation, run
 from trace_core.sandbox.stdout_result import read_printed_result
@@ -48,19 +49,7 @@ print("Optimal objective  3.243590000e+01")
 print("Optimal total cost: 32.44")
 print("Total Revenue: 99.0")
 """
-KNAPSACK = """
-import random
-from pyscipopt import Model, quicksum
-rng = random.Random(0)
-w = [rng.randint(5, 40) for _ in range(40)]
-v = [rng.randint(5, 60) for _ in range(40)]
-m = Model(); m.hideOutput()
-x = [m.addVar(vtype="B") for _ in w]
-m.addCons(quicksum(a * b for a, b in zip(w, x)) <= sum(w) // 3)
-m.setObjective(quicksum(a * b for a, b in zip(v, x)), "maximize")
-m.optimize()
-print(f"Optimal value: {m.getObjVal()}")
-"""
+KNAPSACK = KNAPSACK_MODEL + 'print(f"Optimal value: {m.getObjVal()}")' + "\n"
 
 GUROBI_MIP = """
 import random, gurobipy as gp

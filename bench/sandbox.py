@@ -25,22 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.programs import KNAPSACK_MODEL
 from trace_core.sandbox import available_isolation, run
 
 TRIVIAL = "report(1.0)\n"
-MILP = """
-import random
-from pyscipopt import Model, quicksum
-rng = random.Random(0)
-w = [rng.randint(5, 40) for _ in range(40)]
-v = [rng.randint(5, 60) for _ in range(40)]
-m = Model(); m.hideOutput()
-x = [m.addVar(vtype="B") for _ in w]
-m.addCons(quicksum(a * b for a, b in zip(w, x)) <= sum(w) // 3)
-m.setObjective(quicksum(a * b for a, b in zip(v, x)), "maximize")
-m.optimize()
-report(m.getObjVal())
-"""
+MILP = KNAPSACK_MODEL + "report(m.getObjVal())" + "\n"
 
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:

@@ -82,6 +82,8 @@ def plot_ablation(report: AblationReport, path: str | Path) -> Path:
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    from agents.evaluation.plot import save_figure
+
     learned = [r for r in report.rows if r.setting == "after learning"]
     baseline = [r for r in report.rows if r.setting == "no library"]
     evolved = [r for r in report.rows if r.setting == "after evolution"]
@@ -111,10 +113,7 @@ def plot_ablation(report: AblationReport, path: str | Path) -> Path:
         axes.set_ylim(0, 1.05)
         axes.set_title("AlphaOPT experience library ablation")
         axes.legend(loc="lower right")
-        figure.tight_layout()
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(target, dpi=100)
+        target = save_figure(figure, path)
     finally:
         plt.close(figure)
     return target

@@ -84,30 +84,17 @@ class AlphaOpt:
         """Tokens and dollars spent so far by this object (every step, solves included)."""
         return self.meter.usage
 
-    def learn(
-        self,
-        items: Sequence[Item],
-        run_dir: str | Path,
-        *,
-        progress: bool = True,
-        context: Sequence[Item] = (),
-        workers: int = 1,
-    ) -> list[ItemState]:
-        """Iteration 0: online learning over ``items`` (resumes from ``run_dir``)."""
-        return self.learner.learn(
-            items, run_dir, progress=progress, context=context, workers=workers
-        )
+    def learn(self, items: Sequence[Item], run_dir: str | Path, **options: Any) -> list[ItemState]:
+        """Iteration 0: online learning over ``items`` (resumes from ``run_dir``); ``options``
+        are :meth:`Learner.learn`'s (progress, context, workers)."""
+        return self.learner.learn(items, run_dir, **options)
 
     def evolve(
-        self,
-        items: Sequence[Item],
-        run_dir: str | Path,
-        *,
-        progress: bool = True,
-        workers: int = 1,
+        self, items: Sequence[Item], run_dir: str | Path, **options: Any
     ) -> dict[str, object]:
-        """Iterations 1..N: diagnosis, condition refinement and pruning (resumes)."""
-        return self.evolver.evolve(items, run_dir, progress=progress, workers=workers)
+        """Iterations 1..N: diagnosis, condition refinement and pruning (resumes); ``options``
+        are :meth:`Evolver.evolve`'s (progress, workers)."""
+        return self.evolver.evolve(items, run_dir, **options)
 
     def source(self, *, count_stats: bool = True) -> LibrarySource:
         """The library as an insight source for :class:`FormulationAgent`."""

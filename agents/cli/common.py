@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -221,10 +221,43 @@ def positive_seconds(value: float | None) -> float | None:
     return value
 
 
+ProgramTimeoutOpt = Annotated[
+    float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
+]
+LlmTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
+    ),
+]
+TrainedProgramOpt = Annotated[
+    Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
+]
+
+
 def setup_logging(verbose: bool) -> None:
     """Log to stderr (stdout is for results)."""
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def formulation_spec(values: dict[str, Any], **limits: Any) -> Any:
+    """The ``AgentSpec`` a command's formulation options describe, found by name in ``values``
+    (its ``locals()``: llm, solver, max_repairs, describe, timeout, llm_timeout, program);
+    ``limits`` adds max_cost / max_calls. A default ``--llm-timeout`` is not sent."""
+    from agents.formulation.factory import AgentSpec
+
+    llm_timeout, program = values["llm_timeout"], values["program"]
+    return AgentSpec(
+        llm=values["llm"],
+        solver=values["solver"],
+        max_repairs=values["max_repairs"],
+        describe=values["describe"],
+        timeout_s=values["timeout"],
+        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
+        program=str(program) if program is not None else None,
+        **limits,
     )

@@ -12,8 +12,11 @@ import typer
 
 from agents.cli.common import (
     JsonModeOpt,
+    LlmTimeoutOpt,
+    ProgramTimeoutOpt,
+    TrainedProgramOpt,
     fail,
-    positive_seconds,
+    formulation_spec,
     read_text_file,
     reported_errors,
     setup_logging,
@@ -60,15 +63,8 @@ def evaluate(
         float, typer.Option(min=0.0, help="Relative tolerance on the objective.")
     ] = 1e-4,
     abs_tol: Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")] = 1e-6,
-    timeout: Annotated[
-        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
-    ] = 60.0,
-    llm_timeout: Annotated[
-        float,
-        typer.Option(
-            callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
-        ),
-    ] = 60.0,
+    timeout: ProgramTimeoutOpt = 60.0,
+    llm_timeout: LlmTimeoutOpt = 60.0,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
     max_cost: Annotated[
         float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
@@ -77,9 +73,7 @@ def evaluate(
         int | None, typer.Option(min=1, help="Stop after this many LLM calls.")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
-    program: Annotated[
-        Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
-    ] = None,
+    program: TrainedProgramOpt = None,
     track: TrackOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
@@ -89,23 +83,12 @@ def evaluate(
     from agents.evaluation.report import render_text
     from agents.evaluation.scoring import Tolerance
     from agents.evaluation.streams import stdout_to_stderr
-    from agents.formulation.factory import AgentSpec
     from agents.formulation.targets import resolve_target
 
     setup_logging(verbose)
     if resume and overwrite:
         raise fail("--resume and --overwrite exclude each other")
-    spec = AgentSpec(
-        llm=llm,
-        solver=solver,
-        max_repairs=max_repairs,
-        describe=describe,
-        timeout_s=timeout,
-        max_cost=max_cost,
-        max_calls=max_calls,
-        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
-        program=str(program) if program is not None else None,
-    )
+    spec = formulation_spec(locals(), max_cost=max_cost, max_calls=max_calls)
     target_dir = run_dir or default_run_dir(dataset, llm or os.environ.get("OPTOFORGE_LLM"), solver)
     with tracked(target_dir, track, "evaluate"), reported_errors(target_dir):
         resolve_target(solver)

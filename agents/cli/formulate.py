@@ -15,7 +15,10 @@ import typer
 
 from agents.cli.common import (
     JsonModeOpt,
-    positive_seconds,
+    LlmTimeoutOpt,
+    ProgramTimeoutOpt,
+    TrainedProgramOpt,
+    formulation_spec,
     reported_errors,
     setup_logging,
     text_or_file,
@@ -45,18 +48,9 @@ def formulate(
     ] = "scip",
     max_repairs: Annotated[int, typer.Option(min=0, help="Repair rounds after a failure.")] = 3,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
-    timeout: Annotated[
-        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
-    ] = 60.0,
-    llm_timeout: Annotated[
-        float,
-        typer.Option(
-            callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
-        ),
-    ] = 60.0,
-    program: Annotated[
-        Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
-    ] = None,
+    timeout: ProgramTimeoutOpt = 60.0,
+    llm_timeout: LlmTimeoutOpt = 60.0,
+    program: TrainedProgramOpt = None,
     graph: Annotated[
         Path | None,
         typer.Option(help="Save the traced graph of this formulation as JSON (for `viz`)."),
@@ -68,18 +62,9 @@ def formulate(
 ) -> None:
     """Formulate and solve one optimization problem; print the objective and the program."""
     from agents.evaluation.streams import stdout_to_stderr
-    from agents.formulation.factory import AgentSpec
 
     setup_logging(verbose)
-    spec = AgentSpec(
-        llm=llm,
-        solver=solver,
-        max_repairs=max_repairs,
-        describe=describe,
-        timeout_s=timeout,
-        llm_options={"timeout": llm_timeout} if llm_timeout != 60.0 else {},
-        program=str(program) if program is not None else None,
-    )
+    spec = formulation_spec(locals())
     from trace_core.errors import SerializationError
 
     with reported_errors(resume="run the same command again", extra=(SerializationError,)):

@@ -8,7 +8,12 @@ from typing import Annotated
 
 import typer
 
-from agents.cli.common import JsonModeOpt, positive_seconds, reported_errors, setup_logging
+from agents.cli.common import (
+    JsonModeOpt,
+    ProgramTimeoutOpt,
+    reported_errors,
+    setup_logging,
+)
 from agents.cli.tracking import TrackOpt, tracked
 
 
@@ -41,9 +46,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the minibatch order.")] = 0,
     solver: Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")] = "scip",
     max_repairs: Annotated[int, typer.Option(min=0, help="Repair rounds per item.")] = 1,
-    timeout: Annotated[
-        float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
-    ] = 60.0,
+    timeout: ProgramTimeoutOpt = 60.0,
     progress: Annotated[bool, typer.Option(help="Progress bar on stderr.")] = True,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")

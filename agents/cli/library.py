@@ -23,7 +23,13 @@ from typing import Annotated, Any
 import typer
 
 from agents.cli import library_store
-from agents.cli.common import JsonModeOpt, fail, positive_seconds, read_text_file, reported_errors
+from agents.cli.common import (
+    JsonModeOpt,
+    ProgramTimeoutOpt,
+    fail,
+    read_text_file,
+    reported_errors,
+)
 from agents.cli.library_store import (
     DEFAULT_LIBRARY,
     LibraryOpt,
@@ -31,6 +37,7 @@ from agents.cli.library_store import (
     emit,
     require_library,
 )
+from agents.cli.signature import with_options
 from agents.cli.tracking import TrackOpt, tracked
 
 DEFAULT_RUNS = Path("optoforge-runs")
@@ -48,9 +55,7 @@ LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N item
 TagOpt = Annotated[str | None, typer.Option(help="Only items with this tag (e.g. alphaopt-train).")]
 SolverOpt = Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")]
 RepairsOpt = Annotated[int, typer.Option(min=0, help="Repair rounds per solve.")]
-TimeoutOpt = Annotated[
-    float, typer.Option(callback=positive_seconds, help="Seconds each program may run.")
-]
+TimeoutOpt = ProgramTimeoutOpt
 RelTolOpt = Annotated[float, typer.Option(min=0.0, help="Relative tolerance on the objective.")]
 AbsTolOpt = Annotated[float, typer.Option(min=0.0, help="Absolute tolerance floor.")]
 EmbedderOpt = Annotated[
@@ -79,7 +84,8 @@ def _run_dir(kind: str, dataset: Path, library: Path, llm: str | None) -> Path:
 
 @dataclass(frozen=True)
 class LibraryRunOptions:
-    """The options every long library command shares (solver, model, budget, tolerance)."""
+    """The options every long library command shares (solver, model, budget, tolerance, run
+    directory, item selection, output); declared once for the CLI by :func:`_run_options`."""
 
     library: Path
     llm: str | None
@@ -90,6 +96,12 @@ class LibraryRunOptions:
     abs_tol: float
     max_cost: float | None = None
     embedder: str | None = None
+    run_dir: Path | None = None
+    limit: int | None = None
+    tag: str | None = None
+    progress: bool = True
+    json_output: bool = False
+    track: str | None = None
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> LibraryRunOptions:
@@ -141,16 +153,26 @@ class LibraryRunOptions:
         }
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "default"
-
-
-def _run_dir(kind: str, dataset: Path, library: Path, llm: str | None) -> Path:
-    model = llm or os.environ.get("OPTOFORGE_LLM") or "default-llm"
-    return (
-        DEFAULT_RUNS
-        / f"library-{kind}__{_slug(dataset.stem)}__{_slug(library.stem)}__{_slug(model)}"
-    )
+def _run_options(
+    library: LibraryOpt = DEFAULT_LIBRARY,
+    llm: LLMOpt = None,
+    json_mode: JsonModeOpt = None,
+    run_dir: RunDirOpt = None,
+    limit: LimitOpt = None,
+    tag: TagOpt = None,
+    solver: SolverOpt = "scip",
+    max_repairs: RepairsOpt = 2,
+    timeout: TimeoutOpt = 60.0,
+    rel_tol: RelTolOpt = 1e-4,
+    abs_tol: AbsTolOpt = 1e-6,
+    max_cost: MaxCostOpt = None,
+    embedder: EmbedderOpt = None,
+    progress: ProgressOpt = True,
+    json_output: JsonOpt = False,
+    track: TrackOpt = None,
+) -> None:
+    """The options of ``library learn|evolve|evaluate`` (read by typer through
+    :func:`~agents.cli.signature.with_options`; the values arrive as :class:`LibraryRunOptions`)."""
 
 
 def _load(dataset: Path, tag: str | None, limit: int | None) -> list[Any]:
@@ -188,6 +210,20 @@ def _reported(
         yield
 
 
+@contextmanager
+def _library_run(
+    kind: str, dataset: Path, shared: dict[str, Any], *, existing: bool = False
+) -> Iterator[tuple[LibraryRunOptions, Path, list[Any]]]:
+    """Start ``library KIND`` on DATASET: its options, run directory and items, with one-line
+    errors around the body; ``existing`` requires the library to exist already."""
+    o = LibraryRunOptions.of(shared)
+    target = o.run_dir or _run_dir(kind, dataset, o.library, o.llm)
+    with _reported(target, o.track, f"library {kind}"):
+        if existing:
+            require_library(o.library)
+        yield o, target, _load(dataset, o.tag, o.limit)
+
+
 def _summary(alpha: Any, states: list[Any], run_dir: Path, total: int) -> dict[str, Any]:
     usage = alpha.usage
     return {
@@ -205,137 +241,84 @@ def _summary(alpha: Any, states: list[Any], run_dir: Path, total: int) -> dict[s
     }
 
 
+@with_options(_run_options)
 def learn(
     dataset: Annotated[Path, typer.Argument(help="JSONL training items with gold answers.")],
-    library: LibraryOpt = DEFAULT_LIBRARY,
-    llm: LLMOpt = None,
-    json_mode: JsonModeOpt = None,
-    run_dir: RunDirOpt = None,
-    limit: LimitOpt = None,
-    tag: TagOpt = None,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per item (all must pass).")] = 3,
     verify_rounds: Annotated[int, typer.Option(min=1, help="Extract+verify rounds.")] = 3,
     verify_replays: Annotated[
         int, typer.Option(min=1, help="Solves that must all pass to keep an insight.")
     ] = 1,
-    solver: SolverOpt = "scip",
-    max_repairs: RepairsOpt = 2,
-    timeout: TimeoutOpt = 60.0,
-    rel_tol: RelTolOpt = 1e-4,
-    abs_tol: AbsTolOpt = 1e-6,
-    max_cost: MaxCostOpt = None,
-    embedder: EmbedderOpt = None,
     workers: WorkersOpt = 4,
-    progress: ProgressOpt = True,
-    json_output: JsonOpt = False,
-    track: TrackOpt = None,
+    **shared: Any,
 ) -> None:
     """Learn insights from DATASET (iteration 0): solve, self-explore, extract, verify, merge."""
     from agents.alphaopt.learning import LearnSettings
     from agents.evaluation.streams import stdout_to_stderr
 
-    options = LibraryRunOptions.of(locals())
-    target = run_dir or _run_dir("learn", dataset, library, llm)
-    with _reported(target, track, "library learn"):
-        items = _load(dataset, tag, limit)
-        _open_run(target, "library learn", options.config(dataset, tag=tag, attempts=attempts))
-        alpha = options.alpha(
+    with _library_run("learn", dataset, shared) as (o, target, items):
+        _open_run(target, "library learn", o.config(dataset, tag=o.tag, attempts=attempts))
+        alpha = o.alpha(
             learn=LearnSettings(attempts=attempts),
             verify_rounds=verify_rounds,
             verify_replays=verify_replays,
         )
         with stdout_to_stderr():
-            states = alpha.learn(items, target, progress=progress, workers=workers)
-    emit(_summary(alpha, states, target, len(items)), json_output)
+            states = alpha.learn(items, target, progress=o.progress, workers=workers)
+    emit(_summary(alpha, states, target, len(items)), o.json_output)
 
 
+@with_options(_run_options)
 def evolve(
     dataset: Annotated[Path, typer.Argument(help="JSONL training items with gold answers.")],
-    library: LibraryOpt = DEFAULT_LIBRARY,
-    llm: LLMOpt = None,
-    json_mode: JsonModeOpt = None,
     rounds: Annotated[int, typer.Option(min=1, help="Diagnosis + refinement rounds.")] = 1,
     candidates: Annotated[int, typer.Option(min=1, help="Candidate conditions per insight.")] = 5,
     prune: Annotated[bool, typer.Option(help="Retire insights that keep hurting.")] = True,
     split: Annotated[bool, typer.Option(help="Split insights that help and hurt.")] = True,
-    run_dir: RunDirOpt = None,
-    limit: LimitOpt = None,
-    tag: TagOpt = None,
-    solver: SolverOpt = "scip",
-    max_repairs: RepairsOpt = 2,
-    timeout: TimeoutOpt = 60.0,
-    rel_tol: RelTolOpt = 1e-4,
-    abs_tol: AbsTolOpt = 1e-6,
-    max_cost: MaxCostOpt = None,
-    embedder: EmbedderOpt = None,
     workers: WorkersOpt = 4,
-    progress: ProgressOpt = True,
-    json_output: JsonOpt = False,
-    track: TrackOpt = None,
+    **shared: Any,
 ) -> None:
     """Evolve the library on DATASET: diagnose failures, refine conditions, retire harmful ones."""
     from agents.alphaopt.evolution import EvolveSettings
     from agents.evaluation.streams import stdout_to_stderr
 
-    options = LibraryRunOptions.of(locals())
-    target = run_dir or _run_dir("evolve", dataset, library, llm)
-    with _reported(target, track, "library evolve"):
-        require_library(library)
-        items = _load(dataset, tag, limit)
-        _open_run(target, "library evolve", options.config(dataset, tag=tag, rounds=rounds))
-        alpha = options.alpha(
+    with _library_run("evolve", dataset, shared, existing=True) as (o, target, items):
+        _open_run(target, "library evolve", o.config(dataset, tag=o.tag, rounds=rounds))
+        alpha = o.alpha(
             evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune, split=split),
         )
         with stdout_to_stderr():
-            result = alpha.evolve(items, target, progress=progress, workers=workers)
+            result = alpha.evolve(items, target, progress=o.progress, workers=workers)
     rounds_done: list[dict[str, Any]] = result["rounds"]
     states = [s for r in rounds_done for s in r["items"]]
     summary = {
         "rounds": len(rounds_done),
         "statuses": dict(Counter(s["status"] for s in states)),
-        "refinement": dict(Counter(o["action"] for r in rounds_done for o in r["refinement"])),
+        "refinement": dict(Counter(x["action"] for r in rounds_done for x in r["refinement"])),
         "library": str(alpha.library.path),
         "library_size": len(alpha.library),
         "run_dir": str(target),
         "tokens": alpha.usage.total_tokens,
         "cost": alpha.usage.cost,
     }
-    emit(summary, json_output)
+    emit(summary, o.json_output)
 
 
+@with_options(_run_options)
 def evaluate(
     dataset: Annotated[Path, typer.Argument(help="JSONL evaluation items.")],
-    library: LibraryOpt = DEFAULT_LIBRARY,
-    llm: LLMOpt = None,
-    json_mode: JsonModeOpt = None,
-    run_dir: RunDirOpt = None,
-    limit: LimitOpt = None,
-    tag: TagOpt = None,
     workers: Annotated[int, typer.Option(min=1, help="Items solved concurrently.")] = 2,
-    solver: SolverOpt = "scip",
-    max_repairs: RepairsOpt = 2,
-    timeout: TimeoutOpt = 60.0,
-    rel_tol: RelTolOpt = 1e-4,
-    abs_tol: AbsTolOpt = 1e-6,
-    max_cost: MaxCostOpt = None,
-    embedder: EmbedderOpt = None,
-    progress: ProgressOpt = True,
-    json_output: JsonOpt = False,
-    track: TrackOpt = None,
+    **shared: Any,
 ) -> None:
     """Evaluate the formulation agent with insights retrieved from the library (resumable)."""
     from agents.evaluation.harness import evaluate as run_evaluation
     from agents.evaluation.report import render_text
     from agents.evaluation.streams import stdout_to_stderr
 
-    options = LibraryRunOptions.of(locals())
-    target = run_dir or _run_dir("evaluate", dataset, library, llm)
-    with _reported(target, track, "library evaluate"):
-        require_library(library)
-        items = _load(dataset, tag, limit)
-        alpha = options.alpha()
+    with _library_run("evaluate", dataset, shared, existing=True) as (o, target, items):
+        alpha = o.alpha()
         agent = alpha.agent()
-        model = llm or getattr(alpha.prompter.llm, "model_id", None)
+        model = o.llm or getattr(alpha.prompter.llm, "model_id", None)
         with stdout_to_stderr():
             report = run_evaluation(
                 items,
@@ -344,18 +327,18 @@ def evaluate(
                 workers=workers,
                 resume=True,
                 tolerance=alpha.solver.settings.tolerance,
-                progress=progress,
+                progress=o.progress,
                 dataset=str(dataset),
                 model=model,
-                solver=solver,
+                solver=o.solver,
                 command="library evaluate",
-                config=options.config(dataset, tag=tag),
+                config=o.config(dataset, tag=o.tag),
             )
     # Solve calls are in the report; retrieval calls are metered by the library.
     summary = report.model_dump(mode="json")
     summary["retrieval_cost"] = alpha.usage.cost
     summary["retrieval_tokens"] = alpha.usage.total_tokens
-    if json_output:
+    if o.json_output:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
         typer.echo(render_text(report))
@@ -363,27 +346,18 @@ def evaluate(
         typer.echo(f"results: {target}")
 
 
+@with_options(_run_options, drop=("library", "limit", "tag", "max_cost", "embedder"))
 def ablate(
     train: Annotated[Path, typer.Argument(help="JSONL training items.")],
     eval_set: Annotated[Path, typer.Argument(metavar="EVAL", help="JSONL evaluation items.")],
     sizes: Annotated[str, typer.Option(help="Training sizes, comma-separated.")] = "25,50,100",
-    llm: LLMOpt = None,
-    json_mode: JsonModeOpt = None,
-    run_dir: RunDirOpt = None,
     rounds: Annotated[int, typer.Option(min=1, help="Evolution rounds.")] = 1,
     attempts: Annotated[int, typer.Option(min=1, help="Solves per training item.")] = 3,
     eval_limit: LimitOpt = None,
     train_tag: TagOpt = None,
     eval_tag: TagOpt = None,
     workers: Annotated[int, typer.Option(min=1, help="Items processed concurrently.")] = 2,
-    solver: SolverOpt = "scip",
-    max_repairs: RepairsOpt = 2,
-    timeout: TimeoutOpt = 60.0,
-    rel_tol: RelTolOpt = 1e-4,
-    abs_tol: AbsTolOpt = 1e-6,
-    progress: ProgressOpt = True,
-    json_output: JsonOpt = False,
-    track: TrackOpt = None,
+    **shared: Any,
 ) -> None:
     """Accuracy on EVAL with no library, after learning on growing TRAIN sizes, after evolution."""
     from agents.alphaopt.ablation import run_ablation
@@ -398,18 +372,18 @@ def ablate(
         size_list = []
     if not size_list or min(size_list) < 1:
         raise fail(f"--sizes must be positive integers separated by commas, got {sizes!r}")
-    target = (
-        run_dir or DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
+    options = LibraryRunOptions.of({**shared, "library": Path("-")})
+    target = options.run_dir or (
+        DEFAULT_RUNS / f"library-ablate__{_slug(train.stem)}__{_slug(eval_set.stem)}"
     )
-    options = LibraryRunOptions.of({**locals(), "library": Path("-")})
-    with _reported(target, track, "library ablate"):
+    with _reported(target, options.track, "library ablate"):
         train_items = _load(train, train_tag, None)
         eval_items = _load(eval_set, eval_tag, eval_limit)
         train_sha256 = hashlib.sha256(train.read_bytes()).hexdigest()
         config = options.config(eval_set, sizes=size_list, train_sha256=train_sha256)
         config.pop("library")  # the ablation builds its own libraries in the run directory
         _open_run(target, "library ablate", config)
-        llm_object = resolve_llm(llm)
+        llm_object = resolve_llm(options.llm)
         with stdout_to_stderr():
             report = run_ablation(
                 train_items,
@@ -421,9 +395,9 @@ def ablate(
                 learn=LearnSettings(attempts=attempts),
                 evolve=EvolveSettings(rounds=rounds),
                 workers=workers,
-                progress=progress,
+                progress=options.progress,
             )
-    if json_output:
+    if options.json_output:
         typer.echo(report.model_dump_json())
     else:
         typer.echo(report.table())

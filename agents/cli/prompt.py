@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agents.cli.common import JsonModeOpt
+from agents.cli.signature import with_options
 from agents.cli.tracking import TrackOpt, tracked
 
 if TYPE_CHECKING:
@@ -158,35 +159,21 @@ def optimize(
 
 
 @prompt_app.command("ablate")
-def ablate(
-    task: Task,
-    metric: MetricOpt = "exact",
-    llm: LlmOpt = None,
-    optimizer_llm: OptimizerLlmOpt = None,
-    json_mode: JsonModeOpt = None,
-    budget: BudgetOpt = 100,
-    seed: SeedOpt = 0,
-    out: OutOpt = None,
-    instruction: InstructionOpt = DEFAULT_INSTRUCTION,
-    template: TemplateOpt = None,
-    max_exemplars: MaxExemplarsOpt = 4,
-    optimizer: OptimizerOpt = "optoprime",
-    val_fraction: ValOpt = 0.25,
-    test_fraction: TestOpt = 0.25,
-    batch_size: BatchOpt = 3,
-    progress: ProgressOpt = True,
-    json_output: JsonOpt = False,
-    resume: ResumeOpt = False,
-    overwrite: OverwriteOpt = False,
-    track: TrackOpt = None,
-) -> None:
+@with_options(optimize, drop=("strategy",))
+def ablate(**options: Any) -> None:
     """Compare seed, instruction-only, exemplars-only (random, bootstrapped) and combined."""
     from optimizers.prompting.ablation import ABLATION
 
-    settings = PromptSettings(command="ablate", strategies=list(ABLATION), **_options(locals()))
-    with tracked(settings.run_dir, track, "prompt ablate"):
+    settings = PromptSettings(command="ablate", strategies=list(ABLATION), **_options(options))
+    with tracked(settings.run_dir, options["track"], "prompt ablate"):
         report = _run(settings)
-        _finish(report, settings.run_dir, json_output, ablation=True, template=template)
+        _finish(
+            report,
+            settings.run_dir,
+            options["json_output"],
+            ablation=True,
+            template=options["template"],
+        )
 
 
 def _default_out(task: Path) -> Path:
@@ -201,23 +188,11 @@ def _options(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _prompt_errors() -> tuple[type[BaseException], ...]:
-    from optimizers.prompting import (
-        BudgetTooSmall,
-        ExemplarError,
-        MetricError,
-        TaskFileError,
-        TemplateError,
-        UnknownStrategy,
-    )
+    """The prompt-search errors that are the user's to fix (reported in one line)."""
+    from optimizers import prompting as p
 
-    return (
-        BudgetTooSmall,
-        ExemplarError,
-        MetricError,
-        TaskFileError,
-        TemplateError,
-        UnknownStrategy,
-    )
+    task = (p.TaskFileError, p.TemplateError, p.MetricError, p.ExemplarError)
+    return (*task, p.BudgetTooSmall, p.UnknownStrategy)
 
 
 def _run(settings: PromptSettings) -> AblationReport:

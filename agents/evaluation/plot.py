@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from agents.evaluation.report import Report
 
@@ -39,10 +40,16 @@ def plot_report(report: Report, path: str | Path) -> Path:
         title = f"{report.model or 'agent'}: accuracy {report.accuracy:.1%} over {report.n} items"
         axes.set_title(title + f"\n(tolerance {report.tolerance_rule})", fontsize=9)
         axes.legend(loc="upper right", fontsize=8)
-        figure.tight_layout()
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(target, dpi=100)
+        target = save_figure(figure, path)
     finally:
         plt.close(figure)
+    return target
+
+
+def save_figure(figure: Any, path: str | Path) -> Path:
+    """Lay ``figure`` out and write it as a PNG at ``path`` (parent folders made); the path."""
+    figure.tight_layout()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=100)
     return target

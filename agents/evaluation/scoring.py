@@ -112,13 +112,9 @@ def score(
     normalized = normalize_status(status) or ""
     if isinstance(gold, str):
         return _score_status_gold(gold, normalized, objective)
-    if normalized in _INFEASIBLE:
-        return Verdict(outcome=Outcome.INFEASIBLE)
-    if normalized in _UNBOUNDED:
-        return Verdict(outcome=Outcome.UNBOUNDED)
-    value = as_number(objective)
-    if value is None:
-        return Verdict(outcome=Outcome.NON_NUMERIC)
+    value = _value_or_verdict(normalized, objective)
+    if isinstance(value, Verdict):
+        return value
     abs_error = abs(value - gold)
     rel_error = abs_error / abs(gold) if gold else None
     alt_match = any(alt is not None and tolerance.accepts(value, alt) for alt in alt_answers or [])
@@ -135,6 +131,13 @@ def _score_status_gold(gold: str, status: str, objective: Any) -> Verdict:
         raise ValueError(f"gold {gold!r} is neither a number nor 'infeasible' / 'unbounded'")
     if status in wanted:
         return Verdict(outcome=Outcome.CORRECT)
+    value = _value_or_verdict(status, objective)
+    return value if isinstance(value, Verdict) else Verdict(outcome=Outcome.WRONG, value=value)
+
+
+def _value_or_verdict(status: str, objective: Any) -> float | Verdict:
+    """The run's objective as a number, or the verdict of a run that has none to compare
+    (infeasible, unbounded, or an objective that is not a number)."""
     if status in _INFEASIBLE:
         return Verdict(outcome=Outcome.INFEASIBLE)
     if status in _UNBOUNDED:
@@ -142,4 +145,4 @@ def _score_status_gold(gold: str, status: str, objective: Any) -> Verdict:
     value = as_number(objective)
     if value is None:
         return Verdict(outcome=Outcome.NON_NUMERIC)
-    return Verdict(outcome=Outcome.WRONG, value=value)
+    return value

@@ -33,28 +33,13 @@ class FormulationAgent:
     def __init__(
         self,
         llm: Any,
-        solver: str = "scip",
-        library: InsightSource | None = None,
-        max_repairs: int = 3,
-        *,
-        describe: bool = False,
-        timeout_s: float = 60.0,
-        memory_mb: int = 2048,
-        prompt_dir: str | Path | None = None,
-        llm_options: dict[str, Any] | None = None,
+        *args: Any,
         program_path: str | Path | None = None,
+        **options: Any,
     ):
-        self.program = FormulationProgram(
-            llm,
-            solver,
-            library,
-            max_repairs,
-            describe=describe,
-            timeout_s=timeout_s,
-            memory_mb=memory_mb,
-            prompt_dir=prompt_dir,
-            llm_options=llm_options,
-        )
+        # The rest is FormulationProgram's signature (solver, library, max_repairs, describe,
+        # timeout_s, memory_mb, prompt_dir, llm_options): one definition, passed through.
+        self.program = FormulationProgram(llm, *args, **options)
         if program_path is not None:
             self.program.load(program_path, strict=False)
 

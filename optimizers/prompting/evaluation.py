@@ -106,15 +106,23 @@ class MeteredLLM:
             self.memo[key] = completion
         return completion
 
+    def _recalled_or_charged(
+        self, messages: list[Message], response_format: Any, opts: dict[str, Any]
+    ) -> tuple[str, Completion | None]:
+        """The request's memo key and its remembered answer; with none, one call is charged."""
+        key = self._key(messages, response_format, opts)
+        recalled = self._recalled(key)
+        if recalled is None:
+            self.budget.charge()
+        return key, recalled
+
     def complete(
         self, messages: list[Message], *, response_format: Any = None, **opts: Any
     ) -> Completion:
         """Answer from the memo, or charge the budget and ask the wrapped model."""
-        key = self._key(messages, response_format, opts)
-        recalled = self._recalled(key)
+        key, recalled = self._recalled_or_charged(messages, response_format, opts)
         if recalled is not None:
             return recalled
-        self.budget.charge()
         completion = self.inner.complete(messages, response_format=response_format, **opts)
         return self._answered(key, completion)
 
@@ -122,11 +130,9 @@ class MeteredLLM:
         self, messages: list[Message], *, response_format: Any = None, **opts: Any
     ) -> Completion:
         """Async :meth:`complete`."""
-        key = self._key(messages, response_format, opts)
-        recalled = self._recalled(key)
+        key, recalled = self._recalled_or_charged(messages, response_format, opts)
         if recalled is not None:
             return recalled
-        self.budget.charge()
         completion = await self.inner.acomplete(messages, response_format=response_format, **opts)
         return self._answered(key, completion)
 

@@ -108,7 +108,14 @@ class JournaledLLM:
         self.role = role
         self.model = getattr(inner, "model", "journaled")
 
-    def _replay(self, key: str, response_format: Any) -> Completion | None:
+    def _replay(
+        self, messages: list[Message], response_format: Any, opts: dict[str, Any]
+    ) -> tuple[str, Completion | None]:
+        """This request's journal key, and its recorded answer when the journal has one."""
+        key = request_key(self.role, messages, response_format, opts)
+        return key, self._recorded_answer(key, response_format)
+
+    def _recorded_answer(self, key: str, response_format: Any) -> Completion | None:
         from trace_core.llm import Completion
 
         recorded = self.journal.take(key)
@@ -128,22 +135,24 @@ class JournaledLLM:
         self, messages: list[Message], *, response_format: Any = None, **opts: Any
     ) -> Completion:
         """The recorded answer to this request, or the model's (then recorded)."""
-        key = request_key(self.role, messages, response_format, opts)
-        replayed = self._replay(key, response_format)
+        key, replayed = self._replay(messages, response_format, opts)
         if replayed is not None:
             return replayed
-        completion = self.inner.complete(messages, response_format=response_format, **opts)
-        self.journal.append(key, completion)
-        return completion
+        return self._recorded(
+            key, self.inner.complete(messages, response_format=response_format, **opts)
+        )
 
     async def acomplete(
         self, messages: list[Message], *, response_format: Any = None, **opts: Any
     ) -> Completion:
         """Async :meth:`complete`."""
-        key = request_key(self.role, messages, response_format, opts)
-        replayed = self._replay(key, response_format)
+        key, replayed = self._replay(messages, response_format, opts)
         if replayed is not None:
             return replayed
-        completion = await self.inner.acomplete(messages, response_format=response_format, **opts)
+        asked = self.inner.acomplete(messages, response_format=response_format, **opts)
+        return self._recorded(key, await asked)
+
+    def _recorded(self, key: str, completion: Completion) -> Completion:
+        """Append the model's answer to the journal (so a resumed run replays it)."""
         self.journal.append(key, completion)
         return completion

@@ -9,20 +9,19 @@ run and compare them with an uninterrupted one).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
-import signal
 from typing import Any
 
 from optimizers import GEPA, Trainer
+from tests.optimizers.trainer_job import job_args, killer
 from trace_core import bundle, node
 from trace_core.llm import ScriptedLLM
 
 START = "Answer with the quantity."
 WHOLE = " Count whole units (round down)."
 NONNEG = " A count is never negative."
+# Unshuffled batches of two: the first shows fractions, the second a negative quantity.
 TRAIN = [(2.5, 2.0), (3.0, 3.0), (-1.5, 0.0), (4.0, 4.0), (4.7, 4.0), (1.2, 1.0)]
 VAL = [(5.5, 5.0), (6.0, 6.0), (-0.5, 0.0), (0.5, 0.0)]
 
@@ -53,34 +52,34 @@ def reflection(messages: list[dict[str, Any]]) -> str:
     return f"```\n{current}\n```"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("run_dir")
-    parser.add_argument("--kill-after", type=int)
-    parser.add_argument("--resume", action="store_true")
-    args = parser.parse_args()
-    llm = ScriptedLLM(reflection)
+def world(llm: Any, **kw: Any) -> tuple[Any, GEPA]:
+    """The trainable rules node and a GEPA optimizer over it, reflecting with ``llm``."""
     rules = node(START, name="rules", trainable=True)
-    opt = GEPA([rules], forward=lambda x: solve(rules, x), guide=guide, val_set=VAL, llm=llm)
+    opt = GEPA([rules], forward=lambda x: solve(rules, x), guide=guide, val_set=VAL, llm=llm, **kw)
+    return rules, opt
 
-    def on_step(record: Any) -> None:
-        if args.kill_after is not None and record.step + 1 == args.kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
 
-    trainer = Trainer(
+def trainer(rules: Any, opt: GEPA, **kw: Any) -> Trainer:
+    """A Trainer over TRAIN in batches of two, validated on VAL, without a progress bar."""
+    return Trainer(
         lambda x: solve(rules, x),
         opt,
         guide,
         TRAIN,
         val_set=VAL,
         batch_size=2,
-        epochs=2,
-        shuffle=False,
-        run_dir=args.run_dir,
         progress=False,
-        on_step=on_step,
+        **kw,
     )
-    report = trainer.fit(resume=args.resume)
+
+
+def main() -> None:
+    args = job_args()
+    llm = ScriptedLLM(reflection)
+    rules, opt = world(llm)
+    on_step = killer(args.kill_after)
+    run = trainer(rules, opt, epochs=2, shuffle=False, run_dir=args.run_dir, on_step=on_step)
+    report = run.fit(resume=args.resume)
     summary = {
         "start_step": report.start_step,
         "rules": rules.data,

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "gepa_optoprime.py"
+from tests.scripts import load_script
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_gepa_optoprime", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _load() -> Any:
+    return load_script("bench/gepa_optoprime.py", "bench_gepa_optoprime")
 
 
 def test_bench_task_is_learnable_by_both_optimizers() -> None:

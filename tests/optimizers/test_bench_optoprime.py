@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
+from typing import Any
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "optoprime.py"
+from tests.scripts import load_script
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_optoprime", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _load() -> Any:
+    return load_script("bench/optoprime.py", "bench_optoprime")
 
 
 def test_bench_builds_the_graph_and_applies_the_suggestion_on_both_llm_paths() -> None:

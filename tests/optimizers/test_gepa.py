@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import signal
 import subprocess
 import sys
@@ -16,61 +15,23 @@ pytest.importorskip("gepa", reason="GEPA needs the `gepa` extra (pip install opt
 
 from optimizers import GEPA, GEPAError, PromptProgram, TraceAdapter, Trainer
 from optimizers.gepa_state import decode, encode
-from trace_core import bundle, node
+from tests.optimizers.gepa_job import (
+    NONNEG,
+    START,
+    TRAIN,
+    VAL,
+    WHOLE,
+    guide,
+    reflection,
+    solve,
+    trainer,
+    world,
+)
+from trace_core import node
 from trace_core.llm import Budget, ScriptedLLM
 
-START = "Answer with the quantity."
-WHOLE = " Count whole units (round down)."
-NONNEG = " A count is never negative."
 FIXED = START + WHOLE + NONNEG
 REPO = Path(__file__).resolve().parents[2]
-# Unshuffled batches of two: the first shows fractions, the second a negative quantity.
-TRAIN = [(2.5, 2.0), (3.0, 3.0), (-1.5, 0.0), (4.0, 4.0), (4.7, 4.0), (1.2, 1.0)]
-VAL = [(5.5, 5.0), (6.0, 6.0), (-0.5, 0.0), (0.5, 0.0)]
-
-
-@bundle()
-def solve(rules: str, x: float) -> float:
-    """Apply the rules to the quantity."""
-    y = float(math.floor(x)) if "whole units" in rules else x
-    return max(0.0, y) if "never negative" in rules else y
-
-
-def guide(output: float, target: float) -> tuple[float, str]:
-    if output == target:
-        return 1.0, "correct"
-    why = "a count is never negative" if output < 0 else "the items are indivisible"
-    return 0.0, f"got {output}, expected {target}: {why}"
-
-
-def reflection(messages: list[dict[str, Any]]) -> str:
-    """A scripted reflection model: it adds the rule the feedback it reads asks for."""
-    prompt = messages[-1]["content"]
-    current = prompt.split("```\n", 1)[1].split("\n```", 1)[0]
-    if "indivisible" in prompt and WHOLE not in current:
-        current += WHOLE
-    if "never negative" in prompt.replace(current, "") and NONNEG not in current:
-        current += NONNEG
-    return f"```\n{current}\n```"
-
-
-def world(llm: Any, **kw: Any) -> tuple[Any, GEPA]:
-    rules = node(START, name="rules", trainable=True)
-    opt = GEPA([rules], forward=lambda x: solve(rules, x), guide=guide, val_set=VAL, llm=llm, **kw)
-    return rules, opt
-
-
-def trainer(rules: Any, opt: GEPA, **kw: Any) -> Trainer:
-    return Trainer(
-        lambda x: solve(rules, x),
-        opt,
-        guide,
-        TRAIN,
-        val_set=VAL,
-        batch_size=2,
-        progress=False,
-        **kw,
-    )
 
 
 def test_gepa_raises_validation_score_one_reflection_per_failing_minibatch() -> None:

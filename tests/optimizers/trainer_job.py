@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from optimizers import OptoPrime, Trainer
@@ -64,10 +65,6 @@ def build(run_dir: str, kill_after: int | None) -> Trainer:
         score, feedback = guide(output, target)
         return score, f"weight is {w.data}: {feedback}"
 
-    def on_step(record: Any) -> None:
-        if kill_after is not None and record.step + 1 == kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
-
     return Trainer(
         forward,
         opt,
@@ -79,16 +76,31 @@ def build(run_dir: str, kill_after: int | None) -> Trainer:
         seed=7,
         run_dir=run_dir,
         progress=False,
-        on_step=on_step,
+        on_step=killer(kill_after),
     )
 
 
-def main() -> None:
+def job_args() -> argparse.Namespace:
+    """A job's command line: RUN_DIR [--kill-after N] [--resume]."""
     parser = argparse.ArgumentParser()
     parser.add_argument("run_dir")
     parser.add_argument("--kill-after", type=int)
     parser.add_argument("--resume", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def killer(kill_after: int | None) -> Callable[[Any], None]:
+    """An ``on_step`` that SIGKILLs this process after step ``kill_after`` (never when None)."""
+
+    def on_step(record: Any) -> None:
+        if kill_after is not None and record.step + 1 == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return on_step
+
+
+def main() -> None:
+    args = job_args()
     report = build(args.run_dir, args.kill_after).fit(resume=args.resume)
     summary = {
         "start_step": report.start_step,

@@ -15,9 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 # What `python -m llama_cpp.server` imports: llama-cpp-python plus its [server] extra.
 _SERVER_MODULES = (
@@ -132,3 +134,13 @@ class LlamaServer:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module", name="server")
+def llama_server() -> Iterator[LlamaServer]:
+    """The real server on 127.0.0.1 (free port), one per test module that imports this fixture."""
+    running = LlamaServer().start()
+    try:
+        yield running
+    finally:
+        running.close()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.scripts import load_script
 from trace_core.llm import ScriptedLLM
 from trace_core.llm.registry import register_provider
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _reply(messages: list[dict[str, str]]) -> str:
@@ -26,12 +23,7 @@ def test_ported_trace_example_runs_with_only_import_changes(
 ) -> None:
     register_provider("greeting", lambda model, **kw: ScriptedLLM(_reply, model=model))
     monkeypatch.setenv("OPTOFORGE_LLM", "greeting:test")
-    spec = importlib.util.spec_from_file_location(
-        "trace_greeting", ROOT / "examples/trace_greeting.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("examples/trace_greeting.py", "trace_greeting")
     agent = module.train()
     out = capsys.readouterr().out
     assert out.count("Training Epoch") == 3

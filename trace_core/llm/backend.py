@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -27,15 +28,12 @@ from trace_core.llm.json_modes import MODES, candidates, check_mode, pinned_mode
 from trace_core.llm.json_modes import remember as remember_mode
 from trace_core.llm.limiter import Limiter
 from trace_core.llm.retry import AttemptOptions, RetryPolicy
+from trace_core.llm.settings import MAX_TOKENS_ENV, default_max_tokens
 from trace_core.llm.structured import StructuredSession, parse_reply, schema_of
 from trace_core.llm.usage import Budget, CallRecord, Reservation, UsageTracker, cost_of, price_of
 
 _log = logging.getLogger("trace_core.llm")
 
-MAX_TOKENS_ENV = "OPTOFORGE_MAX_TOKENS"
-DEFAULT_MAX_TOKENS = 1024
-"""Reply length cap sent when nobody set one: servers default to unlimited, and a request the
-client abandoned (timeout) keeps generating and delays the next one."""
 
 # Options that shape how a request is sent but not what the model answers.
 _TRANSPORT_OPTS = frozenset({"timeout", "stream"})
@@ -53,6 +51,15 @@ class _Step:
     attempts: int
     cached: bool
     cost: float | None
+
+
+@dataclass
+class _Pending:
+    """A request about to be paid for: its cache key, budget reservation and options."""
+
+    key: str | None
+    reservation: Reservation | None
+    fallback: AttemptOptions
 
 
 class ChatBackend(CopySafe):
@@ -106,7 +113,7 @@ class ChatBackend(CopySafe):
         self.usage = usage or UsageTracker()
         self.max_repairs = max_repairs
         self.defaults = dict(defaults or {})
-        limit = _default_max_tokens() if max_tokens is None else int(max_tokens)
+        limit = default_max_tokens() if max_tokens is None else int(max_tokens)
         if limit > 0:
             self.defaults.setdefault("max_tokens", limit)
         self.json_mode = check_mode(json_mode)
@@ -226,20 +233,30 @@ class ChatBackend(CopySafe):
             _log.info("%s refused JSON mode %s; trying the next mode", self.model_id, mode)
         return not last
 
+    @contextmanager
+    def _refused_mode_skipped(
+        self, mode: str | None, pinned: str | None, *, last: bool
+    ) -> Iterator[None]:
+        """Swallow a request error that means "this JSON mode is refused" so the next is tried."""
+        try:
+            yield
+        except LLMRequestError as err:
+            if not self._mode_refused(err, mode, pinned, last=last):
+                raise
+
+    def _kept_mode(self, mode: str | None, step: _Step) -> _Step:
+        """Remember the JSON mode the endpoint accepted, and pass the step on."""
+        if mode is not None:
+            remember_mode(self.endpoint_key(), mode)
+        return step
+
     def _structured_call(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any]
     ) -> _Step:
         modes, pinned = self._modes(opts)
         for i, mode in enumerate(modes):
-            try:
-                step = self._call(messages, _with_mode(opts, mode), schema)
-            except LLMRequestError as err:
-                if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
-                    continue
-                raise
-            if mode is not None:
-                remember_mode(self.endpoint_key(), mode)
-            return step
+            with self._refused_mode_skipped(mode, pinned, last=i + 1 == len(modes)):
+                return self._kept_mode(mode, self._call(messages, _with_mode(opts, mode), schema))
         raise AssertionError("unreachable: the last mode returns or raises")
 
     async def _astructured_call(
@@ -247,15 +264,9 @@ class ChatBackend(CopySafe):
     ) -> _Step:
         modes, pinned = self._modes(opts)
         for i, mode in enumerate(modes):
-            try:
+            with self._refused_mode_skipped(mode, pinned, last=i + 1 == len(modes)):
                 step = await self._acall(messages, _with_mode(opts, mode), schema)
-            except LLMRequestError as err:
-                if self._mode_refused(err, mode, pinned, last=i + 1 == len(modes)):
-                    continue
-                raise
-            if mode is not None:
-                remember_mode(self.endpoint_key(), mode)
-            return step
+                return self._kept_mode(mode, step)
         raise AssertionError("unreachable: the last mode returns or raises")
 
     def _review(
@@ -355,52 +366,56 @@ class ChatBackend(CopySafe):
         self.usage.record(CallRecord(self.model_id, reply.usage, cost, False, attempts))
         return _Step(reply, attempts=attempts, cached=False, cost=cost)
 
-    def _call(
+    def _prepare(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
-    ) -> _Step:
+    ) -> _Step | _Pending:
+        """A cached step, or what a paid request needs: cache key, reservation, options."""
         send, key = self._plan(messages, opts, schema)
         hit = self._lookup(key)
         if hit is not None:
             return hit
-        reservation = self._reserve(messages, send)
+        return _Pending(key, self._reserve(messages, send), AttemptOptions(send))
 
-        fallback = AttemptOptions(send)
+    @contextmanager
+    def _released_on_error(self, pending: _Pending) -> Iterator[None]:
+        """Give the reservation back to the budget when the request fails for good."""
+        try:
+            yield
+        except BaseException:
+            if self.budget is not None and pending.reservation is not None:
+                self.budget.release(pending.reservation)
+            raise
+
+    def _call(
+        self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
+    ) -> _Step:
+        pending = self._prepare(messages, opts, schema)
+        if isinstance(pending, _Step):
+            return pending
 
         def attempt() -> RawReply:
-            with self.limiter, fallback as sent:
+            with self.limiter, pending.fallback as sent:
                 return self._request(messages, sent, schema)
 
-        try:
+        with self._released_on_error(pending):
             reply, attempts = self.retry.call(attempt)
-        except BaseException:
-            if self.budget is not None and reservation is not None:
-                self.budget.release(reservation)
-            raise
-        return self._settle(key, reservation, reply, attempts)
+        return self._settle(pending.key, pending.reservation, reply, attempts)
 
     async def _acall(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> _Step:
-        send, key = self._plan(messages, opts, schema)
-        hit = self._lookup(key)
-        if hit is not None:
-            return hit
-        reservation = self._reserve(messages, send)
-
-        fallback = AttemptOptions(send)
+        pending = self._prepare(messages, opts, schema)
+        if isinstance(pending, _Step):
+            return pending
 
         async def attempt() -> RawReply:
             async with self.limiter:
-                with fallback as sent:
+                with pending.fallback as sent:
                     return await self._arequest(messages, sent, schema)
 
-        try:
+        with self._released_on_error(pending):
             reply, attempts = await self.retry.acall(attempt)
-        except BaseException:
-            if self.budget is not None and reservation is not None:
-                self.budget.release(reservation)
-            raise
-        return self._settle(key, reservation, reply, attempts)
+        return self._settle(pending.key, pending.reservation, reply, attempts)
 
     def _completion(self, steps: list[_Step], parsed: Any, repairs: int) -> Completion:
         costs = [s.cost for s in steps]
@@ -421,27 +436,3 @@ def _with_mode(opts: dict[str, Any], mode: str | None) -> dict[str, Any]:
     """``opts`` carrying JSON ``mode`` (none for backends that do not negotiate)."""
     rest = {k: v for k, v in opts.items() if k != "json_mode"}
     return {**rest, "json_mode": mode} if mode is not None else rest
-
-
-def _default_max_tokens() -> int:
-    raw = os.environ.get(MAX_TOKENS_ENV)
-    if not raw:
-        return DEFAULT_MAX_TOKENS
-    try:
-        return int(raw)
-    except ValueError as err:
-        raise LLMConfigError(f"{MAX_TOKENS_ENV} must be a whole number, got {raw!r}") from err
-
-
-TIMEOUT_ENV = "OPTOFORGE_LLM_TIMEOUT"
-
-
-def request_timeout(timeout: float | None) -> float:
-    """Seconds per request attempt: ``timeout``, else ``$OPTOFORGE_LLM_TIMEOUT``, else 60."""
-    if timeout is not None:
-        return float(timeout)
-    raw = os.environ.get(TIMEOUT_ENV)
-    try:
-        return float(raw) if raw else 60.0
-    except ValueError as err:
-        raise LLMConfigError(f"{TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from err

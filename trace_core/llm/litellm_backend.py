@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from trace_core.llm.backend import ChatBackend, request_timeout
+from trace_core.llm.backend import ChatBackend
 from trace_core.llm.base import Message, RawReply, Usage
 from trace_core.llm.errors import LLMConfigError, LLMError, LLMOutputError
 from trace_core.llm.json_modes import request_params
@@ -24,6 +26,7 @@ from trace_core.llm.openai_backend import (
     map_provider_error,
     message_text,
 )
+from trace_core.llm.settings import request_timeout
 
 _IMPORT_LOCK = threading.Lock()
 # Where litellm sends a provider's requests when no api_base is given, by model prefix
@@ -139,31 +142,33 @@ class LiteLLMBackend(ChatBackend):
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
         litellm = _import_litellm()
-        try:
+        with self._provider_errors():
             response = litellm.completion(**self._params(messages, opts, schema))
-            if opts.get("stream"):
-                collector = _StreamCollector(self.model_id, messages)
-                for chunk in response:
-                    collector.add(chunk)
-                return collector.reply(self.model)
-            return _reply(response, self.model)
-        except LLMError:
-            raise
-        except Exception as err:
-            raise map_provider_error(err, self.model_id, self._api_key) from err
+            if not opts.get("stream"):
+                return _reply(response, self.model)
+            collector = _StreamCollector(self.model_id, messages)
+            for chunk in response:
+                collector.add(chunk)
+            return collector.reply(self.model)
 
     async def _arequest(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
         litellm = _import_litellm()
-        try:
+        with self._provider_errors():
             response = await litellm.acompletion(**self._params(messages, opts, schema))
-            if opts.get("stream"):
-                collector = _StreamCollector(self.model_id, messages)
-                async for chunk in response:
-                    collector.add(chunk)
-                return collector.reply(self.model)
-            return _reply(response, self.model)
+            if not opts.get("stream"):
+                return _reply(response, self.model)
+            collector = _StreamCollector(self.model_id, messages)
+            async for chunk in response:
+                collector.add(chunk)
+            return collector.reply(self.model)
+
+    @contextmanager
+    def _provider_errors(self) -> Iterator[None]:
+        """litellm's exceptions become this package's typed LLM errors (the key redacted)."""
+        try:
+            yield
         except LLMError:
             raise
         except Exception as err:

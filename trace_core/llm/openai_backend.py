@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from trace_core.llm.backend import ChatBackend, request_timeout
+from trace_core.llm.backend import ChatBackend
 from trace_core.llm.base import Message, RawReply, Usage, estimate_tokens, messages_text
 from trace_core.llm.errors import (
     LLMAuthError,
@@ -31,6 +31,7 @@ from trace_core.llm.errors import (
 )
 from trace_core.llm.json_modes import request_params
 from trace_core.llm.retry import RETRYABLE_STATUS, parse_retry_after
+from trace_core.llm.settings import request_timeout
 
 if TYPE_CHECKING:
     import openai

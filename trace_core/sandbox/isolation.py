@@ -47,6 +47,16 @@ BWRAP_BOOTSTRAP = "/.optoforge-sandbox/_child.py"
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
+# The namespaces and limits both namespaced layers (bwrap, unshare) set up.
+_NAMESPACES_AND_LIMITS = (
+    "netns",
+    "pidns",
+    "ipcns",
+    "utsns",
+    "rlimits",
+    "env-allowlist",
+    "audit-hook",
+)
 # What the caller sets up, per layer: the guards a RunResult lists (never read from the child).
 GUARDS: dict[Isolation, tuple[str, ...]] = {
     Isolation.BWRAP: (
@@ -56,25 +66,9 @@ GUARDS: dict[Isolation, tuple[str, ...]] = {
         "no-exec",
         "minimal-read-only-filesystem",
         "run-dir-tmpfs-size-cap",
-        "netns",
-        "pidns",
-        "ipcns",
-        "utsns",
-        "rlimits",
-        "env-allowlist",
-        "audit-hook",
+        *_NAMESPACES_AND_LIMITS,
     ),
-    Isolation.UNSHARE: (
-        "seccomp",
-        "no-exec",
-        "netns",
-        "pidns",
-        "ipcns",
-        "utsns",
-        "rlimits",
-        "env-allowlist",
-        "audit-hook",
-    ),
+    Isolation.UNSHARE: ("seccomp", "no-exec", *_NAMESPACES_AND_LIMITS),
     Isolation.RLIMITS: ("seccomp", "no-exec", "rlimits", "env-allowlist", "audit-hook"),
 }
 

@@ -131,17 +131,15 @@ def _env(tmp_path: Path, name: str) -> dict[str, str]:
     return env
 
 
+def _finish(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` from the repository root to the end, its output captured as text."""
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
 def test_sigkill_mid_training_resumes_to_the_same_result_without_repaying(
     data: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    reference = subprocess.run(
-        _command(data, tmp_path / "ref"),
-        env=_env(tmp_path, "ref"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    reference = _finish(_command(data, tmp_path / "ref"), _env(tmp_path, "ref"))
     assert reference.returncode == 0, reference.stderr
     expected = json.loads(reference.stdout)
 
@@ -165,14 +163,7 @@ def test_sigkill_mid_training_resumes_to_the_same_result_without_repaying(
     child.wait()
     assert history.read_text().count("\n") < 3
 
-    resumed = subprocess.run(
-        _command(data, run_dir, "--resume"),
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    resumed = _finish(_command(data, run_dir, "--resume"), env)
     assert resumed.returncode == 0, resumed.stderr
     got = json.loads(resumed.stdout)
     for key in ("val_before", "val_after", "steps", "best_step", "changed"):

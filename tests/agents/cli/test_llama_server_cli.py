@@ -8,28 +8,17 @@ so nothing waits behind an endless reply), report what happened, and never print
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from tests.agents.cli.test_llm_errors import run_cli
-from tests.servers.llama_server import LlamaServer, missing
+from tests.servers.llama_server import LlamaServer, llama_server, missing  # noqa: F401 (fixture)
 
 pytestmark = [
     pytest.mark.local_llm,
     pytest.mark.slow,
     pytest.mark.skipif(missing() is not None, reason=missing() or ""),
 ]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LlamaServer]:
-    """The real server on 127.0.0.1 (free port) for this module."""
-    running = LlamaServer().start()
-    try:
-        yield running
-    finally:
-        running.close()
 
 
 def env_for(server: LlamaServer) -> dict[str, str]:

@@ -9,34 +9,32 @@ import pytest
 from typer.testing import CliRunner
 
 from agents.cli import create_app
-from tests.optimizers.prompting.world import dataset, world_llm
+from tests.optimizers.prompting.world import world_llm, write_task
 from trace_core.llm import registry
 
 
 @pytest.fixture
 def task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setitem(registry._PROVIDERS, "world", lambda model, **kw: world_llm())
-    counts = {"upper": 5, "reverse": 4, "double": 3, "first": 2}
-    rows = dataset(counts) + dataset(counts, offset=4)
-    path = tmp_path / "task.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_task(tmp_path)
 
 
 def _invoke(*args: str) -> object:
     return CliRunner().invoke(create_app(), ["prompt", *args])
 
 
+def _on_world(command: str, task: Path, *args: str) -> object:
+    """``prompt COMMAND --task TASK --llm world:x ARGS`` (the scripted world model)."""
+    return _invoke(command, "--task", str(task), "--llm", "world:x", *args)
+
+
 def test_optimize_writes_history_best_prompt_and_plot_per_strategy(
     task: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    result = _invoke(
+    result = _on_world(
         "optimize",
-        "--task",
-        str(task),
-        "--llm",
-        "world:x",
+        task,
         "--budget",
         "50",
         "--seed",
@@ -66,12 +64,9 @@ def test_optimize_writes_history_best_prompt_and_plot_per_strategy(
 
 def test_ablate_writes_the_table_in_the_papers_order(task: Path, tmp_path: Path) -> None:
     out = tmp_path / "abl"
-    result = _invoke(
+    result = _on_world(
         "ablate",
-        "--task",
-        str(task),
-        "--llm",
-        "world:x",
+        task,
         "--budget",
         "40",
         "--max-exemplars",
@@ -99,12 +94,9 @@ def test_bad_task_line_is_reported_with_its_line_number(tmp_path: Path) -> None:
 
 
 def test_unknown_strategy_lists_the_known_ones(task: Path, tmp_path: Path) -> None:
-    result = _invoke(
+    result = _on_world(
         "optimize",
-        "--task",
-        str(task),
-        "--llm",
-        "world:x",
+        task,
         "--strategy",
         "magic",
         "--out",

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from agents.cli import create_app
 from optimizers.prompting.journal import CallJournal, JournaledLLM
-from tests.optimizers.prompting.world import dataset, world_llm
+from tests.optimizers.prompting.world import world_llm, write_task
 from trace_core.llm import Completion, ScriptedLLM, registry
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,11 +26,7 @@ OPTIONS = ["--budget", "30", "--max-exemplars", "2", "--seed", "1", "--no-progre
 
 @pytest.fixture
 def task(tmp_path: Path) -> Path:
-    counts = {"upper": 5, "reverse": 4, "double": 3, "first": 2}
-    rows = dataset(counts) + dataset(counts, offset=4)
-    path = tmp_path / "task.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_task(tmp_path)
 
 
 def _invoke(*args: str) -> Any:

@@ -17,121 +17,114 @@ from typing import Any
 SAMPLE = Path(__file__).resolve().parents[3] / "examples" / "data" / "sample.jsonl"
 BROKEN_MARK = "# oracle: broken on purpose"
 
-# Shared with tests/agents/alphaopt/script.py, which also needs a wrong variant ({large} = 60).
-BONES_PROGRAM = """
-from pyscipopt import Model
+_REPORT = """\
+status = model.getStatus()
+report(model.getObjVal() if status == "optimal" else None, status)
+"""
 
-model = Model("bones")
-model.hideOutput()
+
+def _scip(name: str, body: str, ending: str = _REPORT) -> str:
+    """A pyscipopt program: a quiet model ``name``, ``body`` (variables, constraints, objective),
+    optimize, then ``ending`` (by default: report the objective and the status)."""
+    head = f'\nfrom pyscipopt import Model\n\nmodel = Model("{name}")\nmodel.hideOutput()\n'
+    return head + body + "model.optimize()\n" + ending
+
+
+# Shared with tests/agents/alphaopt/script.py, which also needs a wrong variant ({large} = 60).
+BONES_PROGRAM = _scip(
+    "bones",
+    """\
 small = model.addVar(name="small", vtype="I", lb=0)
 large = model.addVar(name="large", vtype="I", lb=0)
 model.addCons(10 * small + 15 * large <= 2000, name="medication")
 model.addCons(small >= 0.5 * (small + large), name="mostly_small")
 model.addCons(large >= {large}, name="min_large")
 model.setObjective(12 * small + 15 * large, sense="minimize")
-model.optimize()
+""",
+    ending="""\
 status = model.getStatus()
 if status == "optimal":
     values = {{"small": model.getVal(small), "large": model.getVal(large)}}
     report(model.getObjVal(), "optimal", values)
 else:
     report(None, status)
-"""
+""",
+)
 
-_FARM = """
-from pyscipopt import Model
-
-model = Model("farm")
-model.hideOutput()
+_FARM = _scip(
+    "farm",
+    """\
 daikon = model.addVar(name="daikon", lb=0)
 fennel = model.addVar(name="fennel", lb=0)
 model.addCons(daikon + fennel <= 300)
 model.addCons(0.5 * daikon + 1.5 * fennel <= 500)
 model.addCons(70 * daikon + 50 * fennel <= 7400)
 model.setObjective(300 * daikon + 250 * fennel, sense="maximize")
-model.optimize()
-status = model.getStatus()
-report(model.getObjVal() if status == "optimal" else None, status)
-"""
+""",
+)
 
-_RENTAL = """
-from pyscipopt import Model
-
-model = Model("rental")
-model.hideOutput()
+_RENTAL = _scip(
+    "rental",
+    """\
 price = model.addVar(name="price", vtype="I", lb=60, ub=150)
 revenue = model.addVar(name="revenue", lb=None)
 model.addCons(revenue <= price * (750 - 5 * price))  # nonlinear: objective via a variable
 model.setObjective(revenue, sense="maximize")
-model.optimize()
-status = model.getStatus()
-report(model.getObjVal() if status == "optimal" else None, status)
-"""
+""",
+)
 
-_FACTORIES = """
-from pyscipopt import Model
-
-model = Model("factories")
-model.hideOutput()
+_FACTORIES = _scip(
+    "factories",
+    """\
 medium = model.addVar(name="medium", vtype="I", lb=0)
 small = model.addVar(name="small", vtype="I", lb=0)
 model.addCons(50 * medium + 35 * small >= 250)
 model.addCons(3 * medium + 2 * small <= 16)
 model.setObjective(medium + small, sense="minimize")
-model.optimize()
-status = model.getStatus()
-report(model.getObjVal() if status == "optimal" else None, status)
-"""
+""",
+)
 
 # With vtype "C" it runs, but treats meals as divisible: optimal for the wrong model (66.67;
 # gold is 72); with "I" it is right. Shared with tests/agents/alphaopt/script.py.
-MEALS_PROGRAM = """
-from pyscipopt import Model
-
-model = Model("meals")
-model.hideOutput()
+MEALS_PROGRAM = _scip(
+    "meals",
+    """\
 turkey = model.addVar(name="turkey", vtype="{vtype}", lb=0)
 tuna = model.addVar(name="tuna", vtype="{vtype}", lb=0)
 model.addCons(turkey <= 0.4 * (turkey + tuna))
 model.addCons(20 * turkey + 18 * tuna >= 150)
 model.addCons(30 * turkey + 25 * tuna >= 200)
 model.setObjective(12 * turkey + 8 * tuna, sense="minimize")
-model.optimize()
-status = model.getStatus()
-report(model.getObjVal() if status == "optimal" else None, status)
-"""
+""",
+)
 
 # Reads "at most 2000 sawdust" as "at least 20000" and caps the saws: no feasible point.
-_SAWS_INFEASIBLE = """
-from pyscipopt import Model
-
-model = Model("saws")
-model.hideOutput()
+_SAWS_INFEASIBLE = _scip(
+    "saws",
+    """\
 miter = model.addVar(name="miter", vtype="I", lb=0, ub=10)
 circular = model.addVar(name="circular", vtype="I", lb=0, ub=10)
 model.addCons(50 * miter + 70 * circular >= 1500)
 model.addCons(60 * miter + 100 * circular >= 20000)
 model.setObjective(miter + circular, sense="minimize")
-model.optimize()
-status = model.getStatus()
-report(model.getObjVal() if status == "optimal" else None, status)
-"""
+""",
+)
 
 # Solves, then prints prose instead of reporting a number.
-_TRIPS_NON_NUMERIC = """
-from pyscipopt import Model
-
-model = Model("trips")
-model.hideOutput()
+_TRIPS_NON_NUMERIC = _scip(
+    "trips",
+    """\
 trucks = model.addVar(name="trucks", vtype="I", lb=0)
 vans = model.addVar(name="vans", vtype="I", lb=0)
 model.addCons(trucks <= vans)
 model.addCons(1000 * trucks + 500 * vans >= 50000)
 model.addCons(300 * trucks + 100 * vans <= 12500)
 model.setObjective(trucks + vans, sense="minimize")
-model.optimize()
+""",
+    ending="""\
 print("Optimal value: about seventy-five trips")
-"""
+""",
+)
 
 _BONES = BONES_PROGRAM.format(large=30)
 _MEALS_WRONG = MEALS_PROGRAM.format(vtype="C")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from trace_core.llm import ScriptedLLM
@@ -45,6 +46,15 @@ def dataset(counts: dict[str, int], offset: int = 0) -> list[dict[str, str]]:
         for i in range(n):
             rows.append(item(rule, WORDS[(offset + i) % len(WORDS)]))
     return rows
+
+
+def write_task(directory: Path) -> Path:
+    """The CLI tests' task file: two passes over the four rules (5, 4, 3, 2 items), as JSONL."""
+    counts = {"upper": 5, "reverse": 4, "double": 3, "first": 2}
+    rows = dataset(counts) + dataset(counts, offset=4)
+    path = directory / "task.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
 
 
 def reasoned(rule: str, word: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,15 +31,21 @@ def server_llm(server: ChatServer, budget: Budget, model: str = "m", **kw: objec
     )
 
 
-def test_max_calls_stops_exactly_at_the_limit(chat_server: ChatServer) -> None:
-    budget = Budget(max_calls=5)
-    llm = server_llm(chat_server, budget)
-    for _ in range(5):
+def _refused_after(llm: Any, calls: int) -> BudgetExceeded:
+    """Make ``calls`` calls that the budget allows; the next must be refused (returned)."""
+    for _ in range(calls):
         llm.complete(ASK)
     with pytest.raises(BudgetExceeded) as caught:
         llm.complete(ASK)
+    return caught.value
+
+
+def test_max_calls_stops_exactly_at_the_limit(chat_server: ChatServer) -> None:
+    budget = Budget(max_calls=5)
+    llm = server_llm(chat_server, budget)
+    caught = _refused_after(llm, 5)
     assert chat_server.count == 5
-    assert (caught.value.limit, caught.value.spent, caught.value.maximum) == ("calls", 5, 5)
+    assert (caught.limit, caught.spent, caught.maximum) == ("calls", 5, 5)
     assert budget.calls == 5
 
 
@@ -62,11 +69,8 @@ def test_max_tokens_stops_before_the_call_that_would_pass_it(chat_server: ChatSe
     chat_server.handler = lambda body: Reply.text("ok", usage=(6, 4))
     budget = Budget(max_tokens=30)
     llm = server_llm(chat_server, budget)
-    for _ in range(3):
-        llm.complete(ASK)
-    with pytest.raises(BudgetExceeded) as caught:
-        llm.complete(ASK)
-    assert (chat_server.count, budget.tokens, caught.value.limit) == (3, 30, "tokens")
+    caught = _refused_after(llm, 3)
+    assert (chat_server.count, budget.tokens, caught.limit) == (3, 30, "tokens")
 
 
 def test_max_tokens_counts_the_requested_completion_length(chat_server: ChatServer) -> None:
@@ -84,9 +88,8 @@ def test_max_cost_uses_the_price_table(chat_server: ChatServer) -> None:
     first = llm.complete(ASK)
     assert first.cost == pytest.approx(1.0)
     llm.complete(ASK)
-    with pytest.raises(BudgetExceeded) as caught:
-        llm.complete(ASK)
-    assert (chat_server.count, caught.value.limit) == (2, "cost")
+    caught = _refused_after(llm, 0)
+    assert (chat_server.count, caught.limit) == (2, "cost")
     assert budget.cost == pytest.approx(2.0)
     assert llm.usage.cost == pytest.approx(2.0)
 

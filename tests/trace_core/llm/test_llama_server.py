@@ -9,14 +9,13 @@ a killed or frozen server must be recovered by the retries as the README describ
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from tests.servers.llama_server import LlamaServer, missing
+from tests.servers.llama_server import LlamaServer, llama_server, missing  # noqa: F401 (fixture)
 from trace_core.llm import Budget, BudgetExceeded, LLMTransientError, get_llm
 from trace_core.llm.json_modes import forget, known_mode
 from trace_core.llm.retry import RetryPolicy
@@ -35,16 +34,6 @@ ADD = [{"role": "user", "content": "What is 2 + 3? Give the value."}]
 
 class Answer(BaseModel):
     value: int
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LlamaServer]:
-    """The real server on 127.0.0.1 (free port) for this module."""
-    running = LlamaServer().start()
-    try:
-        yield running
-    finally:
-        running.close()
 
 
 @pytest.fixture(autouse=True)

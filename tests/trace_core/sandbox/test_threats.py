@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from trace_core.sandbox import Isolation, available_isolation, run
+from trace_core.sandbox import Isolation, RunResult, available_isolation, run
 
 LAYERS = [layer.value for layer in available_isolation()]
 NAMESPACED = [layer for layer in LAYERS if layer != Isolation.RLIMITS.value]
@@ -143,13 +144,22 @@ def test_parent_environ_is_invisible_even_via_ctypes(
     assert result.objective == -1  # the parent's pid does not exist in the child's namespace
 
 
-@pytest.mark.parametrize("layer", LAYERS)
-def test_socket_to_loopback_reaches_no_listener(layer: str) -> None:
+def _run_next_to_a_listener(code: Callable[[int], str], layer: str) -> RunResult:
+    """Run ``code(port)`` while a loopback listener waits on ``port``; it must get no connection."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
-        port = listener.getsockname()[1]
-        code = (
+        result = run(code(listener.getsockname()[1]), isolation=layer)
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    return result
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_socket_to_loopback_reaches_no_listener(layer: str) -> None:
+    def code(port: int) -> str:
+        return (
             "import socket\n"
             "try:\n"
             f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).send(b'x')\n"
@@ -157,21 +167,16 @@ def test_socket_to_loopback_reaches_no_listener(layer: str) -> None:
             "except OSError as err:\n"
             "    print('blocked', type(err).__name__)\n"
         )
-        result = run(code, isolation=layer)
-        listener.settimeout(0.2)
-        with pytest.raises(TimeoutError):
-            listener.accept()
+
+    result = _run_next_to_a_listener(code, layer)
     assert "CONNECTED" not in result.stdout
     assert "blocked" in result.stdout
 
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_socket_via_ctypes_is_refused_by_namespace_or_kernel_filter(layer: str) -> None:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        port = listener.getsockname()[1]
-        code = (
+    def code(port: int) -> str:
+        return (
             "import ctypes, socket, struct\n"
             "libc = ctypes.CDLL(None, use_errno=True)\n"
             "fd = libc.socket(socket.AF_INET, socket.SOCK_STREAM, 0)\n"
@@ -180,10 +185,8 @@ def test_socket_via_ctypes_is_refused_by_namespace_or_kernel_filter(layer: str) 
             "rc = libc.connect(fd, addr, len(addr))\n"
             "report(rc, values={'errno': ctypes.get_errno()})\n"
         )
-        result = run(code, isolation=layer)
-        listener.settimeout(0.2)
-        with pytest.raises(TimeoutError):
-            listener.accept()
+
+    result = _run_next_to_a_listener(code, layer)
     assert result.objective == -1, result.stderr
 
 
