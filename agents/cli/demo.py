@@ -88,6 +88,7 @@ def print_formulation_report(result: dict[str, Any]) -> None:
     )
     typer.echo("prompt change:\n" + (result["diff"] or "(none)"))
     typer.echo(f"run dir: {result['run_dir']} (history.jsonl, scores.png, best.json)")
+    typer.echo(f"look at it: optoforge report {result['run_dir']}")
 
 
 def choose_llm(llm_id: str | None) -> tuple[Any, str]:
