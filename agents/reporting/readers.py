@@ -79,6 +79,20 @@ def read_jsonl(path: Path, notes: list[str] | None = None) -> list[dict[str, Any
     return rows
 
 
+def _first_row(path: Path) -> dict[str, Any]:
+    """The first JSON object line of ``path`` ({} when none): enough to tell a run's kind
+    without parsing a long history (live mode asks again every few seconds)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.strip():
+                    row = json.loads(line)
+                    return row if isinstance(row, dict) else {}
+    except (OSError, json.JSONDecodeError):
+        pass
+    return {}
+
+
 def _read_json(path: Path, notes: list[str]) -> dict[str, Any]:
     if not path.is_file():
         return {}
@@ -114,8 +128,8 @@ def _cumulative_usage(rows: Iterable[tuple[float, int, int, float | None]]) -> l
 
 
 def _is_trainer(root: Path) -> bool:
-    first = read_jsonl(root / "history.jsonl")[:1]
-    return (root / "checkpoint.json").is_file() or bool(first and "train_score" in first[0])
+    first = _first_row(root / "history.jsonl")
+    return (root / "checkpoint.json").is_file() or "train_score" in first
 
 
 def _trainer(root: Path) -> RunView:
@@ -274,8 +288,7 @@ def _evaluation(root: Path) -> RunView:
 
 
 def _is_prompt(root: Path) -> bool:
-    first = read_jsonl(root / "history.jsonl")[:1]
-    return bool(first and "strategy" in first[0])
+    return "strategy" in _first_row(root / "history.jsonl")
 
 
 def _prompt(root: Path) -> RunView:
