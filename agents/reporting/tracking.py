@@ -67,13 +67,23 @@ def track_run(
     run_id = state.get("run_id")
     with mlflow.start_run(run_id=run_id, run_name=None if run_id else home.name) as run:
         if not run_id:
-            params = _flat_params(view, command, extra_params)
-            if params:
-                mlflow.log_params(params)
             mlflow.set_tags({"optoforge.kind": view.kind, "optoforge.path": view.path})
+        # A run logged live may show some settings only later (e.g. once its checkpoint
+        # exists): log each parameter the first time it is seen; MLflow refuses a change.
+        params = _flat_params(view, command, extra_params)
+        # (a state file from before this rule: everything was logged on the first call)
+        known = set(state.get("params", params if run_id else []))
+        fresh = {key: value for key, value in params.items() if key not in known}
+        if fresh:
+            mlflow.log_params(fresh)
         logged: dict[str, int] = dict(state.get("logged") or {})
         _log_metrics(mlflow, view, logged)
-        state = {"run_id": run.info.run_id, "tracking_uri": tracking_uri, "logged": logged}
+        state = {
+            "run_id": run.info.run_id,
+            "tracking_uri": tracking_uri,
+            "logged": logged,
+            "params": sorted(known | set(params)),
+        }
         write_atomic(state_path, json.dumps(state, indent=1))
         if artifacts:
             _log_artifacts(mlflow, view, home)

@@ -57,3 +57,52 @@ def test_tracking_again_continues_the_same_run_without_duplicate_points(
     assert second == first
     points = _client(uri).get_metric_history(first, "accuracy_so_far")
     assert [m.step for m in points] == [1, 2, 3, 4, 5]
+
+
+def test_a_command_is_tracked_live_while_its_run_directory_grows(
+    tmp_path: Path, uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Points reach MLflow while the command body still runs, each once; artifacts at the end."""
+    import json
+    import shutil
+    import time
+
+    from agents.cli.tracking import LiveTracker, tracked
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    done = trainer_run(tmp_path / "done")
+    rows = (done / "history.jsonl").read_text().splitlines(keepends=True)
+    run_dir = tmp_path / "live"
+    run_dir.mkdir()
+    for path in done.iterdir():
+        if path.name != "history.jsonl" and path.is_file():
+            shutil.copy(path, run_dir / path.name)
+    client = _client(uri)
+    seen_live: list[list[int]] = []
+    started: list[LiveTracker] = []
+    real_start = LiveTracker.start
+    monkeypatch.setattr(LiveTracker, "start", lambda self: (started.append(self), real_start(self)))
+
+    def validation_steps() -> list[int]:
+        state = run_dir / "mlflow.json"
+        if not state.exists():
+            return []
+        run_id = json.loads(state.read_text())["run_id"]
+        return [m.step for m in client.get_metric_history(run_id, "validation")]
+
+    with tracked(run_dir, "mlflow", "formulate train", interval=0.05):
+        with (run_dir / "history.jsonl").open("a", encoding="utf-8") as history:
+            for count, row in enumerate(rows, start=1):
+                history.write(row)
+                history.flush()
+                deadline = time.monotonic() + 30
+                while len(validation_steps()) < count and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                seen_live.append(validation_steps())
+        assert not (run_dir / "report.html").exists()
+    assert seen_live == [[0], [0, 1], [0, 1, 2]]
+    assert started and started[0].logged >= 3 and not started[0].is_alive()
+    run_id = json.loads((run_dir / "mlflow.json").read_text())["run_id"]
+    assert validation_steps() == [0, 1, 2]  # the final log added no duplicate point
+    assert "report.html" in {a.path for a in client.list_artifacts(run_id)}
+    assert client.get_run(run_id).data.params["command"] == "formulate train"
