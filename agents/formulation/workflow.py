@@ -64,6 +64,23 @@ class Placeholders:
         return isinstance(text, str) and all(f"${n}" in text for n in self.names)
 
 
+def _template_parameter(
+    name: str,
+    template: str,
+    prompt_dir: str | Path | None,
+    description: str,
+    placeholders: tuple[str, ...],
+) -> ParameterNode:
+    """A trainable request template, loaded from ``template``; a rewrite must keep its
+    ``placeholders`` (the values each request fills in)."""
+    return ParameterNode(
+        load_template(template, prompt_dir),
+        name=name,
+        description=description,
+        constraint=Placeholders(*placeholders),
+    )
+
+
 def _insight_ids(value: Any) -> bool:
     """must be a list of integer insight ids from the experience library"""
     return isinstance(value, list) and all(
@@ -165,22 +182,24 @@ class FormulationProgram(Module):
             name="system_rules",
             description="system message of every LLM call: the rules for writing programs",
         )
-        self.modelling_guide = ParameterNode(
-            load_template("describe", prompt_dir),
-            name="modelling_guide",
-            description="request for the mathematical model written before the program",
-            constraint=Placeholders("question", "insights"),
+        self.modelling_guide = _template_parameter(
+            "modelling_guide",
+            "describe",
+            prompt_dir,
+            "request for the mathematical model written before the program",
+            ("question", "insights"),
         )
         self.program_guide = ParameterNode(
             render(self.target.guide, prompt_dir),
             name="program_guide",
             description="how to write the solver program (shown in every program request)",
         )
-        self.repair_guide = ParameterNode(
-            load_template("repair", prompt_dir),
-            name="repair_guide",
-            description="request sent after a failed run, asking for a corrected program",
-            constraint=Placeholders("question", "program", "feedback"),
+        self.repair_guide = _template_parameter(
+            "repair_guide",
+            "repair",
+            prompt_dir,
+            "request sent after a failed run, asking for a corrected program",
+            ("question", "program", "feedback"),
         )
         self.insights = ParameterNode(
             [int(i) for i in insights],
