@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import AgentsError
-from agents.evaluation.run_outcome import is_repairable
 from agents.formulation.execution import classify, make_attempt, run_in_sandbox, tail
 from agents.formulation.library import InsightSource, insight_id, insight_text
 from agents.formulation.program import extract_program
 from agents.formulation.result import Attempt, AttemptOutcome, FormulationResult, LLMUsage
 from agents.formulation.targets import ProgramTarget, resolve_target
 from agents.formulation.templates import load_template, render
+from agents.solvers.run_outcome import is_repairable
 from trace_core.bundle import bundle, node
 from trace_core.errors import ExecutionError
 from trace_core.llm.errors import BudgetExceeded
