@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.evaluation.run_outcome import normalize_status
+from agents.solvers.run_outcome import normalize_status
 
 
 class Tolerance(BaseModel):

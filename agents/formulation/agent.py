@@ -13,11 +13,30 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from agents.formulation.library import InsightSource
 from agents.formulation.result import FormulationResult
 from agents.formulation.workflow import FormulationProgram
 
 log = logging.getLogger(__name__)
+
+
+class _ProgramAttribute:
+    """An attribute of the agent that is its program's attribute of the same name (one
+    definition, in :class:`FormulationProgram`; the agent passes reads, and writes when
+    ``writable``, on)."""
+
+    def __init__(self, *, writable: bool = False) -> None:
+        self.writable = writable
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, agent: FormulationAgent | None, owner: type | None = None) -> Any:
+        return self if agent is None else getattr(agent.program, self.name)
+
+    def __set__(self, agent: FormulationAgent, value: Any) -> None:
+        if not self.writable:
+            raise AttributeError(f"the agent's {self.name!r} is read-only")
+        setattr(agent.program, self.name, value)
 
 
 class FormulationAgent:
@@ -43,34 +62,16 @@ class FormulationAgent:
         if program_path is not None:
             self.program.load(program_path, strict=False)
 
-    @property
-    def llm(self) -> Any:
-        """The model that writes the programs."""
-        return self.program.llm
-
-    @property
-    def library(self) -> InsightSource | None:
-        """The insight source, or None."""
-        return self.program.library
-
-    @property
-    def max_repairs(self) -> int:
-        """Repair rounds after a failed attempt."""
-        return self.program.max_repairs
-
-    @property
-    def target(self) -> Any:
-        """The solver API the generated programs use (:class:`ProgramTarget`)."""
-        return self.program.target
-
-    @target.setter
-    def target(self, value: Any) -> None:
-        self.program.target = value
-
-    @property
-    def solver(self) -> str:
-        """Name of the solver backend the generated programs target."""
-        return self.program.solver
+    llm = _ProgramAttribute()
+    """The model that writes the programs."""
+    library = _ProgramAttribute()
+    """The insight source (:class:`~agents.formulation.library.InsightSource`), or None."""
+    max_repairs = _ProgramAttribute()
+    """Repair rounds after a failed attempt."""
+    target = _ProgramAttribute(writable=True)
+    """The solver API the generated programs use (:class:`ProgramTarget`); settable."""
+    solver = _ProgramAttribute()
+    """Name of the solver backend the generated programs target."""
 
     def solve(self, question: str) -> FormulationResult:
         """Write, run and repair a program for ``question``; see :class:`FormulationResult`."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from agents.evaluation.run_outcome import classify_run
 from agents.formulation.result import Attempt, AttemptOutcome, LLMUsage
+from agents.solvers.run_outcome import classify_run
 
 TAIL_CHARS = 3000
 NO_PROGRAM_FEEDBACK = (
@@ -46,7 +46,7 @@ def run_in_sandbox(
 
     Keys: objective (float or None), raw_objective, status, values, returncode, timed_out,
     stdout and stderr tails, isolation, duration_s, and the verdict of
-    :func:`agents.evaluation.run_outcome.classify_run` (``outcome``, ``reason``): one rule set
+    :func:`agents.solvers.run_outcome.classify_run` (``outcome``, ``reason``): one rule set
     for every path that reads a program's result (a dead run has no objective; a licence
     limit or a missing solver is final).
     """

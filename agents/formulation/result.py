@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agents.evaluation.run_outcome import RunOutcome
+from agents.solvers.run_outcome import RunOutcome
 from trace_core.llm.meter import LLMUsage
 
 __all__ = ["Attempt", "AttemptOutcome", "FormulationResult", "LLMUsage"]

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import AgentsError
-from agents.evaluation.run_outcome import is_repairable
 from agents.formulation.execution import classify, make_attempt, run_in_sandbox, tail
 from agents.formulation.library import InsightSource, insight_id, insight_text
 from agents.formulation.program import extract_program
 from agents.formulation.result import Attempt, AttemptOutcome, FormulationResult, LLMUsage
 from agents.formulation.targets import ProgramTarget, resolve_target
 from agents.formulation.templates import load_template, render
+from agents.solvers.run_outcome import is_repairable
 from trace_core.bundle import bundle, node
 from trace_core.errors import ExecutionError
 from trace_core.llm.errors import BudgetExceeded
@@ -62,6 +62,23 @@ class Placeholders:
 
     def __call__(self, text: Any) -> bool:
         return isinstance(text, str) and all(f"${n}" in text for n in self.names)
+
+
+def _template_parameter(
+    name: str,
+    template: str,
+    prompt_dir: str | Path | None,
+    description: str,
+    placeholders: tuple[str, ...],
+) -> ParameterNode:
+    """A trainable request template, loaded from ``template``; a rewrite must keep its
+    ``placeholders`` (the values each request fills in)."""
+    return ParameterNode(
+        load_template(template, prompt_dir),
+        name=name,
+        description=description,
+        constraint=Placeholders(*placeholders),
+    )
 
 
 def _insight_ids(value: Any) -> bool:
@@ -165,22 +182,24 @@ class FormulationProgram(Module):
             name="system_rules",
             description="system message of every LLM call: the rules for writing programs",
         )
-        self.modelling_guide = ParameterNode(
-            load_template("describe", prompt_dir),
-            name="modelling_guide",
-            description="request for the mathematical model written before the program",
-            constraint=Placeholders("question", "insights"),
+        self.modelling_guide = _template_parameter(
+            "modelling_guide",
+            "describe",
+            prompt_dir,
+            "request for the mathematical model written before the program",
+            ("question", "insights"),
         )
         self.program_guide = ParameterNode(
             render(self.target.guide, prompt_dir),
             name="program_guide",
             description="how to write the solver program (shown in every program request)",
         )
-        self.repair_guide = ParameterNode(
-            load_template("repair", prompt_dir),
-            name="repair_guide",
-            description="request sent after a failed run, asking for a corrected program",
-            constraint=Placeholders("question", "program", "feedback"),
+        self.repair_guide = _template_parameter(
+            "repair_guide",
+            "repair",
+            prompt_dir,
+            "request sent after a failed run, asking for a corrected program",
+            ("question", "program", "feedback"),
         )
         self.insights = ParameterNode(
             [int(i) for i in insights],

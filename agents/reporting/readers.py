@@ -42,13 +42,16 @@ def load_run(path: str | Path) -> RunView:
     if root.is_file():
         state = root if root.name.endswith(".state.jsonl") else Path(f"{root}.state.jsonl")
         if state.is_file():
-            return _synthesis(state)
+            view = RunView(kind="synthesis", path=str(state), title=f"Synthesis {state.name}")
+            _synthesis(state, view)
+            return view
         raise NotARunError(f"{root} is a file, not a run directory: pass the run directory")
     if not root.is_dir():
         raise NotARunError(f"{root} does not exist: pass a run directory a command wrote")
-    for probe, reader in _READERS:
+    for kind, title, probe, reader in _READERS:
         if probe(root):
-            view = reader(root)
+            view = RunView(kind=kind, path=str(root), title=f"{title} {root.name}")
+            reader(root, view)
             view.images = sorted(p.name for p in root.glob("*.png"))
             graph = root / "graph.dot"
             if graph.is_file():
@@ -109,6 +112,19 @@ def _text(value: Any) -> str:
     return text if len(text) <= _VALUE_CHARS else text[:_VALUE_CHARS] + "\n... (truncated)"
 
 
+def _running_total(name: str, counts: Iterable[float], *, mean: bool = False) -> Series:
+    """The curve of a count summed item by item (``mean``: over the items so far, e.g. the
+    accuracy so far), with the items numbered from 1."""
+    xs: list[float] = []
+    ys: list[float | None] = []
+    total = 0.0
+    for index, count in enumerate(counts, start=1):
+        total += count
+        xs.append(float(index))
+        ys.append(total / index if mean else total)
+    return Series(name=name, xs=xs, ys=ys)
+
+
 def _cumulative_usage(rows: Iterable[tuple[float, int, int, float | None]]) -> list[UsagePoint]:
     points, calls, tokens, cost = [], 0, 0, 0.0
     cost_known = True
@@ -132,11 +148,9 @@ def _is_trainer(root: Path) -> bool:
     return (root / "checkpoint.json").is_file() or "train_score" in first
 
 
-def _trainer(root: Path) -> RunView:
-    notes: list[str] = []
-    records = read_jsonl(root / "history.jsonl", notes)
-    checkpoint = _read_json(root / "checkpoint.json", notes)
-    view = RunView(kind="trainer", path=str(root), title=f"Training run {root.name}", notes=notes)
+def _trainer(root: Path, view: RunView) -> None:
+    records = read_jsonl(root / "history.jsonl", view.notes)
+    checkpoint = _read_json(root / "checkpoint.json", view.notes)
     view.config = dict(checkpoint.get("run") or {})
     optimizer = checkpoint.get("optimizer") or {}
     if isinstance(optimizer, dict) and optimizer.get("optimizer"):
@@ -182,7 +196,7 @@ def _trainer(root: Path) -> RunView:
             )
         )
     view.usage = _cumulative_usage((s.step + 1, s.calls, s.tokens, s.cost) for s in view.steps)
-    checkpoint.setdefault("initial", _read_json(root / "initial.json", notes))
+    checkpoint.setdefault("initial", _read_json(root / "initial.json", view.notes))
     view.diffs = _trainer_diffs(records, checkpoint)
     best = checkpoint.get("best") or {}
     changed = {d.name for d in view.diffs}
@@ -199,7 +213,6 @@ def _trainer(root: Path) -> RunView:
         view.summary["unchanged parameters"] = ", ".join(unchanged)
     if checkpoint.get("stopped"):
         view.summary["stopped"] = checkpoint["stopped"]
-    return view
 
 
 def _trainer_diffs(records: list[dict[str, Any]], checkpoint: dict[str, Any]) -> list[ParamDiff]:
@@ -237,24 +250,11 @@ def _is_evaluation(root: Path) -> bool:
     return (root / "results.jsonl").is_file()
 
 
-def _evaluation(root: Path) -> RunView:
-    notes: list[str] = []
-    rows = read_jsonl(root / "results.jsonl", notes)
-    config = _read_json(root / "run.json", notes)
-    report = _read_json(root / "report.json", notes)
-    view = RunView(
-        kind="evaluation",
-        path=str(root),
-        title=f"Evaluation {root.name}",
-        config=config,
-        notes=notes,
-    )
-    correct = 0
-    xs, acc = [], []
+def _evaluation(root: Path, view: RunView) -> None:
+    rows = read_jsonl(root / "results.jsonl", view.notes)
+    view.config = _read_json(root / "run.json", view.notes)
+    report = _read_json(root / "report.json", view.notes)
     for index, row in enumerate(rows, start=1):
-        correct += bool(row.get("correct"))
-        xs.append(float(index))
-        acc.append(correct / index)
         view.items.append(
             ItemView(
                 id=str(row.get("id", index)),
@@ -269,8 +269,10 @@ def _evaluation(root: Path) -> RunView:
                 log=row.get("log") or row.get("stderr") or row.get("error"),
             )
         )
-    if xs:
-        view.curves.append(Series(name="accuracy so far", xs=xs, ys=list(acc)))
+    hits = [float(bool(row.get("correct"))) for row in rows]
+    if hits:
+        view.curves.append(_running_total("accuracy so far", hits, mean=True))
+    correct = int(sum(hits))
     view.usage = _cumulative_usage(
         (float(i), int(r.get("attempts", 1) or 0), int(r.get("tokens", 0) or 0), r.get("cost"))
         for i, r in enumerate(rows, start=1)
@@ -281,7 +283,6 @@ def _evaluation(root: Path) -> RunView:
         "correct": correct,
         "accuracy": correct / len(rows) if rows else None,
     }
-    return view
 
 
 # --- prompt search (optoforge prompt optimize / ablate) ------------------------------------
@@ -291,17 +292,10 @@ def _is_prompt(root: Path) -> bool:
     return "strategy" in _first_row(root / "history.jsonl")
 
 
-def _prompt(root: Path) -> RunView:
-    notes: list[str] = []
-    rows = read_jsonl(root / "history.jsonl", notes)
-    config = _read_json(root / "run.json", notes)
-    view = RunView(
-        kind="prompt",
-        path=str(root),
-        title=f"Prompt search {root.name}",
-        notes=notes,
-        config={k: v for k, v in config.items() if k != "template"},
-    )
+def _prompt(root: Path, view: RunView) -> None:
+    rows = read_jsonl(root / "history.jsonl", view.notes)
+    config = _read_json(root / "run.json", view.notes)
+    view.config = {k: v for k, v in config.items() if k != "template"}
     previous_calls: dict[str, int] = {}
     for strategy in dict.fromkeys(str(r.get("strategy", "")) for r in rows):
         mine = [r for r in rows if str(r.get("strategy", "")) == strategy]
@@ -333,7 +327,7 @@ def _prompt(root: Path) -> RunView:
                 )
             )
             previous_calls[strategy] = calls
-        best = _read_json(root / "strategies" / f"{strategy}.json", notes).get("best") or {}
+        best = _read_json(root / "strategies" / f"{strategy}.json", view.notes).get("best") or {}
         if best.get("instruction") is not None:
             view.diffs.append(
                 ParamDiff(
@@ -343,9 +337,8 @@ def _prompt(root: Path) -> RunView:
                 )
             )
     view.usage = _cumulative_usage((float(i), s.calls, 0, None) for i, s in enumerate(view.steps))
-    results = _read_json(root / "results.json", notes)
+    results = _read_json(root / "results.json", view.notes)
     view.summary = {f"{r.get('strategy')} val": r.get("val") for r in results.get("rows") or []}
-    return view
 
 
 # --- experience library (library learn / evolve) -------------------------------------------
@@ -369,22 +362,13 @@ def _is_library(root: Path) -> bool:
     return bool(_library_records(root))
 
 
-def _library(root: Path) -> RunView:
-    notes: list[str] = []
-    view = RunView(
-        kind="library", path=str(root), title=f"Experience library run {root.name}", notes=notes
-    )
-    added = 0
-    xs, ys = [], []
+def _library(root: Path, view: RunView) -> None:
     rows = []
     for phase, path in _library_records(root):
-        record = _read_json(path, notes)
+        record = _read_json(path, view.notes)
         if not record:
             continue
         rows.append(record)
-        added += len(record.get("added") or [])
-        xs.append(float(len(xs) + 1))
-        ys.append(float(added))
         view.items.append(
             ItemView(
                 id=str(record.get("item_id")),
@@ -394,37 +378,27 @@ def _library(root: Path) -> RunView:
                 tags=[f"added {i}" for i in record.get("added") or []],
             )
         )
-    view.curves.append(Series(name="insights added", xs=xs, ys=list(ys)))
+    added_per_item = [len(r.get("added") or []) for r in rows]
+    view.curves.append(_running_total("insights added", added_per_item))
+    added = sum(added_per_item)
     view.usage = _cumulative_usage(
         (float(i), 0, int(r.get("tokens", 0) or 0), r.get("cost")) for i, r in enumerate(rows, 1)
     )
     view.summary = {"records": len(rows), "insights added": added}
-    return view
 
 
 # --- synthesis (optoforge synthesize) ------------------------------------------------------
 
 
-def _synthesis(state: Path) -> RunView:
-    notes: list[str] = []
-    rows = read_jsonl(state, notes)
-    config = next((r["config"] for r in rows if "config" in r), {})
+def _synthesis(state: Path, view: RunView) -> None:
+    rows = read_jsonl(state, view.notes)
+    view.config = next((r["config"] for r in rows if "config" in r), {})
     tasks = sorted((r for r in rows if "task" in r), key=lambda r: r["task"])
-    view = RunView(
-        kind="synthesis",
-        path=str(state),
-        title=f"Synthesis {state.name}",
-        config=config,
-        notes=notes,
-    )
-    written = 0
-    xs, ys = [], []
-    for index, row in enumerate(tasks, start=1):
+    written_per_task = []
+    for row in tasks:
         stats = row.get("stats") or {}
         mine = int((stats.get("counts") or {}).get("written", 0))
-        written += mine
-        xs.append(float(index))
-        ys.append(float(written))
+        written_per_task.append(mine)
         dropped = stats.get("dropped") or {}
         view.items.append(
             ItemView(
@@ -433,18 +407,20 @@ def _synthesis(state: Path) -> RunView:
                 detail="; ".join(f"{k}: {v}" for k, v in dropped.items()),
             )
         )
-    view.curves.append(Series(name="problems written", xs=xs, ys=list(ys)))
+    view.curves.append(_running_total("problems written", written_per_task))
+    written = sum(written_per_task)
     view.usage = _cumulative_usage(
         (float(i), int(u.get("calls", 0)), int(u.get("total_tokens", 0)), u.get("cost"))
         for i, u in enumerate(((r.get("stats") or {}).get("usage") or {} for r in tasks), 1)
     )
     view.summary = {"samples": len(tasks), "written": written}
-    return view
 
 
-_READERS: list[tuple[Callable[[Path], bool], Callable[[Path], RunView]]] = [
-    (_is_trainer, _trainer),
-    (_is_prompt, _prompt),
-    (_is_evaluation, _evaluation),
-    (_is_library, _library),
+# (kind, title, probe, reader): the first kind whose probe accepts a directory reads it into a
+# fresh view titled "<title> <directory name>".
+_READERS: list[tuple[str, str, Callable[[Path], bool], Callable[[Path, RunView], None]]] = [
+    ("trainer", "Training run", _is_trainer, _trainer),
+    ("prompt", "Prompt search", _is_prompt, _prompt),
+    ("evaluation", "Evaluation", _is_evaluation, _evaluation),
+    ("library", "Experience library run", _is_library, _library),
 ]

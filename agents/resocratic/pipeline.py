@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,18 @@ from agents.resocratic.verify import Formulator, default_formulator, objectives_
 log = logging.getLogger(__name__)
 
 SOURCE = "resocratic"
+
+
+@dataclass(frozen=True)
+class _Level:
+    """A demonstration level whose program solved to optimal: what every item written from it
+    shares (the questions back-translated from it differ by variant)."""
+
+    task: int
+    examples: tuple[Seed, ...]
+    demo: Demonstration
+    program: str
+    objective: float
 
 
 class Synthesizer:
@@ -187,6 +200,7 @@ class Synthesizer:
             stats.drop(f"solve: {outcome.reason}")
             return False
         assert outcome.objective is not None
+        level = _Level(task, examples, demo, program, outcome.objective)
         stats.bump("solved")
         stats.bump("questions", len(self.variants))
         kept = False
@@ -205,41 +219,31 @@ class Synthesizer:
                 continue
             got = getattr(result, "objective", None)
             if not objectives_match(
-                outcome.objective, got, rel_tol=self.rel_tol, abs_tol=self.abs_tol
+                level.objective, got, rel_tol=self.rel_tol, abs_tol=self.abs_tol
             ):
                 stats.drop("round trip: objective mismatch")
                 continue
             stats.bump("verified")
-            row = self._row(
-                task, examples, demo, variant, question, program, outcome.objective, got
-            )
-            if emit(row):
+            if emit(self._row(level, variant, question, got)):
                 stats.bump("written")
                 kept = True
         return kept
 
     def _row(
-        self,
-        task: int,
-        examples: tuple[Seed, ...],
-        demo: Demonstration,
-        variant: Variant,
-        question: str,
-        program: str,
-        objective: float,
-        round_trip: Any,
+        self, level: _Level, variant: Variant, question: str, round_trip: Any
     ) -> dict[str, Any]:
+        demo = level.demo
         return {
-            "id": f"{SOURCE}-{task:06d}-L{demo.level}-{variant}",
+            "id": f"{SOURCE}-{level.task:06d}-L{demo.level}-{variant}",
             "source": SOURCE,
             "question": question,
-            "answer": objective,
+            "answer": level.objective,
             "tags": ["synthetic", *demo.tags(), variant, f"level-{demo.level}"],
-            "program": program,
+            "program": level.program,
             "provenance": {
                 "method": "resocratic",
-                "task": task,
-                "seeds": [seed.id for seed in examples],
+                "task": level.task,
+                "seeds": [seed.id for seed in level.examples],
                 "level": demo.level,
                 "variant": variant,
                 "demonstration": demo.render(),

@@ -2,7 +2,7 @@
 
 ReSocratic kept every program that did not crash (timeouts included) and never checked that a
 question and its program agree. Here a program counts only when its run classifies as optimal
-with a finite objective (:func:`agents.evaluation.run_outcome.classify_run`, the rules every
+with a finite objective (:func:`agents.solvers.run_outcome.classify_run`, the rules every
 path shares), and each back-translated question is formulated again from
 scratch; the item is kept only if that independent solve reaches the same optimum.
 """
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agents.evaluation.run_outcome import RunOutcome, classify_run
+from agents.solvers.run_outcome import RunOutcome, classify_run
 
 
 @dataclass

@@ -39,6 +39,12 @@ _EXPORTS: dict[str, str] = {
     "availability": "agents.solvers.registry",
     "solve": "agents.solvers.registry",
     "solve_isolated": "agents.solvers.isolated",
+    # how a sandboxed solver program's run ended (for formulation, evaluation, AlphaOPT, ...)
+    "RunOutcome": "agents.solvers.run_outcome",
+    "RunVerdict": "agents.solvers.run_outcome",
+    "classify_run": "agents.solvers.run_outcome",
+    "is_repairable": "agents.solvers.run_outcome",
+    "normalize_status": "agents.solvers.run_outcome",
     # files
     "read_model": "agents.solvers.files",
     "write_model": "agents.solvers.files",

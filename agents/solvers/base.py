@@ -85,6 +85,8 @@ class SolverBackend(ABC):
     capabilities: ClassVar[frozenset[Capability]]
     library: ClassVar[str] = ""
     """Import name of the solver library (``""``: the backend needs none)."""
+    time_limit_option: ClassVar[str] = ""
+    """The solver's own parameter for a wall-time limit in seconds (see `_set_parameters`)."""
 
     @classmethod
     def available(cls) -> bool:
@@ -165,6 +167,22 @@ class SolverBackend(ABC):
         ``start`` is already checked (known names, finite values); ``options`` is a plain dict.
         """
 
+    def _set_parameters(
+        self,
+        set_one: Callable[[str, Any], object],
+        time_limit: float | None,
+        options: Options,
+        refusals: tuple[type[BaseException], ...] = (),
+    ) -> SolveResult | None:
+        """Set the time limit (as `time_limit_option`), then ``options``, with
+        ``set_one(name, value)``; the error result naming the first one the solver refuses.
+
+        Options come last, so an option naming the time limit itself overrides ``time_limit``.
+        """
+        if time_limit is not None:
+            options = {self.time_limit_option: float(time_limit), **options}
+        return _apply_options(self.name, options, set_one, refusals)
+
     def _failure(self, status: SolveStatus, start: float, message: str) -> SolveResult:
         return SolveResult(
             status=status, message=message, solver=self.name, time=time.perf_counter() - start
@@ -192,7 +210,7 @@ def _checked_start(model: Model, start: Mapping[str, float] | None) -> dict[str,
     return checked
 
 
-def apply_options(
+def _apply_options(
     solver: str,
     options: Options,
     set_one: Callable[[str, Any], object],
@@ -239,19 +257,26 @@ def stdout_fd_silenced() -> Iterator[None]:
             os.close(devnull)
 
 
+class SolverLog:
+    """The private file one solve logs to (so banners never reach stdout), and its tail."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def tail(self, limit: int = LOG_TAIL_CHARS) -> str:
+        """The last ``limit`` characters of the log, for `SolveResult.log_tail` (empty if
+        unreadable)."""
+        try:
+            text = self.path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return text[-limit:]
+
+
 @contextmanager
-def solver_log_file() -> Iterator[Path]:
-    """A private log file path for a solver's output (so banners never reach stdout)."""
+def solver_log() -> Iterator[SolverLog]:
+    """A fresh `SolverLog` in a temporary directory removed after the solve."""
     with TemporaryDirectory(prefix="optoforge-solver-") as tmp:
         path = Path(tmp) / "solver.log"
         path.touch()
-        yield path
-
-
-def read_log_tail(path: Path, limit: int = LOG_TAIL_CHARS) -> str:
-    """The last ``limit`` characters of a solver log (empty if unreadable)."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return text[-limit:]
+        yield SolverLog(path)

@@ -16,11 +16,10 @@ from agents.solvers.base import (
     Options,
     SolverBackend,
     SolveResult,
+    SolverLog,
     SolveStatus,
     Start,
-    apply_options,
-    read_log_tail,
-    solver_log_file,
+    solver_log,
 )
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense, VarType
 
@@ -68,6 +67,7 @@ class GurobiBackend(SolverBackend):
 
     name = "gurobi"
     capabilities = frozenset(Capability)
+    time_limit_option = "TimeLimit"
 
     @classmethod
     def available(cls) -> bool:
@@ -79,8 +79,8 @@ class GurobiBackend(SolverBackend):
     ) -> SolveResult:
         import gurobipy as gp
 
-        with solver_log_file() as log:
-            env = _env(str(log))
+        with solver_log() as log:
+            env = _env(str(log.path))
             try:
                 return self._run(gp, env, model, time_limit, log, start, options)
             except gp.GurobiError as err:
@@ -91,12 +91,12 @@ class GurobiBackend(SolverBackend):
                         f"({len(model.variables)} variables, {len(model.constraints)} "
                         f"constraints; Gurobi says: {err}); use a full Gurobi license or "
                         "another backend (highs, scip)",
-                        log_tail=read_log_tail(log),
+                        log_tail=log.tail(),
                     )
                 return SolveResult(
                     status=SolveStatus.ERROR,
                     message=f"Gurobi error {err.errno}: {err}",
-                    log_tail=read_log_tail(log),
+                    log_tail=log.tail(),
                 )
             finally:
                 env.dispose()
@@ -107,15 +107,13 @@ class GurobiBackend(SolverBackend):
         env: Any,
         model: Model,
         time_limit: float | None,
-        log: Any,
-        start: dict[str, float] | None,
-        options: dict[str, Any],
+        log: SolverLog,
+        start: Start,
+        options: Options,
     ) -> SolveResult:
         grb = gp.GRB
         with gp.Model(model.name, env=env) as g:
-            if time_limit is not None:
-                g.Params.TimeLimit = float(time_limit)
-            refused = apply_options(self.name, options, g.setParam, (gp.GurobiError,))
+            refused = self._set_parameters(g.setParam, time_limit, options, (gp.GurobiError,))
             if refused is not None:
                 return refused
             if model.has_quadratic_constraints or not _objective_convex_hint(model):
@@ -173,7 +171,7 @@ class GurobiBackend(SolverBackend):
                 objective=objective,
                 values=values,
                 time=float(g.Runtime),
-                log_tail=read_log_tail(log),
+                log_tail=log.tail(),
                 message=f"Gurobi status code {g.Status}",
             )
 

@@ -17,9 +17,7 @@ from agents.solvers.base import (
     SolveResult,
     SolveStatus,
     Start,
-    apply_options,
-    read_log_tail,
-    solver_log_file,
+    solver_log,
     stdout_fd_silenced,
 )
 from agents.solvers.model import (
@@ -166,20 +164,21 @@ class HighsBackend(SolverBackend):
     name = "highs"
     capabilities = frozenset({Capability.LP, Capability.MILP, Capability.QP})
     library = "highspy"
+    time_limit_option = "time_limit"
 
     def _solve(
         self, model: Model, time_limit: float | None, start: Start, options: Options
     ) -> SolveResult:
         highspy = _highspy()
-        with solver_log_file() as log:
+        with solver_log() as log:
             h = new_highs()
             # Log to a private file only: the tail goes into the result, nothing to stdout.
-            h.setOptionValue("log_file", str(log))
+            h.setOptionValue("log_file", str(log.path))
             h.setOptionValue("output_flag", True)
-            if time_limit is not None:
-                h.setOptionValue("time_limit", float(time_limit))
             ok = highspy.HighsStatus.kOk
-            refused = apply_options(self.name, options, lambda k, v: h.setOptionValue(k, v) == ok)
+            refused = self._set_parameters(
+                lambda k, v: h.setOptionValue(k, v) == ok, time_limit, options
+            )
             if refused is not None:
                 h.setOptionValue("output_flag", False)  # closes the log file
                 return refused
@@ -195,7 +194,7 @@ class HighsBackend(SolverBackend):
             solution = h.getSolution()
             run_time = h.getRunTime()
             h.setOptionValue("output_flag", False)  # closes the log file
-            tail = read_log_tail(log)
+            tail = log.tail()
         mapped = _STATUS_NAMES.get(h.modelStatusToString(status), SolveStatus.ERROR)
         if not model.variables and mapped is SolveStatus.ERROR:
             mapped = SolveStatus.OPTIMAL  # HiGHS calls an empty model "empty"; it is solved

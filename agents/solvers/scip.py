@@ -9,16 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from agents.solvers.base import (
-    Options,
-    SolverBackend,
-    SolveResult,
-    SolveStatus,
-    Start,
-    apply_options,
-    read_log_tail,
-    solver_log_file,
-)
+from agents.solvers.base import Options, SolverBackend, SolveResult, SolveStatus, Start, solver_log
 from agents.solvers.model import Capability, ConstraintSense, Model, ObjectiveSense, VarType
 
 _EPIGRAPH = "__optoforge_quadratic_objective"
@@ -82,20 +73,19 @@ class ScipBackend(SolverBackend):
     name = "scip"
     capabilities = frozenset(Capability)
     library = "pyscipopt"
+    time_limit_option = "limits/time"
 
     def _solve(
         self, model: Model, time_limit: float | None, start: Start, options: Options
     ) -> SolveResult:
         from pyscipopt import Model as ScipModel
 
-        with solver_log_file() as log:
+        with solver_log() as log:
             scip = ScipModel(model.name)
             scip.hideOutput(True)  # the banner and log go to the private log file only
-            scip.setLogfile(str(log))
-            if time_limit is not None:
-                scip.setParam("limits/time", float(time_limit))
-            refused = apply_options(
-                self.name, options, scip.setParam, (LookupError, TypeError, ValueError)
+            scip.setLogfile(str(log.path))
+            refused = self._set_parameters(
+                scip.setParam, time_limit, options, (LookupError, TypeError, ValueError)
             )
             if refused is not None:
                 scip.setLogfile(None)
@@ -120,7 +110,7 @@ class ScipBackend(SolverBackend):
                 objective = float(scip.getSolObjVal(sol))
             elapsed = scip.getSolvingTime()
             scip.setLogfile(None)
-            tail = read_log_tail(log)
+            tail = log.tail()
             scip.freeProb()
         if status is SolveStatus.ITERATION_LIMIT and values:
             status = SolveStatus.FEASIBLE

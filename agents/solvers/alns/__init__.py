@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "AlnsSolver": "agents.solvers.alns.search",
     "AlnsResult": "agents.solvers.alns.result",
     "AlnsError": "agents.solvers.alns.result",
+    "AlnsSettings": "agents.solvers.alns.settings",
     "OperatorStats": "agents.solvers.alns.result",
     "solve_alns": "agents.solvers.alns.search",
     "OPERATORS": "agents.solvers.alns.neighborhoods",

@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import random
 
-from agents.solvers.model import (
-    Constraint,
-    ConstraintSense,
-    Model,
-    ObjectiveSense,
-    Variable,
-    VarType,
-)
+from agents.solvers.model import ConstraintSense, Model, ObjectiveSense, VarType
 
 __all__ = ["combinatorial_auction", "facility_location", "set_cover"]
 
@@ -24,27 +17,15 @@ __all__ = ["combinatorial_auction", "facility_location", "set_cover"]
 def set_cover(n_rows: int = 200, n_cols: int = 400, density: float = 0.05, seed: int = 0) -> Model:
     """Minimum-cost set cover: every row covered by a chosen column (Balas & Ho style costs)."""
     rng = random.Random(seed)
-    variables = [Variable(name=f"x{j}", upper=1, type=VarType.BINARY) for j in range(n_cols)]
-    rows: list[set[int]] = []
-    for _ in range(n_rows):
+    model = Model(name=f"setcover-{n_rows}x{n_cols}-s{seed}")
+    for j in range(n_cols):
+        model.add_variable(f"x{j}", 0.0, 1.0, VarType.BINARY)
+    for i in range(n_rows):
         k = max(2, round(density * n_cols * rng.uniform(0.5, 1.5)))
-        rows.append(set(rng.sample(range(n_cols), k)))
-    constraints = [
-        Constraint(
-            name=f"cover{i}",
-            coefficients={f"x{j}": 1.0 for j in sorted(cols)},
-            sense=ConstraintSense.GE,
-            rhs=1.0,
-        )
-        for i, cols in enumerate(rows)
-    ]
-    objective = {f"x{j}": float(rng.randint(1, 100)) for j in range(n_cols)}
-    return Model(
-        name=f"setcover-{n_rows}x{n_cols}-s{seed}",
-        variables=variables,
-        constraints=constraints,
-        objective=objective,
-    )
+        cols = sorted(rng.sample(range(n_cols), k))
+        model.add_constraint(f"cover{i}", {f"x{j}": 1.0 for j in cols}, ConstraintSense.GE, 1.0)
+    model.set_objective({f"x{j}": float(rng.randint(1, 100)) for j in range(n_cols)})
+    return model
 
 
 def combinatorial_auction(
@@ -63,7 +44,8 @@ def combinatorial_auction(
         )
     rng = random.Random(seed)
     value = [rng.uniform(1.0, 100.0) for _ in range(n_items)]
-    variables, bundles, objective = [], [], {}
+    model = Model(name=f"auction-{n_items}x{n_bids}-s{seed}")
+    bundles, objective = [], {}
     for b in range(n_bids):
         size = rng.randint(2, min(max_bundle, n_items))
         start = rng.randrange(n_items)
@@ -75,27 +57,16 @@ def combinatorial_auction(
             )
         bundles.append(bundle)
         price = sum(value[i] for i in bundle) * (1.0 + 0.2 * rng.random()) * len(bundle) ** 0.2
-        variables.append(Variable(name=f"bid{b}", upper=1, type=VarType.BINARY))
+        model.add_variable(f"bid{b}", 0.0, 1.0, VarType.BINARY)
         objective[f"bid{b}"] = round(price, 2)
-    constraints = []
     for item in range(n_items):
         holders = [f"bid{b}" for b, bundle in enumerate(bundles) if item in bundle]
         if len(holders) > 1:
-            constraints.append(
-                Constraint(
-                    name=f"item{item}",
-                    coefficients=dict.fromkeys(holders, 1.0),
-                    sense=ConstraintSense.LE,
-                    rhs=1.0,
-                )
+            model.add_constraint(
+                f"item{item}", dict.fromkeys(holders, 1.0), ConstraintSense.LE, 1.0
             )
-    return Model(
-        name=f"auction-{n_items}x{n_bids}-s{seed}",
-        variables=variables,
-        constraints=constraints,
-        objective=objective,
-        sense=ObjectiveSense.MAXIMIZE,
-    )
+    model.set_objective(objective, ObjectiveSense.MAXIMIZE)
+    return model
 
 
 def facility_location(
@@ -116,55 +87,27 @@ def facility_location(
     scale = ratio * sum(demand) / sum(capacity)
     capacity = [round(c * scale) for c in capacity]
     fixed = [round(rng.randint(100, 110) * c**0.5 + rng.randint(0, 90)) for c in capacity]
-    variables = [
-        Variable(name=f"open{j}", upper=1, type=VarType.BINARY) for j in range(n_facilities)
-    ]
+    model = Model(name=f"facility-{n_customers}x{n_facilities}-s{seed}")
+    for j in range(n_facilities):
+        model.add_variable(f"open{j}", 0.0, 1.0, VarType.BINARY)
     objective: dict[str, float] = {f"open{j}": float(fixed[j]) for j in range(n_facilities)}
-    constraints = []
     for i in range(n_customers):
         for j in range(n_facilities):
             name = f"y{i}_{j}"
-            variables.append(Variable(name=name, upper=1.0))
+            model.add_variable(name, 0.0, 1.0)
             dist = ((cx[i] - fx[j]) ** 2 + (cy[i] - fy[j]) ** 2) ** 0.5
             objective[name] = round(10.0 * dist * demand[i], 3)
             # Tight linking y <= open strengthens the relaxation (the classic formulation).
-            constraints.append(
-                Constraint(
-                    name=f"link{i}_{j}",
-                    coefficients={name: 1.0, f"open{j}": -1.0},
-                    sense=ConstraintSense.LE,
-                    rhs=0.0,
-                )
+            model.add_constraint(
+                f"link{i}_{j}", {name: 1.0, f"open{j}": -1.0}, ConstraintSense.LE, 0.0
             )
-        constraints.append(
-            Constraint(
-                name=f"demand{i}",
-                coefficients={f"y{i}_{j}": 1.0 for j in range(n_facilities)},
-                sense=ConstraintSense.EQ,
-                rhs=1.0,
-            )
-        )
+        shares = {f"y{i}_{j}": 1.0 for j in range(n_facilities)}
+        model.add_constraint(f"demand{i}", shares, ConstraintSense.EQ, 1.0)
     for j in range(n_facilities):
         coefficients = {f"y{i}_{j}": float(demand[i]) for i in range(n_customers)}
         coefficients[f"open{j}"] = -float(capacity[j])
-        constraints.append(
-            Constraint(
-                name=f"capacity{j}",
-                coefficients=coefficients,
-                sense=ConstraintSense.LE,
-                rhs=0.0,
-            )
-        )
-    total = Constraint(
-        name="total_capacity",
-        coefficients={f"open{j}": float(capacity[j]) for j in range(n_facilities)},
-        sense=ConstraintSense.GE,
-        rhs=float(sum(demand)),
-    )
-    constraints.append(total)
-    return Model(
-        name=f"facility-{n_customers}x{n_facilities}-s{seed}",
-        variables=variables,
-        constraints=constraints,
-        objective=objective,
-    )
+        model.add_constraint(f"capacity{j}", coefficients, ConstraintSense.LE, 0.0)
+    opened = {f"open{j}": float(capacity[j]) for j in range(n_facilities)}
+    model.add_constraint("total_capacity", opened, ConstraintSense.GE, float(sum(demand)))
+    model.set_objective(objective)
+    return model

@@ -19,24 +19,21 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from agents.solvers.alns.neighborhoods import (
     OPERATORS,
     Neighborhood,
     SearchContext,
     clean_values,
-    operator_names,
     relax,
     restrict,
 )
 from agents.solvers.alns.result import AlnsError, AlnsResult, OperatorStats
 from agents.solvers.alns.selection import BanditSelector
+from agents.solvers.alns.settings import AlnsSettings
 from agents.solvers.base import SolverBackend, SolveResult, SolveStatus
 from agents.solvers.model import Model, ObjectiveSense
-
-SelectPolicy = Literal["epsilon_greedy", "ucb", "thompson"]
-Acceptance = Literal["hill_climbing", "simulated_annealing"]
 
 _POOL_SIZE = 5
 _FEAS_TOL = 1e-5
@@ -67,30 +64,15 @@ class _State:
 class AlnsSolver:
     """ALNS meta-solver over a `SolverBackend`: ``AlnsSolver("highs").solve(model, 60)``.
 
-    ``operators`` names destroy operators from :data:`OPERATORS` (all by default);
-    ``sub_time_limit`` bounds each repair solve (default: ``time_limit / 30`` within [0.5, 10]
-    seconds); ``destroy_rate`` is the initial share of integer variables freed by the
-    rate-driven operators, adapted per operator (grown when a sub-MIP is solved to optimality
-    without gain, shrunk when it times out); ``initial_fraction`` of the time limit goes to the
-    plain solver for the starting incumbent (doubled until one is found); with ``quick_start``
-    that solve stops at its first solution.
+    How it searches is an :class:`~agents.solvers.alns.settings.AlnsSettings`: ``settings``,
+    with any of its fields changed by keyword (``AlnsSolver("scip", policy="thompson")``).
     """
 
     def __init__(
         self,
         backend: str | SolverBackend = "highs",
-        *,
-        operators: list[str] | None = None,
-        policy: SelectPolicy = "ucb",
-        acceptance: Acceptance = "hill_climbing",
-        epsilon: float = 0.15,
-        alpha: float = 0.5,
-        destroy_rate: float = 0.3,
-        sub_time_limit: float | None = None,
-        initial_fraction: float = 0.2,
-        quick_start: bool = True,
-        warm_start: bool = True,
-        seed: int = 0,
+        settings: AlnsSettings | None = None,
+        **changes: Any,
     ) -> None:
         if isinstance(backend, str):
             from agents.solvers import get
@@ -98,27 +80,7 @@ class AlnsSolver:
             self.backend = get(backend)
         else:
             self.backend = backend
-        self.operators = operator_names(operators)
-        if acceptance not in ("hill_climbing", "simulated_annealing"):
-            raise AlnsError(
-                f"unknown acceptance {acceptance!r}; use 'hill_climbing' or 'simulated_annealing'"
-            )
-        if not 0.0 < destroy_rate < 1.0:
-            raise AlnsError(f"destroy_rate must lie in (0, 1), got {destroy_rate!r}")
-        self.policy: SelectPolicy = policy
-        self.acceptance: Acceptance = acceptance
-        self.epsilon = epsilon
-        self.alpha = alpha
-        self.destroy_rate = destroy_rate
-        self.sub_time_limit = sub_time_limit
-        if not 0.0 < initial_fraction < 1.0:
-            raise AlnsError(f"initial_fraction must lie in (0, 1), got {initial_fraction!r}")
-        self.initial_fraction = initial_fraction
-        self.quick_start = quick_start
-        self.warm_start = warm_start
-        self.seed = seed
-        if policy not in ("epsilon_greedy", "ucb", "thompson"):
-            raise AlnsError(f"unknown policy {policy!r}; use 'epsilon_greedy', 'ucb' or 'thompson'")
+        self.settings = AlnsSettings.of(settings, **changes)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -154,16 +116,17 @@ class _Run:
         self, solver: AlnsSolver, model: Model, time_limit: float, max_iterations: int | None
     ) -> None:
         self.solver = solver
+        self.settings = solver.settings
         self.max_iterations = max_iterations
         self.model = model
         self.start = time.perf_counter()
         self.deadline = self.start + time_limit
         self.time_limit = time_limit
-        self.sub_limit = solver.sub_time_limit or min(10.0, max(0.5, time_limit / 30.0))
+        self.sub_limit = self.settings.sub_time_limit or min(10.0, max(0.5, time_limit / 30.0))
         self.sign = 1.0 if model.sense is ObjectiveSense.MINIMIZE else -1.0
-        self.rng = random.Random(solver.seed)
-        self.stats = {name: OperatorStats() for name in solver.operators}
-        self.rates = dict.fromkeys(solver.operators, solver.destroy_rate)
+        self.rng = random.Random(self.settings.seed)
+        self.stats = {name: OperatorStats() for name in self.settings.operators}
+        self.rates = dict.fromkeys(self.settings.operators, self.settings.destroy_rate)
         self.pool: list[tuple[float, dict[str, float]]] = []
         self.best_cost = math.inf
         self.trajectory: list[tuple[float, float]] = []
@@ -252,9 +215,9 @@ class _Run:
 
     def _initial_solution(self) -> tuple[dict[str, float], float] | AlnsResult:
         """Solve the full model briefly, doubling the limit until a solution appears."""
-        limit = max(self.sub_limit, self.solver.initial_fraction * self.time_limit)
+        limit = max(self.sub_limit, self.settings.initial_fraction * self.time_limit)
         options = (
-            _FIRST_SOLUTIONS.get(self.solver.backend.name) if self.solver.quick_start else None
+            _FIRST_SOLUTIONS.get(self.solver.backend.name) if self.settings.quick_start else None
         )
         while self.remaining() >= _MIN_SOLVE_SECONDS:
             result = self._solve(self.model, limit, options=options)
@@ -285,18 +248,18 @@ class _Run:
         from alns.stop import MaxIterations, MaxRuntime
         from numpy.random import default_rng
 
-        engine = ALNS(default_rng(self.solver.seed))
-        for name in self.solver.operators:
+        engine = ALNS(default_rng(self.settings.seed))
+        for name in self.settings.operators:
             engine.add_destroy_operator(self._destroy_op(name), name=name)
         engine.add_repair_operator(self._repair, name="solver")
         select = BanditSelector(
-            len(self.solver.operators),
-            policy=self.solver.policy,
-            epsilon=self.solver.epsilon,
-            alpha=self.solver.alpha,
-            seed=self.solver.seed,
+            len(self.settings.operators),
+            policy=self.settings.policy,
+            epsilon=self.settings.epsilon,
+            alpha=self.settings.alpha,
+            seed=self.settings.seed,
         )
-        if self.solver.acceptance == "hill_climbing":
+        if self.settings.acceptance == "hill_climbing":
             accept: Any = HillClimbing()
         else:
             expected = max(10, int(self.remaining() / max(self.sub_limit, 1e-3)))
@@ -350,7 +313,7 @@ class _Run:
             return rejected
         stats = self.stats[state.op]
         began = time.perf_counter()
-        start = state.values if self.solver.warm_start else None
+        start = state.values if self.settings.warm_start else None
         result = self._solve(restrict(self.model, state.hood), self.sub_limit, start)
         stats.seconds += time.perf_counter() - began
         found = self._feasible_cost(result)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from agents.cli import create_app
+from tests.agents.cli.processes import kill_after_first_line
 from tests.agents.formulation.oracle import BEHAVIOUR, GOLD_OUTCOME, SAMPLE
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -153,16 +152,8 @@ def test_evaluate_killed_then_resumed_finishes_every_item_once(
         str(run),
         "--json",
     ]
-    first = _cli(*args)
     results = run / "results.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and first.poll() is None:
-        if results.exists() and results.read_text().count("\n") >= 1:
-            break
-        time.sleep(0.05)
-    assert first.poll() is None, "the first run ended before it could be killed"
-    os.killpg(first.pid, signal.SIGKILL)
-    first.communicate()
+    kill_after_first_line(_cli(*args), results, timeout_s=60)
     done_before = results.read_text().count("\n")
     assert 1 <= done_before < 4
 

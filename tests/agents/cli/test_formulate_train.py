@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from typer.testing import CliRunner
 from agents.cli.app import create_app
 from agents.evaluation.dataset import write_dataset
 from agents.formulation.scripted_world import world_items
+from tests.agents.cli.processes import kill_after_first_line
 
 WORLD = "py:agents.formulation.scripted_world:make_llm"
 ROOT = Path(__file__).resolve().parents[3]
@@ -151,16 +150,10 @@ def test_sigkill_mid_training_resumes_to_the_same_result_without_repaying(
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     history = run_dir / "history.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and child.poll() is None:
-        if history.is_file() and history.read_text().count("\n") >= 1:
-            break
-        time.sleep(0.05)
-    assert child.poll() is None, "the run finished before it could be killed"
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    kill_after_first_line(child, history, timeout_s=300)
     assert history.read_text().count("\n") < 3
 
     resumed = _finish(_command(data, run_dir, "--resume"), env)

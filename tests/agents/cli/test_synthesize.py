@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from agents.cli.synthesize import register
+from tests.agents.cli.processes import kill_after_first_line
 from tests.agents.resocratic.scripted import seed_file
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,10 +42,6 @@ def test_bad_seed_file_exits_2_naming_the_line(tmp_path: Path) -> None:
     assert not (tmp_path / "o.jsonl").exists()
 
 
-def _count(path: Path) -> int:
-    return len(path.read_text("utf-8").splitlines()) if path.exists() else 0
-
-
 @pytest.mark.solver
 def test_sigkilled_run_resumes_without_duplicating_items(tmp_path: Path) -> None:
     pytest.importorskip("pyscipopt")
@@ -63,15 +58,8 @@ def test_sigkilled_run_resumes_without_duplicating_items(tmp_path: Path) -> None
         cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while _count(out) < 1:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        assert time.monotonic() < deadline, "no item written in time"
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_after_first_line(proc, out, timeout_s=90)
     before = out.read_text("utf-8").splitlines()
-    assert proc.returncode == -signal.SIGKILL
     assert 1 <= len(before) < 4  # killed mid-run
 
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

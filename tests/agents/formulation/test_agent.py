@@ -108,3 +108,14 @@ def test_gurobi_programs_run_when_gurobipy_is_installed(tmp_path: Path) -> None:
     result = FormulationAgent(llm, solver="gurobi").solve("Maximize 3x for integer x <= 7.")
     assert "gurobipy" in llm.calls[0][0]["content"]
     assert result.objective == pytest.approx(21.0)
+
+
+def test_agent_settings_are_its_programs_and_only_the_target_is_settable(oracle: Any) -> None:
+    agent = FormulationAgent(oracle, "scip", None, 2)
+    assert (agent.llm, agent.max_repairs, agent.library, agent.solver) == (oracle, 2, None, "scip")
+    other = agent.target.__class__(name="mosek", module="mosek", guide="g", install="pip")
+    agent.target = other
+    assert agent.program.target is other and agent.solver == "mosek"
+    with pytest.raises(AttributeError, match="read-only"):
+        agent.max_repairs = 5
+    assert agent.program.max_repairs == 2

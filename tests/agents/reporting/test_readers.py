@@ -111,6 +111,19 @@ def test_library_and_synthesis_runs_are_read(tmp_path: Path) -> None:
     assert view.kind == "synthesis" and view.summary["written"] == 2
 
 
+def test_a_torn_library_record_is_skipped_and_noted(tmp_path: Path) -> None:
+    run = tmp_path / "lib"
+    run.mkdir()
+    for name, added in (("a", [1, 2]), ("c", [3])):
+        record = {"item_id": name, "status": "learned", "added": added}
+        (run / f"{name}.json").write_text(json.dumps(record))
+    (run / "b.json").write_text('{"item_id": "b", "status": "lea')  # killed while writing
+    view = load_run(run)
+    assert [i.id for i in view.items] == ["a", "c"]
+    assert view.curves[0].ys == [2.0, 3.0]
+    assert any(note.startswith("b.json could not be read") for note in view.notes)
+
+
 def test_a_directory_without_a_run_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(NotARunError, match="holds no optoforge run"):
         load_run(tmp_path)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from types import SimpleNamespace
 
 import pytest
 
-from agents.evaluation.run_outcome import (
+from agents.solvers.run_outcome import (
     RunOutcome,
     classify_run,
     is_repairable,
@@ -122,8 +121,7 @@ def test_reported_statuses_share_one_vocabulary(reported: object, normalized: st
 
 
 def test_real_size_limited_gurobi_run_is_a_licence_limit() -> None:
-    if importlib.util.find_spec("gurobipy") is None:
-        pytest.skip("gurobipy is not installed")
+    pytest.importorskip("gurobipy")
     from trace_core.sandbox import run
 
     code = (
