@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar, overload
 from trace_core.bundle_code import TrainableCode
 from trace_core.code_policy import decorators_of, function_source, signature_key
 from trace_core.errors import ExecutionError, MissingInputsError, SandboxUnavailableError
-from trace_core.nested import CONTAINERS, holds_nodes, lift
+from trace_core.nested import CONTAINERS, holds_nodes, lift, not_yet_in
 from trace_core.nested_call import NestedMessageNode, call_nested
 from trace_core.nodes import ExceptionNode, MessageNode, Node, ParameterNode, next_serial
 from trace_core.operators import Op
@@ -244,16 +244,12 @@ class BundledFunction(TrainableCode):
             # A returned node (say self.x, an attribute that is a node) is an input too.
             inner: list[Node] = []
             result = lift(result, inner)
-            known = set(parents)
-            returned = 0
-            for found in inner:
-                if found.serial < mark and found not in known:
-                    known.add(found)
-                    if keys is None:
-                        keys = list(self._positional[: len(parents)])
-                    keys.append(f"returned[{returned}]")
-                    returned += 1
-                    parents.append(found)
+            returned = not_yet_in(parents, [found for found in inner if found.serial < mark])
+            if returned:
+                if keys is None:
+                    keys = list(self._positional[: len(parents)])
+                keys.extend(f"returned[{i}]" for i in range(len(returned)))
+                parents.extend(returned)
         key_tuple = None if keys is None else tuple(keys)
         if error is not None:
             exc_node = ExceptionNode.from_exception(error, self.op, tuple(parents), key_tuple)
@@ -286,12 +282,7 @@ class BundledFunction(TrainableCode):
         return value
 
     def _add_hidden_inputs(self, reads: list[Node], parents: list[Node], keys: list[str]) -> None:
-        known = set(parents)
-        hidden: list[Node] = []
-        for read in reads:
-            if read not in known:
-                known.add(read)
-                hidden.append(read)
+        hidden = not_yet_in(parents, reads)
         if not hidden:
             return
         if not self.allow_external_dependencies:
@@ -301,9 +292,8 @@ class BundledFunction(TrainableCode):
                 "arguments, so the graph would miss them; pass them as arguments, or use "
                 "@bundle(allow_external_dependencies=True) to record them as extra inputs"
             )
-        for i, read in enumerate(hidden):
-            parents.append(read)
-            keys.append(f"external[{i}]")
+        parents.extend(hidden)
+        keys.extend(f"external[{i}]" for i in range(len(hidden)))
 
     def _invoke(
         self,

@@ -55,15 +55,21 @@ def lift(value: Any, found: list[Any]) -> Any:
     return type(value)(lift(v, found) for v in value)
 
 
+def not_yet_in(parents: list[Any], found: list[Any]) -> list[Any]:
+    """The nodes of ``found`` that are not in ``parents``, each once, in the order found."""
+    known = set(parents)
+    fresh: list[Any] = []
+    for node in found:
+        if node not in known:
+            known.add(node)
+            fresh.append(node)
+    return fresh
+
+
 def link_nested(
     keys: tuple[str, ...], parents: list[Any], inner: list[Any], where: str
 ) -> tuple[str, ...]:
     """Append the nodes found inside values to ``parents``; their keys are ``where[i]``."""
-    known = set(parents)
-    extra: list[str] = []
-    for found in inner:
-        if found not in known:
-            known.add(found)
-            parents.append(found)
-            extra.append(f"{where}[{len(extra)}]")
-    return tuple(keys) + tuple(extra)
+    extra = not_yet_in(parents, inner)
+    parents.extend(extra)
+    return tuple(keys) + tuple(f"{where}[{i}]" for i in range(len(extra)))

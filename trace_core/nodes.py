@@ -407,19 +407,10 @@ class MessageNode(Node):
 class ExceptionNode(MessageNode):
     """An exception raised by a traced operation, kept as a value so it can be the feedback."""
 
-    __slots__ = ("traceback_text",)
+    __slots__ = ("_traceback_text",)
+    _traceback_text: str  # set by from_exception
 
     kind = "exception"
-
-    def __init__(
-        self,
-        value: Any,
-        op: Op,
-        parents: tuple[Node, ...],
-        keys: tuple[str, ...] | None = None,
-    ) -> None:
-        super().__init__(value, op, parents, keys)
-        self.traceback_text = ""
 
     @classmethod
     def from_exception(
@@ -429,10 +420,15 @@ class ExceptionNode(MessageNode):
         parents: tuple[Node, ...],
         keys: tuple[str, ...] | None,
     ) -> ExceptionNode:
-        """Record ``exc`` raised by ``op`` on ``parents``."""
+        """Record ``exc`` raised by ``op`` on ``parents``, with its traceback formatted now."""
         node = cls(exc, op, parents, keys)
-        node.traceback_text = "".join(traceback.format_exception(exc)).rstrip()
+        node._traceback_text = "".join(traceback.format_exception(exc)).rstrip()
         return node
+
+    @property
+    def traceback_text(self) -> str:
+        """The traceback formatted when the exception was recorded ("" when built directly)."""
+        return getattr(self, "_traceback_text", "")
 
     def _default_feedback(self) -> Any:
         exc = self.exception

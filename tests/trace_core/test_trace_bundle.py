@@ -70,12 +70,22 @@ def test_trainable_bundle_has_code_parameter_as_parent() -> None:
     assert "@bundle" not in code.data
 
 
-def test_set_new_source_recompiles_and_next_call_uses_it() -> None:
+@pytest.mark.parametrize(
+    ("source", "argument", "expected"),
+    [
+        ("def scale(x, factor=2.0):\n    return x + factor\n", 3.0, 5.0),
+        ("import math\ndef scale(x, factor=2.0):\n    return math.floor(x * factor)\n", 1.6, 3),
+    ],
+    ids=["recompiled", "allowed-import-passes-policy"],
+)
+def test_accepted_new_source_is_used_until_the_old_one_is_set(
+    source: str, argument: float, expected: float
+) -> None:
     code = scale.code_parameter()
     original = code.data
     try:
-        code.set("def scale(x, factor=2.0):\n    return x + factor\n")
-        assert scale(node(3.0)).data == 5.0
+        code.set(source)
+        assert scale(node(argument)).data == expected
     finally:
         code.set(original)
     assert scale(node(3.0)).data == 6.0
@@ -100,16 +110,6 @@ def test_bad_new_source_is_rejected_and_old_code_stays(source: str, match: str) 
         code.set(source)
     assert code.data == before
     assert scale(node(2.0)).data == 4.0
-
-
-def test_allowed_import_passes_policy() -> None:
-    code = scale.code_parameter()
-    before = code.data
-    try:
-        code.set("import math\ndef scale(x, factor=2.0):\n    return math.floor(x * factor)\n")
-        assert scale(node(1.6)).data == 3
-    finally:
-        code.set(before)
 
 
 def test_allow_unsafe_code_skips_policy() -> None:

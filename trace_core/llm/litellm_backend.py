@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from trace_core.llm.backend import ChatBackend
 from trace_core.llm.base import Message, RawReply, Usage
-from trace_core.llm.errors import LLMConfigError, LLMError, LLMOutputError
+from trace_core.llm.errors import LLMConfigError, LLMOutputError
 from trace_core.llm.json_modes import request_params
 from trace_core.llm.openai_backend import (
     _NO_KEY,
     _StreamCollector,
     _usage,
-    map_provider_error,
     message_text,
+    provider_errors,
 )
 from trace_core.llm.settings import request_timeout
 
@@ -142,37 +140,21 @@ class LiteLLMBackend(ChatBackend):
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
         litellm = _import_litellm()
-        with self._provider_errors():
+        with provider_errors(self.model_id, self._api_key):
             response = litellm.completion(**self._params(messages, opts, schema))
             if not opts.get("stream"):
                 return _reply(response, self.model)
-            collector = _StreamCollector(self.model_id, messages)
-            for chunk in response:
-                collector.add(chunk)
-            return collector.reply(self.model)
+            return _StreamCollector(self.model_id, messages).join(response, self.model)
 
     async def _arequest(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
         litellm = _import_litellm()
-        with self._provider_errors():
+        with provider_errors(self.model_id, self._api_key):
             response = await litellm.acompletion(**self._params(messages, opts, schema))
             if not opts.get("stream"):
                 return _reply(response, self.model)
-            collector = _StreamCollector(self.model_id, messages)
-            async for chunk in response:
-                collector.add(chunk)
-            return collector.reply(self.model)
-
-    @contextmanager
-    def _provider_errors(self) -> Iterator[None]:
-        """litellm's exceptions become this package's typed LLM errors (the key redacted)."""
-        try:
-            yield
-        except LLMError:
-            raise
-        except Exception as err:
-            raise map_provider_error(err, self.model_id, self._api_key) from err
+            return await _StreamCollector(self.model_id, messages).ajoin(response, self.model)
 
 
 def _reply(response: Any, model: str) -> RawReply:

@@ -15,7 +15,8 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from trace_core.llm.backend import ChatBackend
@@ -103,17 +104,20 @@ class OpenAIBackend(ChatBackend):
 
     # -- clients (created on first use) ----------------------------------------------------------
 
+    def _client_options(self) -> dict[str, Any]:
+        """What the sync and the async SDK client are built with (the SDK does not retry)."""
+        return {
+            "api_key": self._api_key,
+            "base_url": self.base_url,
+            "organization": self.organization,
+            "timeout": self.timeout,
+            "max_retries": 0,
+        }
+
     def _sync_client(self) -> openai.OpenAI:
         with self._client_lock:
             if self._client is None:
-                openai = _import_openai()
-                self._client = openai.OpenAI(
-                    api_key=self._api_key,
-                    base_url=self.base_url,
-                    organization=self.organization,
-                    timeout=self.timeout,
-                    max_retries=0,
-                )
+                self._client = _import_openai().OpenAI(**self._client_options())
             return self._client
 
     def _async_client(self) -> openai.AsyncOpenAI:
@@ -122,14 +126,7 @@ class OpenAIBackend(ChatBackend):
         with self._client_lock:
             client = self._aclients.get(loop)
             if client is None:
-                openai = _import_openai()
-                client = openai.AsyncOpenAI(
-                    api_key=self._api_key,
-                    base_url=self.base_url,
-                    organization=self.organization,
-                    timeout=self.timeout,
-                    max_retries=0,
-                )
+                client = _import_openai().AsyncOpenAI(**self._client_options())
                 self._aclients[loop] = client
             return client
 
@@ -158,49 +155,33 @@ class OpenAIBackend(ChatBackend):
             params.update(request_params(opts["json_mode"], schema))
         if "timeout" in opts:
             params["timeout"] = opts["timeout"]
+        if opts.get("stream"):
+            params.update(stream=True, stream_options={"include_usage": True})
         return params
 
     def _request(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
-        client = self._sync_client()
+        completions = self._sync_client().chat.completions
         params = self._params(messages, opts, schema)
-        try:
+        with provider_errors(self.model_id, self._api_key):
             if opts.get("stream"):
-                stream = client.chat.completions.create(
-                    stream=True, stream_options={"include_usage": True}, **params
-                )
-                collector = _StreamCollector(self.model_id, messages)
-                for chunk in stream:
-                    collector.add(chunk)
-                return collector.reply(self.model)
-            raw = client.chat.completions.with_raw_response.create(**params)
+                stream = completions.create(**params)
+                return _StreamCollector(self.model_id, messages).join(stream, self.model)
+            raw = completions.with_raw_response.create(**params)
             return reply_from_body(raw.http_response.text, self.model)
-        except LLMError:
-            raise
-        except Exception as err:
-            raise map_provider_error(err, self.model_id, self._api_key) from err
 
     async def _arequest(
         self, messages: list[Message], opts: dict[str, Any], schema: dict[str, Any] | None
     ) -> RawReply:
-        client = self._async_client()
+        completions = self._async_client().chat.completions
         params = self._params(messages, opts, schema)
-        try:
+        with provider_errors(self.model_id, self._api_key):
             if opts.get("stream"):
-                stream = await client.chat.completions.create(
-                    stream=True, stream_options={"include_usage": True}, **params
-                )
-                collector = _StreamCollector(self.model_id, messages)
-                async for chunk in stream:
-                    collector.add(chunk)
-                return collector.reply(self.model)
-            raw = await client.chat.completions.with_raw_response.create(**params)
+                stream = await completions.create(**params)
+                return await _StreamCollector(self.model_id, messages).ajoin(stream, self.model)
+            raw = await completions.with_raw_response.create(**params)
             return reply_from_body(raw.http_response.text, self.model)
-        except LLMError:
-            raise
-        except Exception as err:
-            raise map_provider_error(err, self.model_id, self._api_key) from err
 
 
 @functools.cache
@@ -305,6 +286,18 @@ class _StreamCollector:
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
 
+    def join(self, chunks: Iterable[Any], model: str) -> RawReply:
+        """The reply made of every chunk of a stream."""
+        for chunk in chunks:
+            self.add(chunk)
+        return self.reply(model)
+
+    async def ajoin(self, chunks: AsyncIterable[Any], model: str) -> RawReply:
+        """The reply made of every chunk of an async stream."""
+        async for chunk in chunks:
+            self.add(chunk)
+        return self.reply(model)
+
     def reply(self, model: str) -> RawReply:
         if self.finish_reason is None:
             # The body ended without the model finishing: the connection was cut mid-stream.
@@ -345,6 +338,17 @@ def _caused_by_bad_json(err: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+@contextmanager
+def provider_errors(model_id: str, secret: str | None) -> Iterator[None]:
+    """A provider SDK's exceptions become this package's typed LLM errors (``secret`` redacted)."""
+    try:
+        yield
+    except LLMError:
+        raise
+    except Exception as err:
+        raise map_provider_error(err, model_id, secret) from err
 
 
 def map_provider_error(err: Exception, model_id: str, secret: str | None = None) -> LLMError:

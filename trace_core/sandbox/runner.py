@@ -38,21 +38,12 @@ from trace_core.sandbox.isolation import (
 )
 from trace_core.sandbox.report_file import read_report
 from trace_core.sandbox.stdout_result import read_printed_result
-from trace_core.sandbox.threads import solver_threads, thread_files
+from trace_core.sandbox.threads import solver_threads, thread_environment, thread_files
 
 DEFAULT_OUTPUT_LIMIT = 1_000_000
 _BOOTSTRAP = str(Path(__file__).with_name("_child.py"))
 _PROGRAM = "program.py"
 _RESERVED = {_PROGRAM}
-# The only variables a child sees; values are fixed here, never copied from the parent.
-_THREAD_CAPS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "OPTOFORGE_SOLVER_THREADS",
-)
 _DRAIN_AFTER_EXIT_S = 2.0
 DEFAULT_DISK_MB = 256
 _MAX_OPEN_FILES = 256
@@ -301,7 +292,7 @@ def _child_env(root: str, threads: int) -> dict[str, str]:
         "PYTHONIOENCODING": "utf-8",
         "MALLOC_ARENA_MAX": "2",  # fewer 64 MB malloc arenas under RLIMIT_AS
     }
-    env.update(dict.fromkeys(_THREAD_CAPS, str(threads)))
+    env.update(thread_environment(threads))
     return env
 
 

@@ -21,6 +21,15 @@ from trace_core.sandbox.errors import SandboxError
 
 THREADS_ENV = "OPTOFORGE_SOLVER_THREADS"
 GUROBI_ENV_FILE = "gurobi.env"
+# The child's variables that carry the count: BLAS/OpenMP thread pools, and ours for the program.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    THREADS_ENV,
+)
 
 
 def solver_threads(requested: int | None = None) -> int:
@@ -43,3 +52,8 @@ def solver_threads(requested: int | None = None) -> int:
 def thread_files(threads: int) -> dict[str, str | bytes]:
     """Files for the run directory that carry the thread count to solvers reading files."""
     return {GUROBI_ENV_FILE: f"Threads {threads}\n"}
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """The child's environment entries that carry the thread count (see `THREAD_VARIABLES`)."""
+    return dict.fromkeys(THREAD_VARIABLES, str(threads))

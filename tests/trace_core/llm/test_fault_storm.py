@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -71,14 +72,30 @@ def _prompt(n: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"double {n}"}]
 
 
-def test_threads_every_request_succeeds_and_attempts_match_faults() -> None:
-    plan = FaultPlan(seed=8)
+def _in_threads(llm: OpenAIBackend) -> list[Any]:
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        return list(pool.map(lambda n: llm.complete(_prompt(n)), range(N_REQUESTS)))
+
+
+def _in_asyncio(llm: OpenAIBackend) -> list[Any]:
+    async def run_all() -> list[Any]:
+        return await asyncio.gather(*(llm.acomplete(_prompt(n)) for n in range(N_REQUESTS)))
+
+    return asyncio.run(run_all())
+
+
+@pytest.mark.parametrize(
+    ("send_all", "seed"), [(_in_threads, 8), (_in_asyncio, 9)], ids=["threads", "asyncio"]
+)
+def test_every_request_succeeds_and_attempts_match_faults(
+    send_all: Callable[[OpenAIBackend], list[Any]], seed: int
+) -> None:
+    plan = FaultPlan(seed=seed)
     waits: list[float] = []
     errors: list[str] = []
     with ChatServer(plan) as server:
         llm = _storm_llm(server, waits, errors)
-        with ThreadPoolExecutor(CONCURRENCY) as pool:
-            results = list(pool.map(lambda n: llm.complete(_prompt(n)), range(N_REQUESTS)))
+        results = send_all(llm)
         requests = server.count
     assert [r.text for r in results] == [str(2 * n) for n in range(N_REQUESTS)]
     assert [r.attempts for r in results] == [
@@ -88,24 +105,4 @@ def test_threads_every_request_succeeds_and_attempts_match_faults() -> None:
     assert requests == N_REQUESTS + total_faults
     assert len(waits) == total_faults
     assert total_faults >= 40  # the plan really injected faults (about 30% of attempts)
-    assert llm.limiter.peak <= CONCURRENCY
-
-
-def test_asyncio_every_request_succeeds_and_attempts_match_faults() -> None:
-    plan = FaultPlan(seed=9)
-    waits: list[float] = []
-    errors: list[str] = []
-    with ChatServer(plan) as server:
-        llm = _storm_llm(server, waits, errors)
-
-        async def run_all() -> list[Any]:
-            return await asyncio.gather(*(llm.acomplete(_prompt(n)) for n in range(N_REQUESTS)))
-
-        results = asyncio.run(run_all())
-        requests = server.count
-    assert [r.text for r in results] == [str(2 * n) for n in range(N_REQUESTS)]
-    assert [r.attempts for r in results] == [
-        plan.faults.get(n, 0) + 1 for n in range(N_REQUESTS)
-    ], errors
-    assert requests == N_REQUESTS + sum(plan.faults.values())
     assert llm.limiter.peak <= CONCURRENCY

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,37 +12,19 @@ import pytest
 from pydantic import BaseModel
 
 from tests.servers.chat_server import ChatServer, Reply
-from tests.trace_core.llm.conftest import WaitRecorder
-from trace_core.llm import LLMAuthError, LLMOutputError, LLMRequestError, get_llm
+from tests.trace_core.llm.conftest import LITELLM_MARKS
+from tests.trace_core.llm.conftest import litellm_backend_at as make
+from trace_core.llm import LLMAuthError, LLMOutputError, get_llm
 from trace_core.llm.litellm_backend import LiteLLMBackend
 from trace_core.llm.retry import RetryPolicy
 
-pytestmark = [
-    # find_spec, not importorskip: litellm takes seconds to import; pay that only when run.
-    pytest.mark.skipif(importlib.util.find_spec("litellm") is None, reason="litellm missing"),
-    pytest.mark.llm,
-    # litellm's own pydantic models warn on import; not ours to fix.
-    pytest.mark.filterwarnings("ignore::UserWarning"),
-    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-]
+pytestmark = [*LITELLM_MARKS, pytest.mark.llm]
 
 USER = [{"role": "user", "content": "ping"}]
 
 
 class Answer(BaseModel):
     value: int
-
-
-def make(server: ChatServer, retry: RetryPolicy, **kw: Any) -> LiteLLMBackend:
-    kw.setdefault("timeout", 5.0)
-    return LiteLLMBackend(
-        "openai/test-model",
-        api_base=server.url,
-        api_key="sk-local",
-        retry=retry,
-        cache=False,
-        **kw,
-    )
 
 
 def test_completion_through_litellm(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
@@ -62,41 +43,6 @@ def test_streaming_through_litellm(chat_server: ChatServer, fast_retry: RetryPol
 def test_async_through_litellm(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
     result = asyncio.run(make(chat_server, fast_retry).acomplete(USER))
     assert result.text == "echo: ping"
-
-
-@pytest.mark.parametrize("status", [429, 500, 503])
-def test_transient_errors_are_retried(
-    chat_server: ChatServer, fast_retry: RetryPolicy, status: int
-) -> None:
-    chat_server.script(Reply.error(status), Reply.text("recovered"))
-    result = make(chat_server, fast_retry).complete(USER)
-    assert (result.text, result.attempts, chat_server.count) == ("recovered", 2, 2)
-
-
-def test_dropped_connection_is_retried(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
-    chat_server.script(Reply.dropped(), Reply.text("back"))
-    assert make(chat_server, fast_retry).complete(USER).text == "back"
-
-
-@pytest.mark.parametrize(
-    ("status", "error_type"),
-    [(400, LLMRequestError), (401, LLMAuthError), (403, LLMAuthError), (404, LLMRequestError)],
-)
-def test_client_errors_are_not_retried(
-    chat_server: ChatServer, fast_retry: RetryPolicy, status: int, error_type: type[Exception]
-) -> None:
-    chat_server.script(Reply.error(status), Reply.text("must not be reached"))
-    with pytest.raises(error_type):
-        make(chat_server, fast_retry).complete(USER)
-    assert chat_server.count == 1
-
-
-def test_retry_after_is_honoured(
-    chat_server: ChatServer, fast_retry: RetryPolicy, waits: WaitRecorder
-) -> None:
-    chat_server.script(Reply.rate_limited(retry_after=3), Reply.text("ok"))
-    make(chat_server, fast_retry).complete(USER)
-    assert waits.waits == [3.0]
 
 
 def test_structured_reply_is_repaired(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
@@ -119,12 +65,6 @@ def test_get_llm_builds_litellm_ids(chat_server: ChatServer, fast_retry: RetryPo
         "litellm:openai/x", api_base=chat_server.url, api_key="k", retry=fast_retry, cache=False
     )
     assert llm.complete(USER).text == "echo: ping"
-
-
-def test_stream_cut_mid_reply_is_retried(chat_server: ChatServer, fast_retry: RetryPolicy) -> None:
-    chat_server.script(Reply.cut_stream(), Reply.text("whole"))
-    result = make(chat_server, fast_retry).complete(USER, stream=True)
-    assert (result.text, result.attempts) == ("whole", 2)
 
 
 _NO_FETCH_PROBE = """

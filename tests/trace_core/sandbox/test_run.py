@@ -12,6 +12,7 @@ import pytest
 from tests.import_probe import modules_loaded_by
 from trace_core.sandbox import SandboxError, available_isolation, run
 from trace_core.sandbox.stdout_result import parse_objective, parse_status
+from trace_core.sandbox.threads import thread_environment
 
 
 def test_report_gives_objective_status_and_values() -> None:
@@ -67,22 +68,10 @@ def test_environment_is_an_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run("import json, os\nprint(json.dumps(sorted(os.environ)))")
     names = set(json.loads(result.stdout))
     assert "MY_DATABASE_PASSWORD" not in names
-    assert names <= {
-        "PATH",
-        "HOME",
-        "TMPDIR",
-        "LANG",
-        "LC_ALL",
-        "PYTHONIOENCODING",
-        "MALLOC_ARENA_MAX",
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "OPTOFORGE_SOLVER_THREADS",
-        "PWD",
-    }  # PWD: set by bwrap
+    threads = set(thread_environment(1))
+    assert threads <= names
+    base = {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONIOENCODING", "MALLOC_ARENA_MAX"}
+    assert names <= base | threads | {"PWD"}  # PWD: set by bwrap
 
 
 def test_working_directory_is_fresh_and_removed_afterwards() -> None:

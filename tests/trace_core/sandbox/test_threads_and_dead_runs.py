@@ -16,6 +16,13 @@ SHOW_THREADS = (
 )
 
 
+def _needs(module: str) -> pytest.MarkDecorator:
+    """Skip unless ``module`` exists (looked up, not imported: the sandboxed child uses it)."""
+    return pytest.mark.skipif(
+        importlib.util.find_spec(module) is None, reason=f"{module} is not installed"
+    )
+
+
 def _printed(code: str, **kwargs: object) -> list[str]:
     result = run(code, timeout_s=60, **kwargs)  # type: ignore[arg-type]
     assert result.returncode == 0, result.stderr
@@ -41,16 +48,14 @@ def test_bad_thread_count_raises_with_the_fix(bad: object) -> None:
         solver_threads(bad)  # type: ignore[arg-type]
 
 
+@_needs("highspy")
 def test_highs_instances_start_with_the_run_thread_count() -> None:
-    if importlib.util.find_spec("highspy") is None:
-        pytest.skip("highspy is not installed")
     code = "import highspy\nh = highspy.Highs()\nprint(h.getOptionValue('threads')[1])\n"
     assert _printed(code, threads=2)[-1] == "2"
 
 
+@_needs("gurobipy")
 def test_gurobi_reads_the_run_thread_count() -> None:
-    if importlib.util.find_spec("gurobipy") is None:
-        pytest.skip("gurobipy is not installed")
     code = (
         "import gurobipy as gp\nm = gp.Model()\nm.Params.OutputFlag = 0\n"
         "print('THREADS', m.Params.Threads)\n"
