@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from optimizers.errors import OptimizerError
+from optimizers.evaluate import evaluate
 from optimizers.prompting.metrics import Metric
 from optimizers.prompting.program import Exemplar, PromptProgram, pair_key
 from optimizers.prompting.task import TaskItem
@@ -279,11 +280,11 @@ class Search:
         return self.worker.complete(messages).text.strip()
 
     def score(self, candidate: Candidate, items: Sequence[tuple[Any, Any]]) -> float:
-        """Mean metric of ``candidate`` on ``items`` (charged; check :meth:`cost` first)."""
-        total = 0.0
-        for x, y in items:
-            total += self.metric(self.answer(candidate, x), y)
-        return total / len(items)
+        """Mean metric of ``candidate`` on ``items`` (charged; check :meth:`cost` first).
+
+        Items run in order, so a resumed search asks its journal the same questions in the
+        same order."""
+        return evaluate(lambda x: self.answer(candidate, x), items, self.metric).mean
 
     def evaluate(self, candidate: Candidate, kind: str, note: str = "") -> float | None:
         """Validation score of ``candidate``, recorded as a step; ``None`` if unaffordable.
@@ -369,4 +370,4 @@ def score_prompt(
     pairs = [_pair(item) for item in items]
     if not pairs:
         raise ValueError("cannot score a prompt on no items")
-    return sum(metric(program.answer(program.messages(x)), y) for x, y in pairs) / len(pairs)
+    return evaluate(lambda x: program.answer(program.messages(x)), pairs, metric).mean
