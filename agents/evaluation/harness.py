@@ -54,6 +54,12 @@ def _alt_values(item: Item) -> list[float | None]:
     return [alt.value for alt in item.alt_answers or [] if not alt.superseded]
 
 
+def _about(item: Item) -> dict[str, Any]:
+    """The fields every record starts with: which item it is about, and its gold."""
+    assert item.answer is not None, "load_dataset(require_answer=True) guarantees a gold"
+    return {"id": item.id, "source": item.source, "tags": item.tags, "gold": item.answer}
+
+
 class _Solve:
     """The program the harness evaluates: builds the agent once per process from its factory
     (a Ray worker builds its own; threads share one) and solves one item's question."""
@@ -84,7 +90,7 @@ class _Verdict:
         self.tolerance = tolerance
 
     def __call__(self, result: Any, item: Item) -> ItemResult:
-        assert item.answer is not None, "load_dataset(require_answer=True) guarantees a gold"
+        assert item.answer is not None
         # A run that crashed or timed out has no objective, whatever the agent carried over.
         dead = bool(getattr(result, "error", None))
         raw = None if dead else getattr(result, "objective", None)
@@ -99,10 +105,7 @@ class _Verdict:
         )
         usage = getattr(result, "usage", None)
         return ItemResult(
-            id=item.id,
-            source=item.source,
-            tags=item.tags,
-            gold=item.answer,
+            **_about(item),
             objective=verdict.value if verdict.value is not None else as_number(raw),
             raw_objective=None if as_number(raw) is not None else _jsonable(raw),
             status=status,
@@ -125,13 +128,9 @@ def _record(item: Item, scored: ItemScore) -> ItemResult:
     """The journal line of one finished item; an agent that raised gives an ``error`` record."""
     if scored.error is None:
         return cast(ItemResult, scored.verdict).model_copy(update={"duration_s": scored.seconds})
-    assert item.answer is not None
     log.warning("item %s: agent failed: %s", item.id, scored.error)
     return ItemResult(
-        id=item.id,
-        source=item.source,
-        tags=item.tags,
-        gold=item.answer,
+        **_about(item),
         outcome=Outcome.ERROR,
         correct=False,
         error=scored.error,
