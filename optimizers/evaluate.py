@@ -128,12 +128,14 @@ class _ItemRun:
                 raise
             except Exception as err:  # one bad item must not end the run
                 text = error_feedback(err)
+                seconds = time.perf_counter() - started
                 return ItemScore(
-                    self.failure_score, text, text, None, time.perf_counter() - started
+                    self.failure_score, text, error=text, verdict=None, seconds=seconds
                 )
             verdict = self.metric(output.data if isinstance(output, Node) else output, target)
         score, feedback = as_score(verdict)
-        return ItemScore(score, feedback, None, verdict, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return ItemScore(score, feedback, error=None, verdict=verdict, seconds=seconds)
 
 
 def _split(item: Any) -> tuple[Any, Any]:
