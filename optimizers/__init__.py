@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "CombinedOptimizer": "optimizers.combined",
     "evaluate": "optimizers.evaluate",
     "Evaluation": "optimizers.evaluate",
+    "ItemScore": "optimizers.evaluate",
     "StepRecord": "optimizers.history",
     "TrainReport": "optimizers.trainer",
     "load_prompt": "optimizers.prompts",

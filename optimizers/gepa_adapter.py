@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+from optimizers.evaluate import error_feedback
 from trace_core.errors import OptoforgeError
 
 if TYPE_CHECKING:
@@ -50,15 +51,6 @@ def as_text(value: Any, limit: int = 2000) -> str:
     """A value as reflection-prompt text, cut to ``limit`` characters."""
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= limit else f"{text[:limit]}... [{len(text) - limit} more chars]"
-
-
-def error_feedback(err: Exception) -> str:
-    """A traced error as feedback text, without process-specific node labels."""
-    exc_node = getattr(err, "exception_node", None)
-    if exc_node is None:
-        return str(err)
-    exc = exc_node.exception
-    return f"{exc_node.op.name} raised {type(exc).__name__}: {exc}"
 
 
 class TraceAdapter:

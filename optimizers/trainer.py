@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from optimizers.base import Optimizer, StepUsage
+from optimizers.evaluate import MapExecutor, error_feedback, evaluate
 from optimizers.history import StepRecord, plot_history
 from trace_core.durable import append_line, write_atomic
 from trace_core.runs import RunDir, RunDirError
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 Guide = Callable[[Any, Any], tuple[float, Any]]
 
 CHECKPOINT_VERSION = 1
+# The optimizer's own account of a step, carried into the step's history record unchanged.
+_STEP_ACCOUNT = ("updates", "rejected", "reasoning", "usage", "error")
 INITIAL_FILE = "initial.json"  # parameter values before the first step
 GRAPH_FILE = "graph.dot"  # the traced graph of the first example of the first step
 
@@ -61,6 +64,9 @@ class TrainReport(BaseModel):
     history: list[StepRecord]
     best_score: float | None
     best_step: int | None
+    initial_score: float | None = Field(
+        default=None, description="validation score of the parameters before the first step"
+    )
     parameters: dict[str, Any] = Field(description="parameter values at the end of the run")
     usage: StepUsage
     stopped: str | None = Field(default=None, description="why the run stopped early, if it did")
@@ -78,10 +84,13 @@ class Trainer:
         val_set: optional pairs scored after every step to keep the best parameters.
         batch_size: examples per step; their feedbacks all reach the optimizer in one step.
         epochs: passes over ``train_set``.
+        max_steps: stop after this many optimizer steps even if the epochs are not done.
         shuffle: shuffle each epoch with ``random.Random(seed + epoch)``.
         run_dir: where history, checkpoints and the plot go (needed for ``resume``).
         keep_best: restore the best validation parameters at the end.
         failure_score: score of an example whose program raised.
+        executor: runs the validation items (local threads or Ray, see
+            :func:`optimizers.evaluate.evaluate`); without one they run in order.
         progress: show a progress bar on stderr.
         on_step: called with each :class:`StepRecord` after its checkpoint is written.
         command: what the run directory's manifest says made the run (``optoforge <command>``);
@@ -98,11 +107,13 @@ class Trainer:
         val_set: Sequence[Any] | None = None,
         batch_size: int = 1,
         epochs: int = 1,
+        max_steps: int | None = None,
         shuffle: bool = True,
         seed: int = 0,
         run_dir: str | Path | None = None,
         keep_best: bool = True,
         failure_score: float = 0.0,
+        executor: MapExecutor | None = None,
         progress: bool = True,
         on_step: Callable[[StepRecord], None] | None = None,
         command: str = "train",
@@ -118,14 +129,17 @@ class Trainer:
         self.val_set = [_pair(item) for item in val_set] if val_set else []
         self.batch_size = batch_size
         self.epochs = epochs
+        self.max_steps = max_steps
         self.shuffle = shuffle
         self.seed = seed
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.keep_best = keep_best
         self.failure_score = failure_score
+        self.executor = executor
         self.progress = progress
         self.on_step = on_step
         self.command = command
+        self.initial_score: float | None = None  # set by fit(): validation before any step
 
     # -- schedule --------------------------------------------------------------------------
     @property
@@ -135,8 +149,9 @@ class Trainer:
 
     @property
     def total_steps(self) -> int:
-        """Optimizer steps in the whole run (``steps_per_epoch * epochs``)."""
-        return self.steps_per_epoch * self.epochs
+        """Optimizer steps in the whole run (``steps_per_epoch * epochs``, at most max_steps)."""
+        steps = self.steps_per_epoch * self.epochs
+        return steps if self.max_steps is None else min(steps, self.max_steps)
 
     def batch_indices(self, step: int) -> tuple[int, list[int]]:
         """The epoch and example indices of ``step`` (a pure function: resumable)."""
@@ -155,24 +170,21 @@ class Trainer:
         try:
             out = self.forward(x)
         except ExecutionError as err:
-            return err.exception_node, None, _error_feedback(err)
+            return err.exception_node, None, error_feedback(err)
         if isinstance(out, Node):
             return out, out.data, None
         return None, out, None
 
     def evaluate(self, dataset: Sequence[Any]) -> float:
-        """Mean guide score of the current parameters on ``dataset`` (nothing is traced)."""
-        from trace_core import no_trace
-
+        """Mean guide score of the current parameters on ``dataset`` (nothing is traced; the
+        items run on ``executor``)."""
         pairs = [_pair(item) for item in dataset]
         if not pairs:
             raise ValueError("cannot evaluate on an empty dataset")
-        scores = []
-        with no_trace():
-            for x, target in pairs:
-                _, value, error = self._run(x)
-                scores.append(self.failure_score if error else float(self.guide(value, target)[0]))
-        return sum(scores) / len(scores)
+        scored = evaluate(
+            self.forward, pairs, self.guide, self.executor, failure_score=self.failure_score
+        )
+        return scored.mean
 
     # -- the loop --------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> TrainReport:
@@ -182,6 +194,7 @@ class Trainer:
         history: list[StepRecord] = []
         best = _Best()
         start = 0
+        self.initial_score = None
         if self.run_dir is not None:
             self._open_run_dir(resume)
             checkpoint = self.run_dir / "checkpoint.json"
@@ -200,7 +213,8 @@ class Trainer:
             # The run page diffs every parameter from here to its best value.
             write_atomic(self.run_dir / INITIAL_FILE, json.dumps(self._snapshot(), indent=1))
         if start == 0 and self.val_set and best.score is None:
-            best = _Best(self.evaluate(self.val_set), -1, self._snapshot())
+            self.initial_score = self.evaluate(self.val_set)
+            best = _Best(self.initial_score, -1, self._snapshot())
 
         stopped: str | None = None
         bar = _progress(self.total_steps, start, enabled=self.progress)
@@ -230,6 +244,7 @@ class Trainer:
             history=history,
             best_score=best.score,
             best_step=best.step,
+            initial_score=self.initial_score,
             parameters=self._snapshot(),
             usage=self.optimizer.usage,
             stopped=stopped,
@@ -271,14 +286,10 @@ class Trainer:
             scores=scores,
             train_score=sum(scores) / len(scores),
             feedback=feedbacks,
-            updates=result.updates,
-            rejected=result.rejected,
-            reasoning=result.reasoning,
-            usage=result.usage,
-            error=result.error,
             val_score=val_score,
             best_score=best.score,
             best_step=best.step,
+            **{name: getattr(result, name) for name in _STEP_ACCOUNT},
         )
 
     # -- persistence -----------------------------------------------------------------------
@@ -324,6 +335,7 @@ class Trainer:
             "run": self._fingerprint(),
             "optimizer": self.optimizer.state_dict(),
             "best": {"score": best.score, "step": best.step, "parameters": best.parameters},
+            "initial_score": self.initial_score,
             "budget": budget.state_dict() if (budget := self.optimizer.budget) else None,
         }
         write_atomic(self.run_dir / "checkpoint.json", json.dumps(state, indent=1))
@@ -353,6 +365,7 @@ class Trainer:
             # one) and carry over what was already spent.
             limits = {k: getattr(budget, k) for k in ("max_calls", "max_tokens", "max_cost")}
             budget.load_state_dict({**spent, **limits})
+        self.initial_score = state.get("initial_score")
         b = state["best"]
         return done, _Best(b["score"], b["step"], b["parameters"]), history
 
@@ -384,15 +397,6 @@ def _write_graph(output: Node, path: Path) -> None:
         write_atomic(path, to_dot(output))
     except Exception as err:  # the page is a view: never let it break training
         logger.warning("could not save the traced graph to %s: %s", path, err)
-
-
-def _error_feedback(err: Exception) -> str:
-    """The error as feedback, without process-specific node labels (resumes stay identical)."""
-    exc_node = getattr(err, "exception_node", None)
-    if exc_node is None:
-        return str(err)
-    exc = exc_node.exception
-    return f"{exc_node.op.name} raised {type(exc).__name__}: {exc}"
 
 
 def _set_values(optimizer: Optimizer, values: dict[str, Any]) -> None:

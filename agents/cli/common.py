@@ -230,6 +230,9 @@ LlmTimeoutOpt = Annotated[
         callback=positive_seconds, help="Seconds to wait for each model answer (per try)."
     ),
 ]
+MaxCostOpt = Annotated[
+    float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
+]
 TrainedProgramOpt = Annotated[
     Path | None, typer.Option(help="A trained program (best.json of `formulate train`).")
 ]

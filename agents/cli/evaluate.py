@@ -13,6 +13,7 @@ import typer
 from agents.cli.common import (
     JsonModeOpt,
     LlmTimeoutOpt,
+    MaxCostOpt,
     ProgramTimeoutOpt,
     TrainedProgramOpt,
     fail,
@@ -66,9 +67,7 @@ def evaluate(
     timeout: ProgramTimeoutOpt = 60.0,
     llm_timeout: LlmTimeoutOpt = 60.0,
     describe: Annotated[bool, typer.Option(help="Write the math model before the code.")] = False,
-    max_cost: Annotated[
-        float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
-    ] = None,
+    max_cost: MaxCostOpt = None,
     max_calls: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many LLM calls.")
     ] = None,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agents.cli.common import JsonModeOpt, positive_seconds
+from agents.cli.common import JsonModeOpt, MaxCostOpt, positive_seconds
 from agents.cli.tracking import TrackOpt, tracked
 
 
@@ -43,9 +43,7 @@ def synthesize(
     max_samples: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many samples (default 10 x N).")
     ] = None,
-    max_cost: Annotated[
-        float | None, typer.Option(min=0.0, help="Stop when LLM spend reaches this many dollars.")
-    ] = None,
+    max_cost: MaxCostOpt = None,
     timeout: Annotated[
         float,
         typer.Option(min=0.1, callback=positive_seconds, help="Seconds each program may run."),

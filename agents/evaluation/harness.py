@@ -4,17 +4,21 @@ The agent is anything with ``solve(question)`` returning a result shaped like
 :class:`agents.formulation.FormulationResult` (objective, status, error, executed, attempts,
 repairs, usage, program). It is passed as a zero-argument factory so that a Ray worker can build
 its own copy (LLM clients do not pickle); threads share one instance.
+
+The items run through :func:`optimizers.evaluate.evaluate` (threads or Ray alike), the one loop
+that also serves trainer validation and the prompt search; the harness owns the run directory:
+it passes only the items a resumed run still needs, journals each finished one through
+``on_result``, and writes the report.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from agents.evaluation.dataset import Item
 from agents.evaluation.executors import Executor, get_executor
@@ -22,6 +26,8 @@ from agents.evaluation.report import Report, build_report
 from agents.evaluation.results import ItemResult, RunLog
 from agents.evaluation.run_outcome import normalize_status
 from agents.evaluation.scoring import Outcome, Tolerance, as_number, score
+from optimizers.evaluate import ItemScore
+from optimizers.evaluate import evaluate as evaluate_items
 from trace_core.runs import RunDir, RunDirError
 
 log = logging.getLogger(__name__)
@@ -31,7 +37,7 @@ PLOT_FILE = "report.png"
 CONFIG_FILE = "run.json"
 ARTIFACTS = ("results.jsonl", REPORT_FILE, PLOT_FILE)
 
-__all__ = ["RunDirError", "evaluate", "evaluate_item", "rescore"]
+__all__ = ["RunDirError", "evaluate", "evaluate_item", "rescore", "solve_items"]
 
 
 class SupportsSolve(Protocol):
@@ -44,81 +50,118 @@ class SupportsSolve(Protocol):
 AgentFactory = Callable[[], SupportsSolve]
 
 
-def _fatal_errors() -> tuple[type[BaseException], ...]:
-    """Errors that would fail every item alike, so the run stops instead of recording them:
-    a spent budget, a missing configuration, a model that cannot be reached (after retries)
-    or refuses the key, Ctrl-C."""
-    from trace_core.llm import BudgetExceeded, LLMAuthError, LLMConfigError, LLMTransientError
-
-    return (BudgetExceeded, LLMConfigError, LLMTransientError, LLMAuthError, KeyboardInterrupt)
-
-
-class _Stopped:
-    """What a worker returns instead of a record when a fatal error ended its item."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
 def _alt_values(item: Item) -> list[float | None]:
     return [alt.value for alt in item.alt_answers or [] if not alt.superseded]
 
 
+def _about(item: Item) -> dict[str, Any]:
+    """The fields every record starts with: which item it is about, and its gold."""
+    assert item.answer is not None, "load_dataset(require_answer=True) guarantees a gold"
+    return {"id": item.id, "source": item.source, "tags": item.tags, "gold": item.answer}
+
+
+class _Solve:
+    """The program the harness evaluates: builds the agent once per process from its factory
+    (a Ray worker builds its own; threads share one) and solves one item's question."""
+
+    def __init__(self, agent_factory: AgentFactory):
+        self.agent_factory = agent_factory
+        self._agent: SupportsSolve | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"agent_factory": self.agent_factory}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["agent_factory"])  # type: ignore[misc]
+
+    def __call__(self, item: Item) -> Any:
+        with self._lock:
+            if self._agent is None:
+                self._agent = self.agent_factory()
+            agent = self._agent
+        return agent.solve(item.question)
+
+
+class _Verdict:
+    """The harness's metric: an agent's result on an item as an :class:`ItemResult`."""
+
+    def __init__(self, tolerance: Tolerance):
+        self.tolerance = tolerance
+
+    def __call__(self, result: Any, item: Item) -> ItemResult:
+        assert item.answer is not None
+        # A run that crashed or timed out has no objective, whatever the agent carried over.
+        dead = bool(getattr(result, "error", None))
+        raw = None if dead else getattr(result, "objective", None)
+        status = None if dead else normalize_status(getattr(result, "status", None))
+        verdict = score(
+            item.answer,
+            raw,
+            status=status,
+            error=getattr(result, "error", None),
+            tolerance=self.tolerance,
+            alt_answers=_alt_values(item),
+        )
+        usage = getattr(result, "usage", None)
+        return ItemResult(
+            **_about(item),
+            objective=verdict.value if verdict.value is not None else as_number(raw),
+            raw_objective=None if as_number(raw) is not None else _jsonable(raw),
+            status=status,
+            outcome=verdict.outcome,
+            correct=verdict.correct,
+            alt_match=verdict.alt_match,
+            executed=bool(getattr(result, "executed", False)),
+            attempts=len(getattr(result, "attempts", []) or []),
+            repairs=int(getattr(result, "repairs", 0) or 0),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            tokens=int(getattr(usage, "total_tokens", 0) or 0),
+            cost=float(getattr(usage, "cost", 0.0) or 0.0),
+            error=getattr(result, "error", None),
+            program=getattr(result, "program", None),
+        )
+
+
+def _record(item: Item, scored: ItemScore) -> ItemResult:
+    """The journal line of one finished item; an agent that raised gives an ``error`` record."""
+    if scored.error is None:
+        return cast(ItemResult, scored.verdict).model_copy(update={"duration_s": scored.seconds})
+    log.warning("item %s: agent failed: %s", item.id, scored.error)
+    return ItemResult(
+        **_about(item),
+        outcome=Outcome.ERROR,
+        correct=False,
+        error=scored.error,
+        duration_s=scored.seconds,
+    )
+
+
+def solve_items(
+    items: Sequence[Item],
+    agent_factory: AgentFactory,
+    tolerance: Tolerance,
+    on_record: Callable[[ItemResult], None],
+    executor: Executor | None = None,
+) -> None:
+    """Solve and score ``items`` with :func:`optimizers.evaluate.evaluate`; ``on_record`` gets
+    each item's :class:`ItemResult` as it finishes (one bad item never ends the run; a spent
+    budget, an unreachable model or Ctrl-C does, after the running items are recorded)."""
+    evaluate_items(
+        _Solve(agent_factory),
+        items,
+        _Verdict(tolerance),
+        executor,
+        on_result=lambda _, item, scored: on_record(_record(item, scored)),
+    )
+
+
 def evaluate_item(item: Item, agent: SupportsSolve, tolerance: Tolerance) -> ItemResult:
     """Solve one item and score it; agent failures become an ``error`` record, not a crash."""
-    assert item.answer is not None, "load_dataset(require_answer=True) guarantees a gold"
-    started = time.perf_counter()
-    try:
-        result = agent.solve(item.question)
-    except _fatal_errors():
-        raise
-    except Exception as err:  # one bad item must not end a thousand-item run
-        log.warning("item %s: agent failed: %s: %s", item.id, type(err).__name__, err)
-        return ItemResult(
-            id=item.id,
-            source=item.source,
-            tags=item.tags,
-            gold=item.answer,
-            outcome=Outcome.ERROR,
-            correct=False,
-            error=f"{type(err).__name__}: {err}",
-            duration_s=time.perf_counter() - started,
-        )
-    # A run that crashed or timed out has no objective, whatever the agent carried over.
-    dead = bool(getattr(result, "error", None))
-    raw = None if dead else getattr(result, "objective", None)
-    status = None if dead else normalize_status(getattr(result, "status", None))
-    verdict = score(
-        item.answer,
-        raw,
-        status=status,
-        error=getattr(result, "error", None),
-        tolerance=tolerance,
-        alt_answers=_alt_values(item),
-    )
-    usage = getattr(result, "usage", None)
-    return ItemResult(
-        id=item.id,
-        source=item.source,
-        tags=item.tags,
-        gold=item.answer,
-        objective=verdict.value if verdict.value is not None else as_number(raw),
-        raw_objective=None if as_number(raw) is not None else _jsonable(raw),
-        status=status,
-        outcome=verdict.outcome,
-        correct=verdict.correct,
-        alt_match=verdict.alt_match,
-        executed=bool(getattr(result, "executed", False)),
-        attempts=len(getattr(result, "attempts", []) or []),
-        repairs=int(getattr(result, "repairs", 0) or 0),
-        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        tokens=int(getattr(usage, "total_tokens", 0) or 0),
-        cost=float(getattr(usage, "cost", 0.0) or 0.0),
-        duration_s=time.perf_counter() - started,
-        error=getattr(result, "error", None),
-        program=getattr(result, "program", None),
-    )
+    records: list[ItemResult] = []
+    solve_items([item], lambda: agent, tolerance, records.append)
+    return records[0]
 
 
 def _jsonable(value: Any) -> Any:
@@ -147,37 +190,6 @@ def rescore(record: ItemResult, item: Item, tolerance: Tolerance) -> ItemResult:
             "alt_match": verdict.alt_match,
         }
     )
-
-
-class ItemTask:
-    """Picklable per-item job: builds the agent once per process from its factory."""
-
-    def __init__(self, agent_factory: AgentFactory, tolerance: Tolerance):
-        self.agent_factory = agent_factory
-        self.tolerance = tolerance
-        self._agent: SupportsSolve | None = None
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"agent_factory": self.agent_factory, "tolerance": self.tolerance}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["agent_factory"], state["tolerance"])  # type: ignore[misc]
-
-    def agent(self) -> SupportsSolve:
-        """This task's agent, built on first use (once per process; shared by its threads)."""
-        with self._lock:
-            if self._agent is None:
-                self._agent = self.agent_factory()
-            return self._agent
-
-    def __call__(self, item: Item) -> ItemResult | _Stopped:
-        # A fatal error comes back as a value, so that items other workers finished (and paid
-        # for) meanwhile are still recorded before the run stops.
-        try:
-            return evaluate_item(item, self.agent(), self.tolerance)
-        except _fatal_errors() as err:
-            return _Stopped(err)
 
 
 def _progress(enabled: bool, total: int, completed: int) -> Any:
@@ -268,9 +280,7 @@ def evaluate(
         }
     )
     runner = get_executor(executor, workers) if isinstance(executor, str) else executor
-    task = ItemTask(agent_factory, tolerance)
     results = dict(kept)
-    correct = sum(record.correct for record in kept.values())
 
     def summarize() -> Report:
         """The report over the results so far (partial if the run stops early)."""
@@ -284,30 +294,22 @@ def evaluate(
             solver=solver,
         )
 
-    stop: list[BaseException] = []
-
-    def unstarted() -> Iterator[Item]:
-        """The items to do, until a fatal error says to start no more."""
-        for item in todo:
-            if stop:
-                return
-            yield item
-
     try:
         with _progress(progress, len(items), len(kept)) as bar:
+            correct = sum(record.correct for record in kept.values())
             task_id = bar.add_task(
                 "evaluate", total=len(items), completed=len(kept), correct=correct
             )
-            for record in runner.map_unordered(task, unstarted()):
-                if isinstance(record, _Stopped):
-                    stop.append(record.error)
-                    continue
+
+            def finished(record: ItemResult) -> None:
+                """Journal one item the moment it is done (a kill loses nothing finished)."""
+                nonlocal correct
                 run_log.append(record)
                 results[record.id] = record
                 correct += record.correct
                 bar.update(task_id, advance=1, correct=correct)
-        if stop:
-            raise stop[0]
+
+            solve_items(todo, agent_factory, tolerance, finished, runner)
     except BaseException:
         # Budget exhausted, Ctrl-C, an unreachable model: leave a partial report next to the
         # results.

@@ -44,6 +44,16 @@ class ItemResult(BaseModel):
     error: str | None = None
     program: str | None = None
 
+    @property
+    def score(self) -> float:
+        """1.0 for a correct answer, else 0.0 (what ``optimizers.evaluate`` averages)."""
+        return float(self.correct)
+
+    @property
+    def feedback(self) -> str:
+        """The outcome in a word, or the error that ended the item."""
+        return self.error or str(self.outcome)
+
 
 class RunLog:
     """Append-only, thread-safe log of :class:`ItemResult` lines in a run directory."""

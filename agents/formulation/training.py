@@ -27,7 +27,6 @@ from agents.evaluation.dataset import Item
 from agents.formulation.guide import formulation_guide
 from agents.formulation.workflow import FormulationProgram
 from optimizers.base import Optimizer
-from optimizers.evaluate import evaluate
 from optimizers.history import StepRecord
 from optimizers.trainer import Trainer
 from trace_core.durable import append_line, write_atomic
@@ -76,35 +75,6 @@ def parse_optimizer(spec: str) -> list[str]:
             "prompts; combine at most one prompt optimizer with alphaopt"
         )
     return names
-
-
-class _FormulationTrainer(Trainer):
-    """The Trainer with a step limit, parallel validation and a recorded starting score."""
-
-    def __init__(self, *args: Any, max_steps: int, executor: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.max_steps = max_steps
-        self.executor = executor
-        self.first_val: float | None = None
-
-    @property
-    def total_steps(self) -> int:
-        """At most ``max_steps`` optimizer steps."""
-        return min(self.max_steps, self.steps_per_epoch * self.epochs)
-
-    def evaluate(self, dataset: Sequence[Any]) -> float:
-        """Mean guide score on ``dataset``, items run by the executor."""
-        mean = evaluate(
-            self.forward, dataset, self.guide, self.executor, failure_score=self.failure_score
-        ).mean
-        if self.first_val is None:
-            self.first_val = mean
-            # The first evaluation of a fresh run scores the initial program: keep it, so a
-            # resumed run still reports where it started.
-            path = self.run_dir / "val_before.json" if self.run_dir is not None else None
-            if path is not None and not path.exists():
-                write_atomic(path, json.dumps({"val_before": mean}))
-        return mean
 
 
 def _attach_budget(llm: Any, max_calls: int | None) -> None:
@@ -307,7 +277,7 @@ def train_formulation(
         names, program, llm, alphaopt=alpha, items=train, val_pairs=val_pairs, run_dir=root
     )
     per_epoch = math.ceil(len(train) / batch_size)
-    trainer = _FormulationTrainer(
+    trainer = Trainer(
         lambda item: program(item.question),
         opt,
         formulation_guide,
@@ -325,6 +295,8 @@ def train_formulation(
     with _journaled_calls(llm, root / CALLS_FILE):
         report = trainer.fit(resume=resume)
     before_path = root / "val_before.json"
+    if report.initial_score is not None:  # a resumed run restores it from the checkpoint
+        write_atomic(before_path, json.dumps({"val_before": report.initial_score}))
     val_before = json.loads(before_path.read_text())["val_before"] if before_path.exists() else None
     best_path = program.save(root / "best.json")
     usage = _usage(root)

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from optimizers.errors import OptimizerError
+from optimizers.evaluate import evaluate
 from optimizers.prompting.metrics import Metric
 from optimizers.prompting.program import Exemplar, PromptProgram, pair_key
+from optimizers.prompting.recall import RecallingLLM
 from optimizers.prompting.task import TaskItem
 from trace_core.llm.meter import LLMUsage
 
@@ -63,7 +65,7 @@ class CallBudget:
         self.used += 1
 
 
-class MeteredLLM:
+class MeteredLLM(RecallingLLM):
     """An ``LLM`` that charges a :class:`CallBudget` per call and may memoize plain calls.
 
     ``memo`` (a dict shared by the caller) maps the exact messages of a call without a
@@ -79,11 +81,10 @@ class MeteredLLM:
         memo: dict[str, Completion] | None = None,
         on_call: Callable[[], None] | None = None,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner, default_model="metered")
         self.budget = budget
         self.memo = memo
         self.on_call = on_call
-        self.model = getattr(inner, "model", "metered")
         self.usage = LLMUsage()
 
     def _key(self, messages: list[Message], response_format: Any, opts: dict[str, Any]) -> str:
@@ -97,7 +98,7 @@ class MeteredLLM:
             return self.memo.get(key)
         return None
 
-    def _answered(self, key: str, completion: Completion) -> Completion:
+    def _keep(self, key: str, completion: Completion) -> Completion:
         """Bookkeeping after the wrapped model answered: count, notify, then memoize."""
         self.usage.add(completion)
         if self.on_call is not None:
@@ -106,7 +107,7 @@ class MeteredLLM:
             self.memo[key] = completion
         return completion
 
-    def _recalled_or_charged(
+    def _recall(
         self, messages: list[Message], response_format: Any, opts: dict[str, Any]
     ) -> tuple[str, Completion | None]:
         """The request's memo key and its remembered answer; with none, one call is charged."""
@@ -115,26 +116,6 @@ class MeteredLLM:
         if recalled is None:
             self.budget.charge()
         return key, recalled
-
-    def complete(
-        self, messages: list[Message], *, response_format: Any = None, **opts: Any
-    ) -> Completion:
-        """Answer from the memo, or charge the budget and ask the wrapped model."""
-        key, recalled = self._recalled_or_charged(messages, response_format, opts)
-        if recalled is not None:
-            return recalled
-        completion = self.inner.complete(messages, response_format=response_format, **opts)
-        return self._answered(key, completion)
-
-    async def acomplete(
-        self, messages: list[Message], *, response_format: Any = None, **opts: Any
-    ) -> Completion:
-        """Async :meth:`complete`."""
-        key, recalled = self._recalled_or_charged(messages, response_format, opts)
-        if recalled is not None:
-            return recalled
-        completion = await self.inner.acomplete(messages, response_format=response_format, **opts)
-        return self._answered(key, completion)
 
 
 def messages_key(messages: list[Message]) -> str:
@@ -279,11 +260,11 @@ class Search:
         return self.worker.complete(messages).text.strip()
 
     def score(self, candidate: Candidate, items: Sequence[tuple[Any, Any]]) -> float:
-        """Mean metric of ``candidate`` on ``items`` (charged; check :meth:`cost` first)."""
-        total = 0.0
-        for x, y in items:
-            total += self.metric(self.answer(candidate, x), y)
-        return total / len(items)
+        """Mean metric of ``candidate`` on ``items`` (charged; check :meth:`cost` first).
+
+        Items run in order, so a resumed search asks its journal the same questions in the
+        same order."""
+        return evaluate(lambda x: self.answer(candidate, x), items, self.metric).mean
 
     def evaluate(self, candidate: Candidate, kind: str, note: str = "") -> float | None:
         """Validation score of ``candidate``, recorded as a step; ``None`` if unaffordable.
@@ -369,4 +350,4 @@ def score_prompt(
     pairs = [_pair(item) for item in items]
     if not pairs:
         raise ValueError("cannot score a prompt on no items")
-    return sum(metric(program.answer(program.messages(x)), y) for x, y in pairs) / len(pairs)
+    return evaluate(lambda x: program.answer(program.messages(x)), pairs, metric).mean

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from optimizers.prompting.recall import RecallingLLM
 from trace_core.runs import Journal, RunDirError, read_jsonl
 
 if TYPE_CHECKING:
@@ -98,17 +99,16 @@ def request_key(
     return json.dumps([role, messages, fmt, opts], sort_keys=True, ensure_ascii=False, default=str)
 
 
-class JournaledLLM:
+class JournaledLLM(RecallingLLM):
     """An ``LLM`` that answers recorded requests from a :class:`CallJournal` and records the
     answers of all others. ``role`` keeps the worker's and the optimizer's calls apart."""
 
     def __init__(self, inner: LLM, journal: CallJournal, *, role: str = "worker") -> None:
-        self.inner = inner
+        super().__init__(inner, default_model="journaled")
         self.journal = journal
         self.role = role
-        self.model = getattr(inner, "model", "journaled")
 
-    def _replay(
+    def _recall(
         self, messages: list[Message], response_format: Any, opts: dict[str, Any]
     ) -> tuple[str, Completion | None]:
         """This request's journal key, and its recorded answer when the journal has one."""
@@ -131,28 +131,7 @@ class JournaledLLM:
             completion.parsed = response_format.model_validate(parsed)
         return completion
 
-    def complete(
-        self, messages: list[Message], *, response_format: Any = None, **opts: Any
-    ) -> Completion:
-        """The recorded answer to this request, or the model's (then recorded)."""
-        key, replayed = self._replay(messages, response_format, opts)
-        if replayed is not None:
-            return replayed
-        return self._recorded(
-            key, self.inner.complete(messages, response_format=response_format, **opts)
-        )
-
-    async def acomplete(
-        self, messages: list[Message], *, response_format: Any = None, **opts: Any
-    ) -> Completion:
-        """Async :meth:`complete`."""
-        key, replayed = self._replay(messages, response_format, opts)
-        if replayed is not None:
-            return replayed
-        asked = self.inner.acomplete(messages, response_format=response_format, **opts)
-        return self._recorded(key, await asked)
-
-    def _recorded(self, key: str, completion: Completion) -> Completion:
+    def _keep(self, key: str, completion: Completion) -> Completion:
         """Append the model's answer to the journal (so a resumed run replays it)."""
         self.journal.append(key, completion)
         return completion

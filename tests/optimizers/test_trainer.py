@@ -180,3 +180,33 @@ def test_trainer_killed_after_step_2_resumes_at_step_3_with_identical_history(
     assert len(full_history.splitlines()) == 6
     assert resumed_history == full_history
     assert json.loads(resumed.stdout) == {**json.loads(full.stdout), "start_step": 2}
+
+
+def test_validation_on_threads_scores_like_validation_in_order(tmp_path: Path) -> None:
+    from agents.evaluation.executors import ThreadExecutor
+
+    val = [(5, 15), (6, 18), (7, 14), (8, 24)]
+    reports = []
+    for name, executor in (("plain", None), ("threads", ThreadExecutor(3))):
+        llm = ScriptedLLM([reply({"w": 3}), reply({"w": 2})])
+        _, trainer = make(llm, tmp_path / name, batch_size=2, val_set=val, executor=executor)
+        reports.append(trainer.fit())
+    plain, threads = reports
+    assert [r.val_score for r in threads.history] == [r.val_score for r in plain.history]
+    assert [r.val_score for r in threads.history] == [0.75, 0.25]
+    assert threads.initial_score == plain.initial_score == 0.0
+
+
+def test_max_steps_ends_the_run_early_and_the_initial_score_survives_resume(
+    tmp_path: Path,
+) -> None:
+    llm = ScriptedLLM([reply({"w": 3})])
+    _, trainer = make(llm, tmp_path, batch_size=1, max_steps=1, val_set=[(5, 15)])
+    first = trainer.fit()
+    assert (first.steps, first.initial_score, first.best_score) == (1, 0.0, 1.0)
+    _, again = make(
+        ScriptedLLM([reply({})]), tmp_path, batch_size=1, max_steps=2, val_set=[(5, 15)]
+    )
+    resumed = again.fit(resume=True)
+    assert resumed.start_step == 1 and resumed.steps == 2
+    assert resumed.initial_score == 0.0  # read back from the checkpoint, not re-measured

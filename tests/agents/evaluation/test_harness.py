@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,43 @@ def test_run_dir_made_by_another_command_is_refused_even_with_overwrite(tmp_path
     with pytest.raises(RunDirError, match="holds a run of `optoforge library evaluate`"):
         _run(tmp_path, FakeAgent(), overwrite=True)
     assert len(RunLog(tmp_path / "run").load()) == 5
+
+
+def test_results_match_what_evaluate_scores_for_the_same_agent(tmp_path: Path) -> None:
+    from agents.evaluation.scoring import score
+    from optimizers.evaluate import evaluate as evaluate_items
+
+    _run(tmp_path, FakeAgent())
+    records = {r.id: r for r in RunLog(tmp_path / "run").load()}
+    agent = FakeAgent()
+    plain = evaluate_items(
+        lambda item: agent.solve(item.question),
+        ITEMS,
+        lambda result, item: score(item.answer, result.objective, status=result.status).correct,
+    )
+    assert plain.scores == [float(records[item.id].correct) for item in ITEMS]
+    assert plain.scores == [1.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_a_fatal_error_on_one_thread_keeps_what_the_others_finished(tmp_path: Path) -> None:
+    from trace_core.llm import LLMAuthError
+
+    class RefusedOnC(FakeAgent):
+        def __init__(self) -> None:
+            super().__init__()
+            self.others = threading.Semaphore(0)
+
+        def solve(self, question: str):  # type: ignore[no-untyped-def]
+            if question != "qc":
+                result = super().solve(question)
+                self.others.release()
+                return result
+            for _ in range(4):  # the other four items are in flight: let them finish first
+                assert self.others.acquire(timeout=10)
+            raise LLMAuthError("the key was refused")
+
+    with pytest.raises(LLMAuthError):
+        _run(tmp_path, RefusedOnC(), workers=5)
+    assert sorted(r.id for r in RunLog(tmp_path / "run").load()) == ["a", "b", "d", "e"]
+    partial = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert (partial["n"], partial["complete"]) == (4, False)

@@ -65,3 +65,26 @@ def test_ray_executor_matches_local_threads(tmp_path: Path, ray_instance: object
     assert remote.model_dump(exclude={"run_dir"}) == local.model_dump(exclude={"run_dir"})
     assert (remote.n, remote.correct, remote.repairs) == (3, 2, 1)
     assert json.loads((tmp_path / "ray" / "run.json").read_text())["executor"] == "ray"
+
+
+def _cube(x: int) -> int:
+    return x**3
+
+
+def _equal(output: int, target: int) -> float:
+    return float(output == target)
+
+
+def test_evaluate_on_ray_scores_in_item_order_and_reports_each_item_once(
+    ray_instance: object,
+) -> None:
+    from agents.evaluation.executors import RayExecutor
+    from optimizers.evaluate import evaluate as evaluate_items
+
+    items = [(i, i**3 if i != 4 else 0) for i in range(6)]
+    seen: list[int] = []
+    result = evaluate_items(
+        _cube, items, _equal, RayExecutor(3), on_result=lambda index, item, _: seen.append(index)
+    )
+    assert result.scores == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+    assert sorted(seen) == list(range(6))
