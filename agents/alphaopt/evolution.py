@@ -27,11 +27,8 @@ condition was accepted. Every refinement and retirement goes to the change log w
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 
@@ -40,11 +37,9 @@ from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import LibrarySource, Retriever
 from agents.alphaopt.runs import ItemState, PhaseRun
-from agents.alphaopt.solving import ItemSolver
+from agents.alphaopt.solving import FirstSolve, ItemSolver
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,23 +145,29 @@ class Evolver:
 
     # -- diagnosis pass ----------------------------------------------------------------------
 
-    def diagnose_item(self, item: Item, *, items: Mapping[str, Item], iteration: int) -> ItemState:
-        """Solve ``item`` once at temperature 0; credit its insights or diagnose the failure."""
+    def diagnose_item(
+        self,
+        item: Item,
+        *,
+        items: Mapping[str, Item],
+        iteration: int,
+        first: FirstSolve | None = None,
+    ) -> ItemState:
+        """Solve ``item`` once at temperature 0; credit its insights or diagnose the failure.
+
+        ``first`` is that solve when a forward pass already made it (temperature 0, retrieval).
+        """
+        if first is None:
+            first, _ = self.solver.first_solve(item, LibrarySource(self.retriever), temperature=0.0)
         before = self.prompter.meter.thread_usage
-        source = LibrarySource(self.retriever)
-        outcome = self.solver.solve(item, source, temperature=0.0)
+        outcome = first.outcome
         if outcome.correct:
             for insight_id in dict.fromkeys(outcome.insight_ids):
                 self.library.record(insight_id, item.id, Bucket.POSITIVE, helped=1)
             state = ItemState(item_id=item.id, status="solved", retrieved=outcome.insight_ids)
         else:
             state = self.diagnoser.diagnose(item, outcome, items=items, iteration=iteration)
-        for trace in source.traces:
-            state.notes += trace.failures
-        usage = self.prompter.meter.thread_usage
-        state.tokens = usage.total_tokens - before.total_tokens
-        state.cost = usage.cost - before.cost
-        return state
+        return self.solver.charge(state, first, before)
 
     # -- refinement and pruning ----------------------------------------------------------------
 
@@ -365,36 +366,3 @@ class Evolver:
             )
             outcomes.append(outcome)
         return outcomes
-
-    # -- whole rounds ------------------------------------------------------------------------
-
-    def evolve(
-        self,
-        items: Sequence[Item],
-        run_dir: str | Path,
-        *,
-        progress: bool = True,
-        workers: int = 1,
-    ) -> dict[str, object]:
-        """Run ``settings.rounds`` rounds; returns per-round item states and refinement outcomes.
-
-        ``workers`` > 1 diagnoses that many items at once; refinement runs one insight at a time.
-        """
-        by_id = {item.id: item for item in items}
-        rounds: list[dict[str, object]] = []
-        for number in range(1, self.settings.rounds + 1):
-            states = PhaseRun(run_dir, f"evolve-{number}").run(
-                items,
-                partial(self.diagnose_item, items=by_id, iteration=number),
-                workers=workers,
-                progress=progress,
-            )
-            refined = self.refine_and_prune(by_id, PhaseRun(run_dir, f"refine-{number}"))
-            rounds.append(
-                {
-                    "round": number,
-                    "items": [s.model_dump() for s in states],
-                    "refinement": [o.model_dump() for o in refined],
-                }
-            )
-        return {"rounds": rounds}

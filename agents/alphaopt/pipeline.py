@@ -85,16 +85,22 @@ class AlphaOpt:
         return self.meter.usage
 
     def learn(self, items: Sequence[Item], run_dir: str | Path, **options: Any) -> list[ItemState]:
-        """Iteration 0: online learning over ``items`` (resumes from ``run_dir``); ``options``
-        are :meth:`Learner.learn`'s (progress, context, workers)."""
-        return self.learner.learn(items, run_dir, **options)
+        """Iteration 0: online learning over ``items`` on the Trainer (resumes from
+        ``run_dir``); ``options`` are :func:`agents.alphaopt.training.learn`'s (batch_size,
+        workers, progress, context)."""
+        from agents.alphaopt.training import learn
+
+        return learn(self, items, run_dir, **options)
 
     def evolve(
         self, items: Sequence[Item], run_dir: str | Path, **options: Any
     ) -> dict[str, object]:
-        """Iterations 1..N: diagnosis, condition refinement and pruning (resumes); ``options``
-        are :meth:`Evolver.evolve`'s (progress, workers)."""
-        return self.evolver.evolve(items, run_dir, **options)
+        """Iterations 1..N on the Trainer: diagnosis, condition refinement and pruning (resumes);
+        ``options`` are :func:`agents.alphaopt.training.evolve`'s (batch_size, workers,
+        progress)."""
+        from agents.alphaopt.training import evolve
+
+        return evolve(self, items, run_dir, **options)
 
     def source(self, *, count_stats: bool = True) -> LibrarySource:
         """The library as an insight source for :class:`FormulationAgent`."""

@@ -81,6 +81,20 @@ class SolveOutcome:
         return f"```python\n{program}```\n{what.strip()}"
 
 
+@dataclass
+class FirstSolve:
+    """An item's first solve with retrieval, and what it cost this thread.
+
+    A Trainer's forward pass makes it and hands it to the optimizer step that learns from the
+    item, so the solve is paid for once; ``notes`` are the retrieval failures met on the way.
+    """
+
+    outcome: SolveOutcome
+    notes: list[str] = field(default_factory=list)
+    tokens: int = 0
+    cost: float = 0.0
+
+
 class ItemSolver:
     """Solves items with a :class:`FormulationAgent` and scores them against their gold."""
 
@@ -117,11 +131,48 @@ class ItemSolver:
 
     def solve(self, item: Item, library: Any, *, temperature: float | None = None) -> SolveOutcome:
         """Solve ``item`` once with insights from ``library`` (any InsightSource, or None)."""
-        result = self.agent(library, temperature).solve(item.question)
+        return self.judge(item, self.agent(library, temperature).solve(item.question))
+
+    def solve_traced(
+        self, item: Item, library: Any, *, temperature: float | None = None
+    ) -> tuple[SolveOutcome, Any]:
+        """:meth:`solve` with the formulation traced: the outcome and the graph's output node
+        (the answer, or the failed run's exception node), for a Trainer's forward pass."""
+        run = self.agent(library, temperature).program.solve(item.question)
+        return self.judge(item, run.result), run.output
+
+    def judge(self, item: Item, result: FormulationResult) -> SolveOutcome:
+        """Meter one solve's usage and check its answer against the item's gold."""
         self.prompter.meter.add_usage(result.usage)
         ran = result.ok or (isinstance(item.answer, str) and not result.error)
         correct = ran and self.is_correct(item, result.objective, result.status)
         return SolveOutcome(item=item, correct=correct, result=result)
+
+    def first_solve(
+        self, item: Item, source: Any, *, temperature: float, traced: bool = False
+    ) -> tuple[FirstSolve, Any]:
+        """Solve ``item`` once retrieving from ``source`` (a ``LibrarySource``); with
+        ``traced`` also return the graph's output node (else None)."""
+        before = self.prompter.meter.thread_usage
+        if traced:
+            outcome, output = self.solve_traced(item, source, temperature=temperature)
+        else:
+            outcome, output = self.solve(item, source, temperature=temperature), None
+        spent = self.prompter.meter.thread_usage
+        notes = [failure for trace in source.traces for failure in trace.failures]
+        first = FirstSolve(
+            outcome, notes, spent.total_tokens - before.total_tokens, spent.cost - before.cost
+        )
+        return first, output
+
+    def charge(self, state: Any, first: FirstSolve, before: Any) -> Any:
+        """Give ``state`` (an ``ItemState``) the first solve's notes and the item's spend: the
+        first solve's plus what this thread spent since ``before``."""
+        spent = self.prompter.meter.thread_usage
+        state.notes = [*first.notes, *state.notes]
+        state.tokens = first.tokens + spent.total_tokens - before.total_tokens
+        state.cost = first.cost + spent.cost - before.cost
+        return state
 
     def solve_with(self, item: Item, insights: Sequence[Insight]) -> SolveOutcome:
         """Solve ``item`` with exactly ``insights`` injected (verification replays)."""
