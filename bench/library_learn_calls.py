@@ -1,8 +1,9 @@
 """LLM calls and tokens of ``library learn`` on a small scripted set (statuses must not change).
 
 Runs :meth:`AlphaOpt.learn` (what ``optoforge library learn`` wraps) with the AlphaOPT tests'
-scripted model on two sample items (meals: learned from; bones: solved) and real sandbox solves,
-once per ``--attempts`` and ``--batch-size`` setting, and prints statuses, calls and tokens as JSON lines.
+scripted model on copies of two sample items (meals: learned from; bones: solved) and real
+sandbox solves, once per ``--attempts`` and ``--batch-size`` setting, and prints statuses,
+calls and tokens as JSON lines.
 
     PYTHONPATH=. python bench/library_learn_calls.py --attempts 1 3 --batch-size 1 12
 """

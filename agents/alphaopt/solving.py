@@ -134,11 +134,16 @@ class ItemSolver:
         return self.judge(item, self.agent(library, temperature).solve(item.question))
 
     def solve_traced(
-        self, item: Item, library: Any, *, temperature: float | None = None
+        self, item: Item, library: Any, *, temperature: float | None = None, insights: Any = None
     ) -> tuple[SolveOutcome, Any]:
         """:meth:`solve` with the formulation traced: the outcome and the graph's output node
-        (the answer, or the failed run's exception node), for a Trainer's forward pass."""
-        run = self.agent(library, temperature).program.solve(item.question)
+        (the answer, or the failed run's exception node), for a Trainer's forward pass.
+        ``insights`` (a ParameterNode of insight ids) becomes the program's insight set, so
+        feedback on the output reaches it."""
+        program = self.agent(library, temperature).program
+        if insights is not None:
+            program.insights = insights
+        run = program.solve(item.question)
         return self.judge(item, run.result), run.output
 
     def judge(self, item: Item, result: FormulationResult) -> SolveOutcome:
@@ -149,13 +154,16 @@ class ItemSolver:
         return SolveOutcome(item=item, correct=correct, result=result)
 
     def first_solve(
-        self, item: Item, source: Any, *, temperature: float, traced: bool = False
+        self, item: Item, source: Any, *, temperature: float, traced: Any = None
     ) -> tuple[FirstSolve, Any]:
-        """Solve ``item`` once retrieving from ``source`` (a ``LibrarySource``); with
-        ``traced`` also return the graph's output node (else None)."""
+        """Solve ``item`` once retrieving from ``source`` (a ``LibrarySource``). ``traced``
+        (the insight-set ParameterNode) traces the solve and also returns the graph's output
+        node (else None)."""
         before = self.prompter.meter.thread_usage
-        if traced:
-            outcome, output = self.solve_traced(item, source, temperature=temperature)
+        if traced is not None:
+            outcome, output = self.solve_traced(
+                item, source, temperature=temperature, insights=traced
+            )
         else:
             outcome, output = self.solve(item, source, temperature=temperature), None
         spent = self.prompter.meter.thread_usage

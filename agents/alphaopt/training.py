@@ -19,6 +19,7 @@ rerun first retries items of finished steps that ended in an error.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import threading
@@ -34,13 +35,15 @@ from agents.alphaopt.solving import FirstSolve
 from agents.evaluation.dataset import Item
 from agents.formulation.guide import formulation_guide
 from optimizers.trainer import Trainer
-from trace_core.bundle import node
+from trace_core.bundle import bundle
 from trace_core.nodes import ParameterNode
 from trace_core.runs import check_writable_dir
 
 if TYPE_CHECKING:
     from agents.alphaopt.pipeline import AlphaOpt
     from trace_core.nodes import Node
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 12  # the paper learns from batches of 12 items
 
@@ -51,6 +54,12 @@ class Recorded:
 
     score: float
     feedback: str
+
+
+@bundle()
+def recall(insights: list[int], recorded: Recorded) -> Recorded:
+    """The outcome recorded for an item that is not solved again (under the insight set)."""
+    return recorded
 
 
 def _recorded(state: ItemState) -> Recorded:
@@ -75,6 +84,7 @@ class LibraryForward:
 
     alpha: AlphaOpt
     run_dir: Path
+    insights: ParameterNode
     temperature: float
     phase: Callable[[], str]
     workers: int = 1
@@ -88,24 +98,28 @@ class LibraryForward:
         with self._lock:
             ready = self._ready.pop(item.id, None)
         if isinstance(ready, BaseException):
-            raise ready
+            # The step tries the item again from scratch; if that fails too it is left without
+            # a state, and a rerun retries it.
+            log.warning("solving item %s failed (%s: %s)", item.id, type(ready).__name__, ready)
+            failed = Recorded(0.0, f"The solve failed: {type(ready).__name__}: {ready}")
+            return recall(self.insights, failed)
         return ready if ready is not None else self._solve(item)
 
     def _solve(self, item: Item) -> Node:
         saved = PhaseRun(self.run_dir, self.phase()).load(item.id)
         if saved is not None:
-            return node(_recorded(saved), name="recorded")
+            return recall(self.insights, _recorded(saved))
         source = LibrarySource(self.alpha.retriever)
         first, output = self.alpha.solver.first_solve(
-            item, source, temperature=self.temperature, traced=True
+            item, source, temperature=self.temperature, traced=self.insights
         )
         with self._lock:
             self._firsts[item.id] = first
         return output
 
     def prefetch(self, items: Sequence[Item]) -> None:
-        """Solve ``items`` ``workers`` at a time; an item that fails with an error that would
-        not fail every item is re-raised when the Trainer asks for it."""
+        """Solve ``items`` ``workers`` at a time. An error that would fail every item ends the
+        run; any other leaves the item's output a failed :class:`Recorded`."""
         from agents.evaluation.executors import ThreadExecutor
 
         def one(item: Item) -> tuple[Item, Any]:
@@ -113,7 +127,7 @@ class LibraryForward:
                 return item, self._solve(item)
             except fatal_errors():
                 raise
-            except Exception as err:  # the Trainer handles it as this item's failure
+            except Exception as err:  # one bad item must not end a long run
                 return item, err
 
         results = (
@@ -226,6 +240,7 @@ class LibraryRun:
         forward = LibraryForward(
             self.alpha,
             self.run_dir,
+            optimizer.parameters[0],
             temperature=temperature,
             phase=lambda: optimizer.phase_of(optimizer.step_count)[0],
             workers=self.workers,
