@@ -21,7 +21,7 @@ from tests.agents.alphaopt.script import BONES, MEALS, SAMPLE, Script
 from trace_core.llm import ScriptedLLM
 
 
-def measure(attempts: int, repeat: int, batch_size: int) -> dict[str, object]:
+def measure(attempts: int, repeat: int, batch_size: int, workers: int) -> dict[str, object]:
     """Learn from ``repeat`` copies of the two items; statuses and the model's usage."""
     pool = {item.id: item for item in load_dataset(SAMPLE)}
     items = [
@@ -38,7 +38,9 @@ def measure(attempts: int, repeat: int, batch_size: int) -> dict[str, object]:
             learn=LearnSettings(attempts=attempts),
             verify_rounds=1,
         )
-        options = {"batch_size": batch_size} if batch_size else {}
+        options: dict[str, int] = {"workers": workers}
+        if batch_size:
+            options["batch_size"] = batch_size
         states = alpha.learn(items, Path(tmp) / "run", progress=False, **options)
         statuses: dict[str, int] = {}
         for state in states:
@@ -47,6 +49,7 @@ def measure(attempts: int, repeat: int, batch_size: int) -> dict[str, object]:
         return {
             "attempts": attempts,
             "batch_size": batch_size or None,
+            "workers": workers,
             "items": len(items),
             "statuses": statuses,
             "calls": llm.usage.calls,
@@ -60,10 +63,11 @@ def main() -> None:
     parser.add_argument("--attempts", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--repeat", type=int, default=2, help="copies of the two items")
     parser.add_argument("--batch-size", type=int, nargs="+", default=[1, 12], help="0: unset")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     for batch_size in args.batch_size:
         for attempts in args.attempts:
-            print(json.dumps(measure(attempts, args.repeat, batch_size)))
+            print(json.dumps(measure(attempts, args.repeat, batch_size, args.workers)))
 
 
 if __name__ == "__main__":

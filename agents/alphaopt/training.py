@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 12  # the paper learns from batches of 12 items
-
 
 @dataclass(frozen=True)
 class Recorded:
@@ -188,8 +186,9 @@ class _LibraryTrainer(Trainer):
             raise
 
     def set_aside_other_schedule(self) -> None:
-        """Move a checkpoint and history of another schedule (e.g. another ``--limit``) to
-        ``superseded/<n>/``: the per-item states carry over, the step records cannot."""
+        """Move a checkpoint and history of another schedule (another ``--limit`` or batch
+        size) to ``superseded/<n>/``: the per-item states carry over, the step records
+        cannot."""
         assert self.run_dir is not None
         checkpoint = self.run_dir / "checkpoint.json"
         if not checkpoint.exists():
@@ -198,6 +197,7 @@ class _LibraryTrainer(Trainer):
             return
         parent = self.run_dir / "superseded"
         target = parent / str(len(list(parent.iterdir())) + 1 if parent.is_dir() else 1)
+        log.info("another item list or batch size: the earlier steps move to %s", target)
         target.mkdir(parents=True)
         for name in ("checkpoint.json", "history.jsonl", "initial.json", "scores.png"):
             if (self.run_dir / name).exists():
@@ -218,17 +218,24 @@ class LibraryRun:
 
     ``context`` lists earlier training items (already learned from) so that merges can be
     verified on them too. ``workers`` items of a batch are solved and worked on at once;
-    storing and merging insights stays one at a time.
+    storing and merging insights stays one at a time. ``batch_size`` (default: ``workers``,
+    which keeps the item order and concurrency of the item-by-item loop this replaces; the
+    paper uses 12) is how many items are solved before they are learned from.
     """
 
     alpha: AlphaOpt
     items: Sequence[Item]
     run_dir: Path
     mode: Literal["learn", "evolve"]
-    batch_size: int = BATCH_SIZE
+    batch_size: int | None = None
     workers: int = 1
     progress: bool = True
     context: Sequence[Item] = ()
+
+    @property
+    def batch(self) -> int:
+        """Items per trainer step."""
+        return self.batch_size or self.workers
 
     def fit(self) -> None:
         """Train the insight set on the items, resuming the run directory; a budget stop is
@@ -248,7 +255,7 @@ class LibraryRun:
         )
         optimizer.forward = forward
         epochs = 1 if self.mode == "learn" else self.alpha.evolver.settings.rounds
-        schedule = {"batch_size": self.batch_size, "epochs": epochs, "shuffle": False}
+        schedule = {"batch_size": self.batch, "epochs": epochs, "shuffle": False}
         trainer = _LibraryTrainer(
             forward,
             optimizer,
@@ -273,7 +280,7 @@ class LibraryRun:
             name="insights",
             description="ids of the experience-library insights the formulation may use",
         )
-        steps_per_epoch = math.ceil(len(self.items) / self.batch_size)
+        steps_per_epoch = math.ceil(len(self.items) / self.batch)
         return LibraryOptimizer(
             [insights],
             alphaopt=self.alpha,

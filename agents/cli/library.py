@@ -52,7 +52,12 @@ RunDirOpt = Annotated[
 ProgressOpt = Annotated[bool, typer.Option(help="Progress bar on stderr.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, help="Items processed concurrently.")]
 BatchOpt = Annotated[
-    int, typer.Option(min=1, help="Items per trainer step: solved first, then learned from.")
+    int | None,
+    typer.Option(
+        min=1,
+        help="Items per trainer step, solved first and then learned from (default: --workers; "
+        "the paper uses 12).",
+    ),
 ]
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N items.")]
 TagOpt = Annotated[str | None, typer.Option(help="Only items with this tag (e.g. alphaopt-train).")]
@@ -253,19 +258,19 @@ def learn(
         int, typer.Option(min=1, help="Solves that must all pass to keep an insight.")
     ] = 1,
     workers: WorkersOpt = 4,
-    batch_size: BatchOpt = 12,
+    batch_size: BatchOpt = None,
     **shared: Any,
 ) -> None:
     """Learn insights from DATASET (iteration 0): solve, self-explore, extract, verify, merge.
 
     One trainer epoch over DATASET in file order, BATCH_SIZE items per step (history.jsonl,
-    checkpoint.json and scores.png in the run directory, beside the per-item states)."""
+    checkpoint.json and scores.png in the run directory, beside the per-item states; a rerun
+    with another batch size or --limit keeps the item states and sets the old steps aside)."""
     from agents.alphaopt.learning import LearnSettings
     from agents.evaluation.streams import stdout_to_stderr
 
     with _library_run("learn", dataset, shared) as (o, target, items):
-        config = o.config(dataset, tag=o.tag, attempts=attempts, batch_size=batch_size)
-        _open_run(target, "library learn", config)
+        _open_run(target, "library learn", o.config(dataset, tag=o.tag, attempts=attempts))
         alpha = o.alpha(
             learn=LearnSettings(attempts=attempts),
             verify_rounds=verify_rounds,
@@ -286,7 +291,7 @@ def evolve(
     prune: Annotated[bool, typer.Option(help="Retire insights that keep hurting.")] = True,
     split: Annotated[bool, typer.Option(help="Split insights that help and hurt.")] = True,
     workers: WorkersOpt = 4,
-    batch_size: BatchOpt = 12,
+    batch_size: BatchOpt = None,
     **shared: Any,
 ) -> None:
     """Evolve the library on DATASET: diagnose failures, refine conditions, retire harmful ones.
@@ -296,8 +301,7 @@ def evolve(
     from agents.evaluation.streams import stdout_to_stderr
 
     with _library_run("evolve", dataset, shared, existing=True) as (o, target, items):
-        config = o.config(dataset, tag=o.tag, rounds=rounds, batch_size=batch_size)
-        _open_run(target, "library evolve", config)
+        _open_run(target, "library evolve", o.config(dataset, tag=o.tag, rounds=rounds))
         alpha = o.alpha(
             evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune, split=split),
         )

@@ -62,7 +62,7 @@ def test_a_changed_item_list_keeps_item_states_and_sets_the_old_steps_aside(
     alpha.learn([items[BONES]], run, progress=False)
     calls = len(script.steps)
 
-    states = alpha.learn([items[BONES], items[MEALS]], run, progress=False)
+    states = alpha.learn([items[BONES], items[MEALS]], run, progress=False, batch_size=2)
 
     assert [s.status for s in states] == ["solved", "learned"]
     assert script.steps[calls:].count("agent") == 2  # meals and its verification; bones kept

@@ -56,11 +56,16 @@ def test_learn_and_evolve_write_trainer_runs_and_keep_their_summaries(
     history = (learned / "history.jsonl").read_text().splitlines()
     assert len(history) == 2  # one step per item with --batch-size 1
     assert (learned / "scores.png").exists() and (learned / "checkpoint.json").exists()
-    manifest = json.loads((learned / "run.json").read_text())
-    assert manifest["command"] == "library learn" and manifest["config"]["batch_size"] == 1
+    assert json.loads((learned / "run.json").read_text())["command"] == "library learn"
 
-    other = _invoke(*learn[:-3], "--batch-size", "2", "--json")
-    assert other.exit_code == 2 and "batch_size: the run has 1, this command 2" in other.output
+    # Another batch size resumes from the item states (nothing is solved again) and sets the
+    # earlier steps aside.
+    again = _invoke(*learn[:-3], "--batch-size", "2", "--json")
+    assert again.exit_code == 0, again.output
+    resumed = json.loads(again.stdout)
+    assert resumed["statuses"] == summary["statuses"] and resumed["tokens"] == 0
+    assert len((learned / "superseded" / "1" / "history.jsonl").read_text().splitlines()) == 2
+    assert len((learned / "history.jsonl").read_text().splitlines()) == 1
 
     evolve = ["library", "evolve", str(dataset), *common, "--run-dir", str(evolved), "--json"]
     result = _invoke(*evolve, "--rounds", "2")
