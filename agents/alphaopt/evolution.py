@@ -33,12 +33,11 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from agents.alphaopt.diagnosis import Diagnoser
+from agents.alphaopt.extraction import InsightText
 from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
-from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import LibrarySource, Retriever
 from agents.alphaopt.runs import ItemState, PhaseRun
-from agents.alphaopt.solving import FirstSolve, ItemSolver
-from agents.alphaopt.store import ExperienceLibrary
+from agents.alphaopt.solving import FirstSolve, LibraryPhase
 from agents.evaluation.dataset import Item
 
 
@@ -75,18 +74,10 @@ class ConditionsReply(BaseModel):
 _PROVISIONAL_ID = 1_000_000_000
 
 
-class SplitPart(BaseModel):
-    """One narrower insight proposed by the ``split`` reply."""
-
-    condition: str
-    explanation: str
-    example: str = ""
-
-
 class SplitReply(BaseModel):
     """Validates the ``split`` reply: the narrower insights replacing a mixed one."""
 
-    parts: list[SplitPart] = Field(default_factory=list)
+    parts: list[InsightText] = Field(default_factory=list)
 
 
 class RefineOutcome(BaseModel):
@@ -124,23 +115,12 @@ def replay_score(
     return good / total if total else 0.0
 
 
-class Evolver:
+class Evolver(LibraryPhase):
     """Runs diagnosis, refinement and pruning rounds over a library."""
 
-    def __init__(
-        self,
-        library: ExperienceLibrary,
-        retriever: Retriever,
-        solver: ItemSolver,
-        diagnoser: Diagnoser,
-        prompter: Prompter,
-        settings: EvolveSettings | None = None,
-    ):
-        self.library = library
-        self.retriever = retriever
-        self.solver = solver
+    def __init__(self, diagnoser: Diagnoser, settings: EvolveSettings | None = None):
+        super().__init__(diagnoser.library, diagnoser.retriever, diagnoser.solver)
         self.diagnoser = diagnoser
-        self.prompter = prompter
         self.settings = settings or EvolveSettings()
 
     # -- diagnosis pass ----------------------------------------------------------------------

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 from agents.alphaopt.extraction import InsightMaker, Learned
 from agents.alphaopt.insight import Bucket, Insight
-from agents.alphaopt.retrieval import FixedSource, LibrarySource, Retriever
+from agents.alphaopt.retrieval import FixedSource, LibrarySource
 from agents.alphaopt.runs import ItemState
-from agents.alphaopt.solving import FirstSolve, ItemSolver, SolveOutcome
-from agents.alphaopt.store import ExperienceLibrary
+from agents.alphaopt.solving import FirstSolve, LibraryPhase, SolveOutcome
 from agents.evaluation.dataset import Item
 from agents.formulation.result import AttemptOutcome
 
@@ -34,20 +33,13 @@ class LearnSettings:
     learn_from_repairs: bool = True
 
 
-class Learner:
-    """Runs iteration-0 learning over items into ``library``."""
+class Learner(LibraryPhase):
+    """Runs iteration-0 learning over items into the library (``phase``'s parts)."""
 
     def __init__(
-        self,
-        library: ExperienceLibrary,
-        retriever: Retriever,
-        solver: ItemSolver,
-        maker: InsightMaker,
-        settings: LearnSettings | None = None,
+        self, phase: LibraryPhase, maker: InsightMaker, settings: LearnSettings | None = None
     ):
-        self.library = library
-        self.retriever = retriever
-        self.solver = solver
+        super().__init__(phase.library, phase.retriever, phase.solver)
         self.maker = maker
         self.settings = settings or LearnSettings()
 

@@ -13,7 +13,7 @@ from agents.alphaopt.learning import Learner, LearnSettings
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import Embedder, LibrarySource, Retriever
 from agents.alphaopt.runs import ItemState
-from agents.alphaopt.solving import ItemSolver, SolveSettings
+from agents.alphaopt.solving import ItemSolver, LibraryPhase, SolveSettings
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
 from agents.formulation.agent import FormulationAgent
@@ -71,13 +71,10 @@ class AlphaOpt:
             replays=verify_replays,
             temperature=learn.temperature,
         )
-        self.learner = Learner(self.library, self.retriever, self.solver, self.maker, learn)
-        self.diagnoser = Diagnoser(
-            self.library, self.retriever, self.solver, self.maker, self.learner.gold_program
-        )
-        self.evolver = Evolver(
-            self.library, self.retriever, self.solver, self.diagnoser, self.prompter, evolve
-        )
+        parts = LibraryPhase(self.library, self.retriever, self.solver)
+        self.learner = Learner(parts, self.maker, learn)
+        self.diagnoser = Diagnoser(parts, self.maker, self.learner.gold_program)
+        self.evolver = Evolver(self.diagnoser, evolve)
 
     @property
     def usage(self) -> LLMUsage:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.alphaopt.insight import Insight
 from agents.alphaopt.prompting import Prompter
@@ -26,6 +26,10 @@ from agents.formulation.agent import FormulationAgent
 from agents.formulation.program import extract_program
 from agents.formulation.result import FormulationResult
 from agents.formulation.templates import render as render_agent_prompt
+
+if TYPE_CHECKING:
+    from agents.alphaopt.retrieval import Retriever
+    from agents.alphaopt.store import ExperienceLibrary
 
 _LITERAL_REPORT = re.compile(
     r"\breport\(\s*(?:objective\s*=\s*)?[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*[,)]"
@@ -234,3 +238,18 @@ class ItemSolver:
                 return program
             history.append(f"Explore attempt {attempt}:\n```python\n{program}```\n{what}")
         return None
+
+
+class LibraryPhase:
+    """Base of the phases that work on a library item by item (learning, diagnosis, evolution):
+    the library, its retriever and the item solver they share, wired once by ``AlphaOpt``."""
+
+    def __init__(self, library: ExperienceLibrary, retriever: Retriever, solver: ItemSolver):
+        self.library = library
+        self.retriever = retriever
+        self.solver = solver
+
+    @property
+    def prompter(self) -> Prompter:
+        """The LLM prompter every phase asks through (the solver's)."""
+        return self.solver.prompter
