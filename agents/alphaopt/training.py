@@ -5,9 +5,10 @@ solved once with retrieval, traced, at the learner's temperature (learning) or a
 (evolution), and scored against its gold. The optimizer is the
 :class:`~agents.alphaopt.optimizer.LibraryOptimizer` over the insight set: its step learns
 from (or diagnoses) the batch's items and takes the forward pass's solve as each item's first
-attempt, so no item is solved twice. Learning is one epoch of batches in file order (the paper
-learns in batches of 12); evolution is one epoch per round, refinement, splitting and
-retirement following the round's last step.
+attempt, so no item is solved twice. Learning is one epoch of batches in file order (batches
+of ``workers`` items by default, the item-by-item loop's concurrency; the paper uses 12);
+evolution is one epoch per round, refinement, splitting and retirement following the round's
+last step.
 
 The run directory holds both layers: the trainer's ``history.jsonl``, ``checkpoint.json``,
 ``initial.json`` and ``scores.png`` (one record per step) and the phases' per-item state files
@@ -77,7 +78,8 @@ class LibraryForward:
     for the optimizer step (:meth:`take`); an item already finished in the current ``phase`` is
     not solved again. :meth:`prefetch` solves a batch ``workers`` items at a time before the
     Trainer asks for them. :meth:`guide` scores as the learner does (tolerance, gold statuses)
-    and explains with the formulation guide's feedback.
+    and explains with the formulation guide's feedback. ``insights`` is the trained insight-set
+    parameter: every solve's graph reads it, so the feedback reaches it.
     """
 
     alpha: AlphaOpt
