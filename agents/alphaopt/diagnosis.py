@@ -22,10 +22,9 @@ from pydantic import BaseModel, Field
 
 from agents.alphaopt.extraction import InsightMaker
 from agents.alphaopt.insight import Bucket, Insight
-from agents.alphaopt.retrieval import Phase, Retriever
+from agents.alphaopt.retrieval import Phase
 from agents.alphaopt.runs import ItemState
-from agents.alphaopt.solving import ItemSolver, SolveOutcome
-from agents.alphaopt.store import ExperienceLibrary
+from agents.alphaopt.solving import LibraryPhase, SolveOutcome
 from agents.evaluation.dataset import Item
 
 log = logging.getLogger(__name__)
@@ -74,23 +73,19 @@ def _combos(per_issue: Sequence[Sequence[int]], limit: int) -> list[tuple[int, .
     return out[:limit]
 
 
-class Diagnoser:
+class Diagnoser(LibraryPhase):
     """Runs the diagnosis cascade for one failed item (see the module docstring)."""
 
     def __init__(
         self,
-        library: ExperienceLibrary,
-        retriever: Retriever,
-        solver: ItemSolver,
+        phase: LibraryPhase,
         maker: InsightMaker,
         gold_program: Callable[[Item, Sequence[str]], str | None],
         *,
         max_combinations: int = 8,
         max_shown: int = 30,
     ):
-        self.library = library
-        self.retriever = retriever
-        self.solver = solver
+        super().__init__(phase.library, phase.retriever, phase.solver)
         self.maker = maker
         self.gold_program = gold_program
         self.max_combinations = max_combinations

@@ -27,24 +27,18 @@ condition was accepted. Every refinement and retirement goes to the change log w
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from agents.alphaopt.diagnosis import Diagnoser
+from agents.alphaopt.extraction import InsightText
 from agents.alphaopt.insight import Bucket, Distribution, Insight, InsightStats
-from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import LibrarySource, Retriever
 from agents.alphaopt.runs import ItemState, PhaseRun
-from agents.alphaopt.solving import ItemSolver
-from agents.alphaopt.store import ExperienceLibrary
+from agents.alphaopt.solving import FirstSolve, LibraryPhase
 from agents.evaluation.dataset import Item
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,18 +74,10 @@ class ConditionsReply(BaseModel):
 _PROVISIONAL_ID = 1_000_000_000
 
 
-class SplitPart(BaseModel):
-    """One narrower insight proposed by the ``split`` reply."""
-
-    condition: str
-    explanation: str
-    example: str = ""
-
-
 class SplitReply(BaseModel):
     """Validates the ``split`` reply: the narrower insights replacing a mixed one."""
 
-    parts: list[SplitPart] = Field(default_factory=list)
+    parts: list[InsightText] = Field(default_factory=list)
 
 
 class RefineOutcome(BaseModel):
@@ -129,44 +115,39 @@ def replay_score(
     return good / total if total else 0.0
 
 
-class Evolver:
+class Evolver(LibraryPhase):
     """Runs diagnosis, refinement and pruning rounds over a library."""
 
-    def __init__(
-        self,
-        library: ExperienceLibrary,
-        retriever: Retriever,
-        solver: ItemSolver,
-        diagnoser: Diagnoser,
-        prompter: Prompter,
-        settings: EvolveSettings | None = None,
-    ):
-        self.library = library
-        self.retriever = retriever
-        self.solver = solver
+    def __init__(self, diagnoser: Diagnoser, settings: EvolveSettings | None = None):
+        super().__init__(diagnoser.library, diagnoser.retriever, diagnoser.solver)
         self.diagnoser = diagnoser
-        self.prompter = prompter
         self.settings = settings or EvolveSettings()
 
     # -- diagnosis pass ----------------------------------------------------------------------
 
-    def diagnose_item(self, item: Item, *, items: Mapping[str, Item], iteration: int) -> ItemState:
-        """Solve ``item`` once at temperature 0; credit its insights or diagnose the failure."""
+    def diagnose_item(
+        self,
+        item: Item,
+        *,
+        items: Mapping[str, Item],
+        iteration: int,
+        first: FirstSolve | None = None,
+    ) -> ItemState:
+        """Solve ``item`` once at temperature 0; credit its insights or diagnose the failure.
+
+        ``first`` is that solve when a forward pass already made it (temperature 0, retrieval).
+        """
+        if first is None:
+            first, _ = self.solver.first_solve(item, LibrarySource(self.retriever), temperature=0.0)
         before = self.prompter.meter.thread_usage
-        source = LibrarySource(self.retriever)
-        outcome = self.solver.solve(item, source, temperature=0.0)
+        outcome = first.outcome
         if outcome.correct:
             for insight_id in dict.fromkeys(outcome.insight_ids):
                 self.library.record(insight_id, item.id, Bucket.POSITIVE, helped=1)
             state = ItemState(item_id=item.id, status="solved", retrieved=outcome.insight_ids)
         else:
             state = self.diagnoser.diagnose(item, outcome, items=items, iteration=iteration)
-        for trace in source.traces:
-            state.notes += trace.failures
-        usage = self.prompter.meter.thread_usage
-        state.tokens = usage.total_tokens - before.total_tokens
-        state.cost = usage.cost - before.cost
-        return state
+        return self.solver.charge(state, first, before)
 
     # -- refinement and pruning ----------------------------------------------------------------
 
@@ -365,36 +346,3 @@ class Evolver:
             )
             outcomes.append(outcome)
         return outcomes
-
-    # -- whole rounds ------------------------------------------------------------------------
-
-    def evolve(
-        self,
-        items: Sequence[Item],
-        run_dir: str | Path,
-        *,
-        progress: bool = True,
-        workers: int = 1,
-    ) -> dict[str, object]:
-        """Run ``settings.rounds`` rounds; returns per-round item states and refinement outcomes.
-
-        ``workers`` > 1 diagnoses that many items at once; refinement runs one insight at a time.
-        """
-        by_id = {item.id: item for item in items}
-        rounds: list[dict[str, object]] = []
-        for number in range(1, self.settings.rounds + 1):
-            states = PhaseRun(run_dir, f"evolve-{number}").run(
-                items,
-                partial(self.diagnose_item, items=by_id, iteration=number),
-                workers=workers,
-                progress=progress,
-            )
-            refined = self.refine_and_prune(by_id, PhaseRun(run_dir, f"refine-{number}"))
-            rounds.append(
-                {
-                    "round": number,
-                    "items": [s.model_dump() for s in states],
-                    "refinement": [o.model_dump() for o in refined],
-                }
-            )
-        return {"rounds": rounds}

@@ -28,15 +28,20 @@ from agents.evaluation.dataset import Item
 log = logging.getLogger(__name__)
 
 
-class ProposedInsight(BaseModel):
-    """One insight as the extraction prompt returns it."""
+class InsightText(BaseModel):
+    """An insight's text as a reply gives it (a merged insight, a part of a split one)."""
+
+    condition: str
+    explanation: str
+    example: str = ""
+
+
+class ProposedInsight(InsightText):
+    """One insight as the extraction prompt returns it: its text and where it is filed."""
 
     taxonomy: list[str]
     label_definition: str | None = None
     label_condition: str | None = None
-    condition: str
-    explanation: str
-    example: str = ""
 
 
 class ExtractReply(BaseModel):
@@ -45,19 +50,11 @@ class ExtractReply(BaseModel):
     insights: list[ProposedInsight] = Field(default_factory=list)
 
 
-class MergedText(BaseModel):
-    """The merged insight text in a ``merge`` reply."""
-
-    condition: str
-    explanation: str
-    example: str = ""
-
-
 class MergeReply(BaseModel):
     """Validates the ``merge`` reply: which existing insights duplicate a new one, merged."""
 
     duplicates: list[int] = Field(default_factory=list)
-    merged: MergedText | None = None
+    merged: InsightText | None = None
 
 
 @dataclass

@@ -11,21 +11,16 @@ code-implementation lessons are extracted from the crash and its fix the same wa
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from agents.alphaopt.extraction import InsightMaker, Learned
 from agents.alphaopt.insight import Bucket, Insight
-from agents.alphaopt.retrieval import FixedSource, LibrarySource, Retriever
-from agents.alphaopt.runs import ItemState, PhaseRun
-from agents.alphaopt.solving import ItemSolver, SolveOutcome
-from agents.alphaopt.store import ExperienceLibrary
+from agents.alphaopt.retrieval import FixedSource, LibrarySource
+from agents.alphaopt.runs import ItemState
+from agents.alphaopt.solving import FirstSolve, LibraryPhase, SolveOutcome
 from agents.evaluation.dataset import Item
 from agents.formulation.result import AttemptOutcome
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,20 +33,13 @@ class LearnSettings:
     learn_from_repairs: bool = True
 
 
-class Learner:
-    """Runs iteration-0 learning over items into ``library``."""
+class Learner(LibraryPhase):
+    """Runs iteration-0 learning over items into the library (``phase``'s parts)."""
 
     def __init__(
-        self,
-        library: ExperienceLibrary,
-        retriever: Retriever,
-        solver: ItemSolver,
-        maker: InsightMaker,
-        settings: LearnSettings | None = None,
+        self, phase: LibraryPhase, maker: InsightMaker, settings: LearnSettings | None = None
     ):
-        self.library = library
-        self.retriever = retriever
-        self.solver = solver
+        super().__init__(phase.library, phase.retriever, phase.solver)
         self.maker = maker
         self.settings = settings or LearnSettings()
 
@@ -68,11 +56,20 @@ class Learner:
             self.library.save_program(item.id, program, item.answer)
         return program
 
-    def learn_item(self, item: Item, items: dict[str, Item] | None = None) -> ItemState:
-        """Solve one item and learn from it; returns what happened."""
+    def learn_item(
+        self, item: Item, items: dict[str, Item] | None = None, first: FirstSolve | None = None
+    ) -> ItemState:
+        """Solve one item and learn from it; returns what happened.
+
+        ``first`` is the item's first solve when a forward pass already made it (at this
+        learner's temperature, with library retrieval); it counts as the first attempt.
+        """
+        if first is None:
+            source = LibrarySource(self.retriever)
+            temperature = self.settings.temperature
+            first, _ = self.solver.first_solve(item, source, temperature=temperature)
         before = self.solver.prompter.meter.thread_usage
-        source = LibrarySource(self.retriever)
-        outcomes = [self.solver.solve(item, source, temperature=self.settings.temperature)]
+        outcomes = [first.outcome]
         retrieved = self._insights(outcomes[0].insight_ids)
         while outcomes[-1].correct and len(outcomes) < self.settings.attempts:
             outcomes.append(
@@ -83,8 +80,6 @@ class Learner:
         state = ItemState(
             item_id=item.id, status="solved", retrieved=list(dict.fromkeys(outcomes[0].insight_ids))
         )
-        for trace in source.traces:
-            state.notes += trace.failures
         if outcomes[-1].correct:
             for insight in retrieved:
                 assert insight.id is not None
@@ -105,10 +100,7 @@ class Learner:
                 )
                 state.status = "learned" if learned.verified else "not_fixed"
                 self._apply(state, learned)
-        usage = self.solver.prompter.meter.thread_usage
-        state.tokens = usage.total_tokens - before.total_tokens
-        state.cost = usage.cost - before.cost
-        return state
+        return self.solver.charge(state, first, before)
 
     @staticmethod
     def _apply(state: ItemState, learned: Learned) -> None:
@@ -131,28 +123,4 @@ class Learner:
         failure = f"```python\n{crashed[0].program}```\nIt crashed:\n{crashed[0].stderr[-2000:]}"
         return self.maker.learn_from_failure(
             item, failure, outcome.result.program, keep=retrieved, items=items, iteration=0
-        )
-
-    def learn(
-        self,
-        items: Sequence[Item],
-        run_dir: str | Path,
-        *,
-        progress: bool = True,
-        context: Sequence[Item] = (),
-        workers: int = 1,
-    ) -> list[ItemState]:
-        """Learn from every item, skipping those already done in ``run_dir`` (resume).
-
-        ``context`` lists earlier training items (already learned from) so that merges can be
-        verified on them too. ``workers`` > 1 learns from that many items at once (the paper
-        runs batches of 12 in threads); storing and merging insights stays one at a time.
-        """
-        by_id = {item.id: item for item in [*context, *items]}
-        return PhaseRun(run_dir, "learn").run(
-            items,
-            lambda item: self.learn_item(item, by_id),
-            workers=workers,
-            progress=progress,
-            info=lambda state: f"{state.status}; library {len(self.library)}",
         )

@@ -13,7 +13,7 @@ from agents.alphaopt.learning import Learner, LearnSettings
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import Embedder, LibrarySource, Retriever
 from agents.alphaopt.runs import ItemState
-from agents.alphaopt.solving import ItemSolver, SolveSettings
+from agents.alphaopt.solving import ItemSolver, LibraryPhase, SolveSettings
 from agents.alphaopt.store import ExperienceLibrary
 from agents.evaluation.dataset import Item
 from agents.formulation.agent import FormulationAgent
@@ -71,13 +71,10 @@ class AlphaOpt:
             replays=verify_replays,
             temperature=learn.temperature,
         )
-        self.learner = Learner(self.library, self.retriever, self.solver, self.maker, learn)
-        self.diagnoser = Diagnoser(
-            self.library, self.retriever, self.solver, self.maker, self.learner.gold_program
-        )
-        self.evolver = Evolver(
-            self.library, self.retriever, self.solver, self.diagnoser, self.prompter, evolve
-        )
+        parts = LibraryPhase(self.library, self.retriever, self.solver)
+        self.learner = Learner(parts, self.maker, learn)
+        self.diagnoser = Diagnoser(parts, self.maker, self.learner.gold_program)
+        self.evolver = Evolver(self.diagnoser, evolve)
 
     @property
     def usage(self) -> LLMUsage:
@@ -85,16 +82,22 @@ class AlphaOpt:
         return self.meter.usage
 
     def learn(self, items: Sequence[Item], run_dir: str | Path, **options: Any) -> list[ItemState]:
-        """Iteration 0: online learning over ``items`` (resumes from ``run_dir``); ``options``
-        are :meth:`Learner.learn`'s (progress, context, workers)."""
-        return self.learner.learn(items, run_dir, **options)
+        """Iteration 0: online learning over ``items`` on the Trainer (resumes from
+        ``run_dir``); ``options`` are :func:`agents.alphaopt.training.learn`'s (batch_size,
+        workers, progress, context)."""
+        from agents.alphaopt.training import learn
+
+        return learn(self, items, run_dir, **options)
 
     def evolve(
         self, items: Sequence[Item], run_dir: str | Path, **options: Any
     ) -> dict[str, object]:
-        """Iterations 1..N: diagnosis, condition refinement and pruning (resumes); ``options``
-        are :meth:`Evolver.evolve`'s (progress, workers)."""
-        return self.evolver.evolve(items, run_dir, **options)
+        """Iterations 1..N on the Trainer: diagnosis, condition refinement and pruning (resumes);
+        ``options`` are :func:`agents.alphaopt.training.evolve`'s (batch_size, workers,
+        progress)."""
+        from agents.alphaopt.training import evolve
+
+        return evolve(self, items, run_dir, **options)
 
     def source(self, *, count_stats: bool = True) -> LibrarySource:
         """The library as an insight source for :class:`FormulationAgent`."""

@@ -36,6 +36,8 @@ class ItemState(BaseModel):
     notes: list[str] = Field(default_factory=list)
     tokens: int = 0
     cost: float = 0.0
+    score: float | None = Field(default=None, description="the first solve's guide score")
+    feedback: str | None = Field(default=None, description="the first solve's guide feedback")
 
 
 def _file_name(item_id: str) -> str:

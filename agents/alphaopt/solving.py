@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.alphaopt.insight import Insight
 from agents.alphaopt.prompting import Prompter
@@ -26,6 +26,10 @@ from agents.formulation.agent import FormulationAgent
 from agents.formulation.program import extract_program
 from agents.formulation.result import FormulationResult
 from agents.formulation.templates import render as render_agent_prompt
+
+if TYPE_CHECKING:
+    from agents.alphaopt.retrieval import Retriever
+    from agents.alphaopt.store import ExperienceLibrary
 
 _LITERAL_REPORT = re.compile(
     r"\breport\(\s*(?:objective\s*=\s*)?[-+]?[\d.]+(?:[eE][-+]?\d+)?\s*[,)]"
@@ -81,6 +85,20 @@ class SolveOutcome:
         return f"```python\n{program}```\n{what.strip()}"
 
 
+@dataclass
+class FirstSolve:
+    """An item's first solve with retrieval, and what it cost this thread.
+
+    A Trainer's forward pass makes it and hands it to the optimizer step that learns from the
+    item, so the solve is paid for once; ``notes`` are the retrieval failures met on the way.
+    """
+
+    outcome: SolveOutcome
+    notes: list[str] = field(default_factory=list)
+    tokens: int = 0
+    cost: float = 0.0
+
+
 class ItemSolver:
     """Solves items with a :class:`FormulationAgent` and scores them against their gold."""
 
@@ -117,11 +135,56 @@ class ItemSolver:
 
     def solve(self, item: Item, library: Any, *, temperature: float | None = None) -> SolveOutcome:
         """Solve ``item`` once with insights from ``library`` (any InsightSource, or None)."""
-        result = self.agent(library, temperature).solve(item.question)
+        return self.judge(item, self.agent(library, temperature).solve(item.question))
+
+    def solve_traced(
+        self, item: Item, library: Any, *, temperature: float | None = None, insights: Any = None
+    ) -> tuple[SolveOutcome, Any]:
+        """:meth:`solve` with the formulation traced: the outcome and the graph's output node
+        (the answer, or the failed run's exception node), for a Trainer's forward pass.
+        ``insights`` (a ParameterNode of insight ids) becomes the program's insight set, so
+        feedback on the output reaches it."""
+        program = self.agent(library, temperature).program
+        if insights is not None:
+            program.insights = insights
+        run = program.solve(item.question)
+        return self.judge(item, run.result), run.output
+
+    def judge(self, item: Item, result: FormulationResult) -> SolveOutcome:
+        """Meter one solve's usage and check its answer against the item's gold."""
         self.prompter.meter.add_usage(result.usage)
         ran = result.ok or (isinstance(item.answer, str) and not result.error)
         correct = ran and self.is_correct(item, result.objective, result.status)
         return SolveOutcome(item=item, correct=correct, result=result)
+
+    def first_solve(
+        self, item: Item, source: Any, *, temperature: float, traced: Any = None
+    ) -> tuple[FirstSolve, Any]:
+        """Solve ``item`` once retrieving from ``source`` (a ``LibrarySource``). ``traced``
+        (the insight-set ParameterNode) traces the solve and also returns the graph's output
+        node (else None)."""
+        before = self.prompter.meter.thread_usage
+        if traced is not None:
+            outcome, output = self.solve_traced(
+                item, source, temperature=temperature, insights=traced
+            )
+        else:
+            outcome, output = self.solve(item, source, temperature=temperature), None
+        spent = self.prompter.meter.thread_usage
+        notes = [failure for trace in source.traces for failure in trace.failures]
+        first = FirstSolve(
+            outcome, notes, spent.total_tokens - before.total_tokens, spent.cost - before.cost
+        )
+        return first, output
+
+    def charge(self, state: Any, first: FirstSolve, before: Any) -> Any:
+        """Give ``state`` (an ``ItemState``) the first solve's notes and the item's spend: the
+        first solve's plus what this thread spent since ``before``."""
+        spent = self.prompter.meter.thread_usage
+        state.notes = [*first.notes, *state.notes]
+        state.tokens = first.tokens + spent.total_tokens - before.total_tokens
+        state.cost = first.cost + spent.cost - before.cost
+        return state
 
     def solve_with(self, item: Item, insights: Sequence[Insight]) -> SolveOutcome:
         """Solve ``item`` with exactly ``insights`` injected (verification replays)."""
@@ -175,3 +238,18 @@ class ItemSolver:
                 return program
             history.append(f"Explore attempt {attempt}:\n```python\n{program}```\n{what}")
         return None
+
+
+class LibraryPhase:
+    """Base of the phases that work on a library item by item (learning, diagnosis, evolution):
+    the library, its retriever and the item solver they share, wired once by ``AlphaOpt``."""
+
+    def __init__(self, library: ExperienceLibrary, retriever: Retriever, solver: ItemSolver):
+        self.library = library
+        self.retriever = retriever
+        self.solver = solver
+
+    @property
+    def prompter(self) -> Prompter:
+        """The LLM prompter every phase asks through (the solver's)."""
+        return self.solver.prompter

@@ -51,6 +51,14 @@ RunDirOpt = Annotated[
 ]
 ProgressOpt = Annotated[bool, typer.Option(help="Progress bar on stderr.")]
 WorkersOpt = Annotated[int, typer.Option(min=1, help="Items processed concurrently.")]
+BatchOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Items per trainer step, solved first and then learned from (default: --workers; "
+        "the paper uses 12).",
+    ),
+]
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N items.")]
 TagOpt = Annotated[str | None, typer.Option(help="Only items with this tag (e.g. alphaopt-train).")]
 SolverOpt = Annotated[str, typer.Option(help="Solver API for programs: scip or gurobi.")]
@@ -250,9 +258,14 @@ def learn(
         int, typer.Option(min=1, help="Solves that must all pass to keep an insight.")
     ] = 1,
     workers: WorkersOpt = 4,
+    batch_size: BatchOpt = None,
     **shared: Any,
 ) -> None:
-    """Learn insights from DATASET (iteration 0): solve, self-explore, extract, verify, merge."""
+    """Learn insights from DATASET (iteration 0): solve, self-explore, extract, verify, merge.
+
+    One trainer epoch over DATASET in file order, BATCH_SIZE items per step (history.jsonl,
+    checkpoint.json and scores.png in the run directory, beside the per-item states; a rerun
+    with another batch size or --limit keeps the item states and sets the old steps aside)."""
     from agents.alphaopt.learning import LearnSettings
     from agents.evaluation.streams import stdout_to_stderr
 
@@ -264,7 +277,9 @@ def learn(
             verify_replays=verify_replays,
         )
         with stdout_to_stderr():
-            states = alpha.learn(items, target, progress=o.progress, workers=workers)
+            states = alpha.learn(
+                items, target, progress=o.progress, workers=workers, batch_size=batch_size
+            )
     emit(_summary(alpha, states, target, len(items)), o.json_output)
 
 
@@ -276,9 +291,12 @@ def evolve(
     prune: Annotated[bool, typer.Option(help="Retire insights that keep hurting.")] = True,
     split: Annotated[bool, typer.Option(help="Split insights that help and hurt.")] = True,
     workers: WorkersOpt = 4,
+    batch_size: BatchOpt = None,
     **shared: Any,
 ) -> None:
-    """Evolve the library on DATASET: diagnose failures, refine conditions, retire harmful ones."""
+    """Evolve the library on DATASET: diagnose failures, refine conditions, retire harmful ones.
+
+    One trainer epoch per round, BATCH_SIZE items per step; refinement ends each round."""
     from agents.alphaopt.evolution import EvolveSettings
     from agents.evaluation.streams import stdout_to_stderr
 
@@ -288,7 +306,9 @@ def evolve(
             evolve=EvolveSettings(rounds=rounds, candidates=candidates, prune=prune, split=split),
         )
         with stdout_to_stderr():
-            result = alpha.evolve(items, target, progress=o.progress, workers=workers)
+            result = alpha.evolve(
+                items, target, progress=o.progress, workers=workers, batch_size=batch_size
+            )
     rounds_done: list[dict[str, Any]] = result["rounds"]
     states = [s for r in rounds_done for s in r["items"]]
     summary = {
