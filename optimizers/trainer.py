@@ -36,7 +36,7 @@ from optimizers.base import Optimizer, StepUsage
 from optimizers.evaluate import MapExecutor, error_feedback, evaluate
 from optimizers.history import StepRecord, plot_history
 from trace_core.durable import append_line, write_atomic
-from trace_core.runs import RunDir, RunDirError
+from trace_core.runs import RunDir, RunDirError, check_writable_dir
 
 if TYPE_CHECKING:
     from trace_core.nodes import Node
@@ -95,6 +95,12 @@ class Trainer:
         on_step: called with each :class:`StepRecord` after its checkpoint is written.
         command: what the run directory's manifest says made the run (``optoforge <command>``);
             a folder made by another command or with other settings is refused.
+        own_manifest: False when the calling command keeps its own manifest in ``run_dir``
+            (the folder then only has to be writable).
+        before_batch: called with a step's inputs before their forward passes, e.g. to run
+            them concurrently so that ``forward`` finds them done.
+        raise_budget: after a budget stop (steps done are saved), raise the ``BudgetExceeded``
+            instead of returning a report with ``stopped`` set.
     """
 
     def __init__(
@@ -117,6 +123,9 @@ class Trainer:
         progress: bool = True,
         on_step: Callable[[StepRecord], None] | None = None,
         command: str = "train",
+        own_manifest: bool = True,
+        before_batch: Callable[[list[Any]], None] | None = None,
+        raise_budget: bool = False,
     ) -> None:
         if batch_size < 1 or epochs < 1:
             raise ValueError("batch_size and epochs must be at least 1")
@@ -139,6 +148,9 @@ class Trainer:
         self.progress = progress
         self.on_step = on_step
         self.command = command
+        self.own_manifest = own_manifest
+        self.before_batch = before_batch
+        self.raise_budget = raise_budget
         self.initial_score: float | None = None  # set by fit(): validation before any step
 
     # -- schedule --------------------------------------------------------------------------
@@ -217,13 +229,14 @@ class Trainer:
             best = _Best(self.initial_score, -1, self._snapshot())
 
         stopped: str | None = None
+        budget_error: BudgetExceeded | None = None
         bar = _progress(self.total_steps, start, enabled=self.progress)
         try:
             for step in range(start, self.total_steps):
                 try:
                     record = self._train_step(step, best)
                 except BudgetExceeded as err:
-                    stopped = f"budget exceeded at step {step}: {err}"
+                    stopped, budget_error = f"budget exceeded at step {step}: {err}", err
                     break
                 history.append(record)
                 self._persist(record, best, step + 1)
@@ -238,6 +251,8 @@ class Trainer:
             _set_values(self.optimizer, best.parameters)
         if self.run_dir is not None and history:
             plot_history(history, self.run_dir / "scores.png")
+        if self.raise_budget and budget_error is not None:
+            raise budget_error
         return TrainReport(
             steps=len(history),
             start_step=start,
@@ -253,6 +268,8 @@ class Trainer:
 
     def _train_step(self, step: int, best: _Best) -> StepRecord:
         epoch, indices = self.batch_indices(step)
+        if self.before_batch is not None:
+            self.before_batch([self.train_set[index][0] for index in indices])
         self.optimizer.zero_feedback()
         scores: list[float] = []
         feedbacks: list[str] = []
@@ -296,7 +313,15 @@ class Trainer:
     def _snapshot(self) -> dict[str, Any]:
         return json.loads(json.dumps({n: p.data for n, p in self.optimizer.names.items()}))
 
-    def _fingerprint(self) -> dict[str, Any]:
+    def steps_done(self) -> int:
+        """Steps finished by the checkpoint in ``run_dir`` (0 without one)."""
+        checkpoint = self.run_dir / "checkpoint.json" if self.run_dir is not None else None
+        if checkpoint is None or not checkpoint.exists():
+            return 0
+        return int(json.loads(checkpoint.read_text(encoding="utf-8"))["steps_done"])
+
+    def schedule(self) -> dict[str, Any]:
+        """What fixes the step schedule; a checkpoint of another schedule is not resumed."""
         return {
             "n_train": len(self.train_set),
             "n_val": len(self.val_set),
@@ -309,11 +334,14 @@ class Trainer:
     def _open_run_dir(self, resume: bool) -> None:
         """Check the folder and record the manifest (``command`` ``train`` and the settings)."""
         assert self.run_dir is not None
+        if not self.own_manifest:
+            check_writable_dir(self.run_dir)
+            return
         try:
             RunDir(
                 self.run_dir,
                 self.command,
-                self._fingerprint(),
+                self.schedule(),
                 resume=resume,
                 artifacts=("history.jsonl", "checkpoint.json", "scores.png"),
                 flag="run_dir",
@@ -332,7 +360,7 @@ class Trainer:
         state = {
             "version": CHECKPOINT_VERSION,
             "steps_done": done,
-            "run": self._fingerprint(),
+            "run": self.schedule(),
             "optimizer": self.optimizer.state_dict(),
             "best": {"score": best.score, "step": best.step, "parameters": best.parameters},
             "initial_score": self.initial_score,
@@ -342,10 +370,10 @@ class Trainer:
 
     def _restore(self, checkpoint: Path) -> tuple[int, _Best, list[StepRecord]]:
         state = json.loads(checkpoint.read_text(encoding="utf-8"))
-        if state.get("run") != self._fingerprint():
+        if state.get("run") != self.schedule():
             raise RunDirInUse(
                 f"{checkpoint} was written by a run with settings {state.get('run')}, not "
-                f"{self._fingerprint()}; resume with the same data and settings or use a new dir"
+                f"{self.schedule()}; resume with the same data and settings or use a new dir"
             )
         self.optimizer.load_state_dict(state["optimizer"])
         done = int(state["steps_done"])

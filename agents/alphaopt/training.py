@@ -38,7 +38,6 @@ from agents.formulation.guide import formulation_guide
 from optimizers.trainer import Trainer
 from trace_core.bundle import bundle
 from trace_core.nodes import ParameterNode
-from trace_core.runs import check_writable_dir
 
 if TYPE_CHECKING:
     from agents.alphaopt.pipeline import AlphaOpt
@@ -159,59 +158,22 @@ class LibraryForward:
         return score, feedback
 
 
-class _LibraryTrainer(Trainer):
-    """The Trainer with each batch's forward passes solved in parallel first.
-
-    The library command checked the run directory and wrote its manifest, so the trainer only
-    checks that the folder is writable. A budget stop is kept to be raised again by the caller
-    (the command reports it as a budget stop, as before).
-    """
-
-    def __init__(self, *args: Any, library_forward: LibraryForward, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.library_forward = library_forward
-        self.budget_error: BaseException | None = None
-
-    def _open_run_dir(self, resume: bool) -> None:
-        assert self.run_dir is not None
-        check_writable_dir(self.run_dir)
-
-    def _train_step(self, step: int, best: Any) -> Any:
-        from trace_core.llm import BudgetExceeded
-
-        try:
-            _, indices = self.batch_indices(step)
-            self.library_forward.prefetch([self.train_set[i][0] for i in indices])
-            return super()._train_step(step, best)
-        except BudgetExceeded as err:
-            self.budget_error = err
-            raise
-
-    def set_aside_other_schedule(self) -> None:
-        """Move a checkpoint and history of another schedule (another ``--limit`` or batch
-        size) to ``superseded/<n>/``: the per-item states carry over, the step records
-        cannot."""
-        assert self.run_dir is not None
-        checkpoint = self.run_dir / "checkpoint.json"
-        if not checkpoint.exists():
-            return
-        if json.loads(checkpoint.read_text(encoding="utf-8")).get("run") == self._fingerprint():
-            return
-        parent = self.run_dir / "superseded"
-        target = parent / str(len(list(parent.iterdir())) + 1 if parent.is_dir() else 1)
-        log.info("another item list or batch size: the earlier steps move to %s", target)
-        target.mkdir(parents=True)
-        for name in ("checkpoint.json", "history.jsonl", "initial.json", "scores.png"):
-            if (self.run_dir / name).exists():
-                shutil.move(self.run_dir / name, target / name)
-
-    def steps_done(self) -> int:
-        """Steps the checkpoint in the run directory has finished (0 without one)."""
-        assert self.run_dir is not None
-        checkpoint = self.run_dir / "checkpoint.json"
-        if not checkpoint.exists():
-            return 0
-        return int(json.loads(checkpoint.read_text(encoding="utf-8"))["steps_done"])
+def _set_aside_other_schedule(trainer: Trainer) -> None:
+    """Move a checkpoint and history of another schedule (another ``--limit`` or batch size)
+    to ``superseded/<n>/``: the per-item states carry over, the step records cannot."""
+    assert trainer.run_dir is not None
+    checkpoint = trainer.run_dir / "checkpoint.json"
+    if not checkpoint.exists():
+        return
+    if json.loads(checkpoint.read_text(encoding="utf-8")).get("run") == trainer.schedule():
+        return
+    parent = trainer.run_dir / "superseded"
+    target = parent / str(len(list(parent.iterdir())) + 1 if parent.is_dir() else 1)
+    log.info("another item list or batch size: the earlier steps move to %s", target)
+    target.mkdir(parents=True)
+    for name in ("checkpoint.json", "history.jsonl", "initial.json", "scores.png"):
+        if (trainer.run_dir / name).exists():
+            shutil.move(trainer.run_dir / name, target / name)
 
 
 @dataclass
@@ -258,7 +220,9 @@ class LibraryRun:
         optimizer.forward = forward
         epochs = 1 if self.mode == "learn" else self.alpha.evolver.settings.rounds
         schedule = {"batch_size": self.batch, "epochs": epochs, "shuffle": False}
-        trainer = _LibraryTrainer(
+        # The library command wrote the run directory's manifest; a budget stop is raised
+        # again so that the command reports it as before.
+        trainer = Trainer(
             forward,
             optimizer,
             forward.guide,
@@ -266,14 +230,14 @@ class LibraryRun:
             run_dir=self.run_dir,
             progress=False,
             command=f"library {self.mode}",
-            library_forward=forward,
+            own_manifest=False,
+            before_batch=forward.prefetch,
+            raise_budget=True,
             **schedule,
         )
-        trainer.set_aside_other_schedule()
+        _set_aside_other_schedule(trainer)
         self._retry_errors(trainer, optimizer)
         trainer.fit(resume=True)
-        if trainer.budget_error is not None:
-            raise trainer.budget_error
 
     def _optimizer(self) -> LibraryOptimizer:
         ids = [i.id for i in self.alpha.library.all() if i.id is not None]
@@ -294,7 +258,7 @@ class LibraryRun:
             progress=self.progress,
         )
 
-    def _retry_errors(self, trainer: _LibraryTrainer, optimizer: LibraryOptimizer) -> None:
+    def _retry_errors(self, trainer: Trainer, optimizer: LibraryOptimizer) -> None:
         """Items of finished steps that ended in an error (no state): work on them now."""
         for step in range(trainer.steps_done()):
             phase, action = optimizer.phase_of(step)

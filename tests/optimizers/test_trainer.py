@@ -149,6 +149,32 @@ def test_budget_stops_the_run_cleanly_and_resume_carries_the_spending(tmp_path: 
     assert w2.data == 3
 
 
+def test_a_command_that_owns_the_run_dir_sees_each_batch_first_and_gets_the_budget_stop(
+    tmp_path: Path,
+) -> None:
+    """own_manifest=False, before_batch and raise_budget: what ``library learn`` builds on."""
+    from trace_core.llm import BudgetExceeded
+    from trace_core.runs import RunDir
+
+    RunDir(tmp_path / "run", "library learn", {"dataset_sha256": "x"})  # the command's manifest
+    manifest = (tmp_path / "run" / "run.json").read_text()
+    batches: list[list[int]] = []
+    w, trainer = make(
+        ScriptedLLM([reply({"w": 2})], budget=Budget(max_calls=1)),
+        tmp_path,
+        batch_size=2,
+        shuffle=False,
+        own_manifest=False,
+        before_batch=batches.append,
+        raise_budget=True,
+    )
+    with pytest.raises(BudgetExceeded):
+        trainer.fit()
+    assert batches == [[1, 2], [3, 4]]  # the second batch was seen, then its step hit the budget
+    assert w.data == 2 and trainer.steps_done() == 1
+    assert (tmp_path / "run" / "run.json").read_text() == manifest
+
+
 def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OPTOFORGE_CACHE": "0"}
     return subprocess.run(
