@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,11 @@ from tests.optimizers.gepa_job import (
     trainer,
     world,
 )
+from tests.optimizers.trainer_job import run_job
 from trace_core import node
 from trace_core.llm import Budget, ScriptedLLM
 
 FIXED = START + WHOLE + NONNEG
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_gepa_raises_validation_score_one_reflection_per_failing_minibatch() -> None:
@@ -211,13 +210,7 @@ def test_a_failing_reflection_model_is_reported_and_the_parameters_stay() -> Non
 
 
 def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tests.optimizers.gepa_job", str(run_dir), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_job("tests.optimizers.gepa_job", run_dir, *args)
 
 
 def test_sigkilled_gepa_run_resumes_to_the_same_history_without_repeating_calls(

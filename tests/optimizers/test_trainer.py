@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +13,9 @@ import pytest
 from optimizers import OptoPrime, Trainer
 from optimizers.history import load_history
 from optimizers.trainer import RunDirInUse
+from tests.optimizers.trainer_job import run_job
 from trace_core import bundle, node
 from trace_core.llm import Budget, ScriptedLLM
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @bundle()
@@ -150,15 +147,7 @@ def test_budget_stops_the_run_cleanly_and_resume_carries_the_spending(tmp_path: 
 
 
 def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OPTOFORGE_CACHE": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "tests.optimizers.trainer_job", str(run_dir), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_job("tests.optimizers.trainer_job", run_dir, *args)
 
 
 @pytest.mark.slow
