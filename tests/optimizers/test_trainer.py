@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from optimizers import OptoPrime, Trainer
-from optimizers.history import load_history
+from optimizers.history import StepRecord, load_history
 from optimizers.trainer import RunDirInUse
-from tests.optimizers.trainer_job import run_job
+from tests.optimizers.trainer_job import kill_and_resume
 from trace_core import bundle, node
 from trace_core.llm import Budget, ScriptedLLM
 
@@ -146,22 +144,12 @@ def test_budget_stops_the_run_cleanly_and_resume_carries_the_spending(tmp_path: 
     assert w2.data == 3
 
 
-def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_job("tests.optimizers.trainer_job", run_dir, *args)
-
-
 @pytest.mark.slow
 def test_trainer_killed_after_step_2_resumes_at_step_3_with_identical_history(
     tmp_path: Path,
 ) -> None:
-    full = _job(tmp_path / "full")
-    assert full.returncode == 0, full.stderr
-    killed = _job(tmp_path / "killed", "--kill-after", "2")
-    assert killed.returncode == -signal.SIGKILL
-    assert len(load_history(tmp_path / "killed" / "history.jsonl")) == 2
-
-    resumed = _job(tmp_path / "killed", "--resume")
-    assert resumed.returncode == 0, resumed.stderr
+    full, resumed, at_kill = kill_and_resume("tests.optimizers.trainer_job", tmp_path, 2)
+    assert [StepRecord.model_validate_json(line).step for line in at_kill] == [0, 1]
     assert json.loads(resumed.stdout)["start_step"] == 2  # step 3, counting from 1
 
     full_history = (tmp_path / "full" / "history.jsonl").read_text()

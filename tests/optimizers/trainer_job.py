@@ -4,7 +4,8 @@
 
 The scripted model's reply depends only on the prompt, so a resumed run asks the same
 questions and gets the same answers as an uninterrupted one. The job's command line
-(:func:`job_args`, :func:`killer`) and the test side's :func:`run_job` serve the other jobs too.
+(:func:`job_args`, :func:`killer`) and the test side's :func:`run_job` and
+:func:`kill_and_resume` serve the other jobs too.
 """
 
 from __future__ import annotations
@@ -117,6 +118,23 @@ def run_job(module: str, run_dir: Path, *args: str) -> subprocess.CompletedProce
         text=True,
         timeout=120,
     )
+
+
+def kill_and_resume(
+    module: str, tmp_path: Path, kill_after: int
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], list[str]]:
+    """Run job ``module`` whole in ``tmp_path/full``; then in ``tmp_path/killed`` SIGKILL it
+    after step ``kill_after`` and resume it. Each process must end as intended (exit 0, death
+    by SIGKILL, exit 0). Returns the whole run, the resumed run and the killed run's history
+    lines as the kill left them."""
+    full = run_job(module, tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+    killed = run_job(module, tmp_path / "killed", "--kill-after", str(kill_after))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    at_kill = (tmp_path / "killed" / "history.jsonl").read_text().splitlines()
+    resumed = run_job(module, tmp_path / "killed", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    return full, resumed, at_kill
 
 
 def main() -> None:
