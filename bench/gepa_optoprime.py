@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from optimizers import GEPA, OptoPrime, Trainer  # noqa: E402
+from optimizers.history import plot_curves  # noqa: E402
 from trace_core import bundle, node  # noqa: E402
 from trace_core.llm import ScriptedLLM  # noqa: E402
 
@@ -201,10 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def plot(results: dict[str, list[dict[str, Any]]], steps: int, path: str) -> None:
     """Mean best-so-far validation score against mean LLM calls, one line per optimizer."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 3.5))
-    ax = fig.subplots()
+    curves = {}
     for name, runs in results.items():
         points = []
         for step in range(steps):
@@ -212,13 +210,14 @@ def plot(results: dict[str, list[dict[str, Any]]], steps: int, path: str) -> Non
             calls = sum(r["curve"][step][0] for r in alive) / len(alive)
             best = sum(max(v for _, _, v in r["curve"][: step + 1]) for r in alive) / len(alive)
             points.append((calls, best))
-        ax.plot(*zip(*points, strict=True), marker="o", label=name)
-    ax.set_xlabel("LLM calls (mean over seeds)")
-    ax.set_ylabel("best validation score")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+        curves[name] = points
+    plot_curves(
+        curves,
+        path,
+        xlabel="LLM calls (mean over seeds)",
+        ylabel="best validation score",
+        markers="o",
+    )
 
 
 if __name__ == "__main__":

@@ -12,15 +12,19 @@ must decide which step to rewrite.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from optimizers import OptoPrime, Trainer
 from optimizers.base import display_names
 from trace_core import bundle
 from trace_core.llm import LLM, ScriptedLLM, get_llm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find examples/
+from examples import harness
 
 TRAIN = [
     ("Lunch $12.50, taxi $8.25", "Total: $20.75"),
@@ -76,17 +80,15 @@ def guide(output: str, target: str) -> tuple[float, str]:
 def stand_in_llm(step1_name: str) -> ScriptedLLM:
     """A scripted model that plays a sensible optimizer: the prompt shows the note with cents
     and the intermediate amounts without them, so it rewrites step 1 (and only step 1)."""
-
-    def reply(messages: list[dict[str, Any]]) -> str:
-        prompt = messages[-1]["content"]
-        if "but the expense total is" not in prompt:
-            return json.dumps({"reasoning": "Every total is right.", "suggestion": {}})
-        reasoning = (
+    reply = harness.fixes_on(
+        "but the expense total is",
+        {step1_name: FIXED_EXTRACT},
+        reasoning=(
             "total_line sums its input correctly; the amounts from extract_amounts are whole "
             "dollars while the note has cents, so step 1 truncates. Parse the full number."
-        )
-        return json.dumps({"reasoning": reasoning, "suggestion": {step1_name: FIXED_EXTRACT}})
-
+        ),
+        settled="Every total is right.",
+    )
     return ScriptedLLM(reply, model="stand-in")
 
 
@@ -110,15 +112,9 @@ def run(
     trainer = Trainer(
         workflow, opt, guide, TRAIN, val_set=VAL, batch_size=2, run_dir=run_dir, progress=progress
     )
-    before = trainer.evaluate(VAL)
-    report = trainer.fit(resume=resume)
-    errors = [f"step {r.step}: {r.error}" for r in report.history if r.error]
-    for error in errors:  # e.g. a reply that could not be used: say so, never skip silently
-        print(f"step error: {error}")
+    report, scores = harness.fit_and_score(trainer, VAL, resume=resume)
     return {
-        "errors": errors,
-        "val_accuracy_before": before,
-        "val_accuracy_after": trainer.evaluate(VAL),
+        **scores,
         "changed": sorted({name for record in report.history for name in record.updates}),
         "step1_source": params[0].data,
         "step2_source": params[1].data,
@@ -126,13 +122,10 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", help="provider:model (default: a scripted stand-in model)")
+    parser = harness.ExampleParser(__doc__, stand_in="a scripted stand-in model")
     parser.add_argument("--run-dir", help="where history, checkpoints and the plot go")
     args = parser.parse_args(argv)
     llm = get_llm(args.llm) if args.llm else None
-    if llm is None:
-        print("No --llm given: using a scripted stand-in model.")
     print(json.dumps(run(llm, args.run_dir), indent=2))
     return 0
 

@@ -11,14 +11,18 @@ compile, keep the signature and pass the code policy, or ``set`` rejects it.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from optimizers import OptoPrime
 from optimizers.base import display_names
 from trace_core import ExecutionError, bundle
 from trace_core.llm import LLM, ScriptedLLM, get_llm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find examples/
+from examples import harness
 
 TESTS = [
     ("45s", 45),
@@ -76,16 +80,15 @@ def run_tests(parse_duration: Any) -> tuple[list[tuple[Any, str]], int]:
 def stand_in_llm(code_name: str) -> ScriptedLLM:
     """A scripted model that plays a sensible programmer: when the prompt shows failing tests it
     answers with a corrected function; otherwise it changes nothing."""
-
-    def reply(messages: list[dict[str, Any]]) -> str:
-        if "expected" not in messages[-1]["content"]:
-            return json.dumps({"reasoning": "All tests pass.", "suggestion": {}})
-        reasoning = (
+    reply = harness.fixes_on(
+        "expected",
+        {code_name: FIXED_SOURCE},
+        reasoning=(
             "The function multiplies every number by 60 and splits only on spaces, so hours, "
             "seconds and joined parts like '2m5s' are wrong. Read digits, then apply the unit."
-        )
-        return json.dumps({"reasoning": reasoning, "suggestion": {code_name: FIXED_SOURCE}})
-
+        ),
+        settled="All tests pass.",
+    )
     return ScriptedLLM(reply, model="stand-in")
 
 
@@ -112,25 +115,16 @@ def run(llm: LLM | None = None, steps: int = 5, verbose: bool = True) -> dict[st
             break
         for out, message in failures:
             opt.backward(out, message)
-        result = opt.step()
-        if result.error:  # e.g. a reply that could not be used: say so, never skip silently
-            errors.append(result.error)
-            print(f"  step error: {result.error}")
-        for rejection in result.rejected:
-            print(f"  rejected: {rejection.reason}")
+        harness.report_step(opt.step(), errors)
     return {"passed": passed, "total": len(TESTS), "source": code.data, "errors": errors}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", help="provider:model (default: a scripted stand-in model)")
+    parser = harness.ExampleParser(__doc__, stand_in="a scripted stand-in model that knows the fix")
     parser.add_argument("--steps", type=int, default=5)
     args = parser.parse_args(argv)
     llm = get_llm(args.llm) if args.llm else None
-    if llm is None:
-        print("No --llm given: using a scripted stand-in model that knows the fix.")
-    result = run(llm, steps=args.steps)
-    print(json.dumps(result, indent=2))
+    print(json.dumps(run(llm, steps=args.steps), indent=2))
     return 0
 
 

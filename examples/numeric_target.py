@@ -10,14 +10,18 @@ and in which direction. OptoPrime reads the graph and the feedback and proposes 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 from optimizers import OptoPrime
 from trace_core import bundle, node
 from trace_core.llm import LLM, ScriptedLLM, get_llm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find examples/
+from examples import harness
 
 TARGET = 42.0
 TOLERANCE = 0.05
@@ -55,7 +59,7 @@ def stand_in_llm() -> ScriptedLLM:
         prompt = messages[-1]["content"]
         found = re.search(r"x = ([-\d.e+]+) gives f\(x\) = [-\d.e+]+, (below|above)", prompt)
         if found is None:
-            return json.dumps({"reasoning": "The target is hit; no change.", "suggestion": {}})
+            return harness.optoprime_reply("The target is hit; no change.")
         x, side = float(found.group(1)), found.group(2)
         if side == "below":
             bracket[0] = max(bracket[0], x)
@@ -63,7 +67,7 @@ def stand_in_llm() -> ScriptedLLM:
             bracket[1] = min(bracket[1], x)
         guess = round((bracket[0] + bracket[1]) / 2, 6)
         reasoning = f"f increases with x on [0, 20]; f(x) is {side} the target, so bisect."
-        return json.dumps({"reasoning": reasoning, "suggestion": {"x": guess}})
+        return harness.optoprime_reply(reasoning, {"x": guess})
 
     return ScriptedLLM(reply, model="stand-in")
 
@@ -86,25 +90,19 @@ def run(llm: LLM | None = None, steps: int = 25, verbose: bool = True) -> dict[s
         if abs(y.data - TARGET) <= TOLERANCE:
             break
         opt.backward(y, feedback)
-        result = opt.step()
-        if result.error:  # e.g. a reply that could not be used: say so, never skip silently
-            errors.append(result.error)
-            print(f"  step error: {result.error}")
-        for rejection in result.rejected:
-            print(f"  rejected {rejection.parameter}={rejection.value!r}: {rejection.reason}")
+        harness.report_step(opt.step(), errors)
     final = black_box(x).data
     hit = abs(final - TARGET) <= TOLERANCE
     return {"x": x.data, "f(x)": final, "steps": used, "hit": hit, "errors": errors}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", help="provider:model (default: a scripted stand-in model)")
+    parser = harness.ExampleParser(
+        __doc__, stand_in="a scripted stand-in model (bisection on the feedback)"
+    )
     parser.add_argument("--steps", type=int, default=25)
     args = parser.parse_args(argv)
     llm = get_llm(args.llm) if args.llm else None
-    if llm is None:
-        print("No --llm given: using a scripted stand-in model (bisection on the feedback).")
     print(json.dumps(run(llm, steps=args.steps)))
     return 0
 

@@ -13,14 +13,18 @@ kept.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from optimizers import GEPA, OptoPrime, Trainer
 from trace_core import bundle, node
 from trace_core.llm import LLM, ScriptedLLM, get_llm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: find examples/
+from examples import harness
 
 LABELS = ("billing", "technical", "account")
 
@@ -83,12 +87,12 @@ def stand_in_llm() -> ScriptedLLM:
         "Answer with exactly one word, the label in lowercase, and nothing else."
     )
 
-    def optimizer(messages: list[dict[str, Any]]) -> str:
-        prompt = messages[-1]["content"]
-        if "Wrong: expected exactly" not in prompt:
-            return json.dumps({"reasoning": "All replies match.", "suggestion": {}})
-        reasoning = "Replies are full sentences; exact match needs the bare lowercase label."
-        return json.dumps({"reasoning": reasoning, "suggestion": {"system_prompt": new}})
+    optimizer = harness.fixes_on(
+        "Wrong: expected exactly",
+        {"system_prompt": new},
+        reasoning="Replies are full sentences; exact match needs the bare lowercase label.",
+        settled="All replies match.",
+    )
 
     def reflect(messages: list[dict[str, Any]]) -> str:
         prompt = messages[-1]["content"]
@@ -124,12 +128,16 @@ def run(
         constraint="a system prompt for the worker model; must not contain the messages",
     )
     classify = make_classifier(llm)
+
+    def forward(message: str) -> Any:
+        return classify(system_prompt, message)
+
     objective = "Make the worker's reply exactly equal to the correct label of the message."
     opt: OptoPrime | GEPA
     if optimizer == "gepa":
         opt = GEPA(
             [system_prompt],
-            forward=lambda message: classify(system_prompt, message),
+            forward=forward,
             guide=exact_match,
             val_set=VAL,
             llm=llm,
@@ -138,7 +146,7 @@ def run(
     else:
         opt = OptoPrime([system_prompt], llm=llm, objective=objective)
     trainer = Trainer(
-        lambda message: classify(system_prompt, message),
+        forward,
         opt,
         exact_match,
         TRAIN,
@@ -148,15 +156,9 @@ def run(
         run_dir=run_dir,
         progress=progress,
     )
-    before = trainer.evaluate(VAL)
-    report = trainer.fit(resume=resume)
-    errors = [f"step {r.step}: {r.error}" for r in report.history if r.error]
-    for error in errors:  # e.g. a reply that could not be used: say so, never skip silently
-        print(f"step error: {error}")
+    report, scores = harness.fit_and_score(trainer, VAL, resume=resume)
     return {
-        "errors": errors,
-        "val_accuracy_before": before,
-        "val_accuracy_after": trainer.evaluate(VAL),
+        **scores,
         "system_prompt": system_prompt.data,
         "steps": report.steps,
         "run_dir": run_dir,
@@ -164,16 +166,15 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--llm", help="provider:model (default: scripted stand-in models)")
+    parser = harness.ExampleParser(
+        __doc__, stand_in="scripted stand-in models for the worker and the optimizer"
+    )
     parser.add_argument("--run-dir", help="where history, checkpoints and the plot go")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     parser.add_argument("--optimizer", choices=("optoprime", "gepa"), default="optoprime")
     args = parser.parse_args(argv)
     llm = get_llm(args.llm) if args.llm else None
-    if llm is None:
-        print("No --llm given: using scripted stand-in models for the worker and the optimizer.")
     result = run(
         llm, args.run_dir, epochs=args.epochs, resume=args.resume, optimizer=args.optimizer
     )

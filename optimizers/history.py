@@ -6,7 +6,7 @@ the benchmarks read them back with :func:`load_history`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from optimizers.base import Rejection, StepUsage
 
-__all__ = ["StepRecord", "load_history", "plot_history"]
+__all__ = ["StepRecord", "load_history", "plot_curves", "plot_history"]
 
 
 class StepRecord(BaseModel):
@@ -44,18 +44,34 @@ def load_history(path: str | Path) -> list[StepRecord]:
 
 def plot_history(history: Sequence[StepRecord], path: str | Path) -> Path:
     """Save a PNG of train (and validation) score per step."""
+    curves = {"train batch": [(r.step, r.train_score) for r in history]}
+    val = [(r.step, r.val_score) for r in history if r.val_score is not None]
+    if val:
+        curves["validation"] = val
+    return plot_curves(curves, path, xlabel="step", ylabel="score")
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[tuple[float, float]]],
+    path: str | Path,
+    *,
+    xlabel: str,
+    ylabel: str,
+    markers: str = "os",
+) -> Path:
+    """Save a PNG with one labelled line of ``(x, y)`` points per curve (markers cycle through
+    ``markers``): the training history above, and the benchmarks that compare optimizers."""
     # The object API (no pyplot) leaves the user's matplotlib backend and figures alone.
     from matplotlib.figure import Figure
 
-    steps = [r.step for r in history]
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
-    ax.plot(steps, [r.train_score for r in history], marker="o", label="train batch")
-    val = [(r.step, r.val_score) for r in history if r.val_score is not None]
-    if val:
-        ax.plot([s for s, _ in val], [v for _, v in val], marker="s", label="validation")
-    ax.set_xlabel("step")
-    ax.set_ylabel("score")
+    for index, (label, points) in enumerate(curves.items()):
+        xs = [x for x, _ in points]
+        ys = [y for _, y in points]
+        ax.plot(xs, ys, marker=markers[index % len(markers)], label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

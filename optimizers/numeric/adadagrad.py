@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.adam_moments import adam_moments
 from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.registry import register
 
@@ -188,17 +189,8 @@ class AdAdaGrad(torch.optim.Optimizer):
             p.add_(g * scale)
 
     def _adam(self, p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
-        beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = torch.zeros_like(p)
-            state["exp_avg_sq"] = torch.zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
-        state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (state["exp_avg_sq"] / (1 - beta2**t)).sqrt_().add_(group["eps"])
-        p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - beta1**t))
+        exp_avg, denom, bias1 = adam_moments(state, grad, group["betas"], group["eps"], like=p)
+        p.addcdiv_(exp_avg, denom, value=-group["lr"] / bias1)
 
 
 def _grad(p: torch.Tensor, weight_decay: float) -> torch.Tensor:

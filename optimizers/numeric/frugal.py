@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from optimizers.numeric.adam_moments import adam_moments
 from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.registry import register
 
@@ -140,13 +141,8 @@ class FRUGAL(torch.optim.Optimizer):
             state["exp_avg_sq"] = torch.zeros(shape, dtype=p.dtype, device=p.device)
 
     def _adam_direction(self, state: dict[str, Any], grad: torch.Tensor, group: dict) -> Any:
-        beta1, beta2 = group["betas"]
-        state["step"] += 1
-        t = state["step"]
-        state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (state["exp_avg_sq"] / (1 - beta2**t)).sqrt_().add_(group["eps"])
-        return state["exp_avg"] / denom / (1 - beta1**t)
+        exp_avg, denom, bias1 = adam_moments(state, grad, group["betas"], group["eps"])
+        return exp_avg / denom / bias1
 
     def _free_direction(self, grad: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
         return grad.sign() if group["state_free"] == "signsgd" else grad.clone()

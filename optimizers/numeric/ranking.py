@@ -412,13 +412,13 @@ class TerminalRanking:
         )
 
 
-def _zo_ranksgd(params: Iterable[Any], **kw: Any) -> ZORankSGD:
-    if "oracle" not in kw:
-        raise TypeError(
-            "zo_ranksgd needs oracle=<callable ranking candidate vectors best first>, e.g. "
-            "NumericRanking(fn), LLMRankingJudge(llm, goal) or TerminalRanking(goal)"
-        )
-    return ZORankSGD(params, **kw)
-
-
-register("zo_ranksgd", _zo_ranksgd, source="torch", zeroth_order=True)
+register(
+    "zo_ranksgd",
+    ZORankSGD,
+    source="torch",
+    zeroth_order=True,
+    required={
+        "oracle": "<callable ranking candidate vectors best first>, e.g. NumericRanking(fn), "
+        "LLMRankingJudge(llm, goal) or TerminalRanking(goal)"
+    },
+)

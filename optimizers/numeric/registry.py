@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,8 @@ class Entry:
     """True when ``step(closure)`` needs only loss values (the closure never calls backward)."""
     needs_grad: bool = True
     """True when the optimizer updates only tensors with ``requires_grad`` (first-order ones)."""
+    required: tuple[tuple[str, str], ...] = ()
+    """Keywords :func:`create` must be given, each with what to pass (for the error message)."""
 
 
 _ENTRIES: Registry[Entry] = Registry(
@@ -82,6 +84,7 @@ def register(
     source: str,
     zeroth_order: bool = False,
     needs_grad: bool | None = None,
+    required: Mapping[str, str] | None = None,
     replace: bool = False,
 ) -> None:
     """Register ``factory(params, **kw) -> torch.optim.Optimizer`` under ``name``.
@@ -89,7 +92,9 @@ def register(
     ``source`` is the import name of the library the factory needs; :func:`available` lists the
     name only when that library can be imported. ``needs_grad`` (default: not ``zeroth_order``)
     says the optimizer updates only tensors with ``requires_grad``; :func:`create` then refuses
-    a parameter list where none has it. Registering a taken name raises unless
+    a parameter list where none has it. ``required`` maps keywords the factory cannot do
+    without to what to pass (``{"oracle": "<callable ...>"}``); :func:`create` refuses a call
+    that omits one, naming it. Registering a taken name raises unless
     ``replace=True`` (two modules silently fighting over one name would be a hard bug to find).
     """
     grads = (not zeroth_order) if needs_grad is None else needs_grad
@@ -102,7 +107,7 @@ def register(
             )
         _ENTRIES.register(
             key,
-            Entry(key, factory, source, zeroth_order, grads),
+            Entry(key, factory, source, zeroth_order, grads, tuple((required or {}).items())),
             requires=[source],
             install_hint="install the torch extra: pip install 'optoforge[torch]'",
         )
@@ -159,6 +164,9 @@ def create(name: str, params: Iterable[Any], **kw: Any) -> torch.optim.Optimizer
     if found.zeroth_order:  # no gradients to check: the optimizer checks its loss values
         kw["nonfinite"] = policy
     tensors = require_tensors(found.name, _as_torch_params(params), needs_grad=found.needs_grad)
+    for keyword, what in found.required:
+        if keyword not in kw:
+            raise TypeError(f"{found.name} needs {keyword}={what}")
     optimizer = found.factory(tensors, **kw)
     return guard(optimizer, policy, zeroth_order=found.zeroth_order)
 

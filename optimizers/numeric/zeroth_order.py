@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import torch
 
+from optimizers.numeric.adam_moments import adam_moments
 from optimizers.numeric.hyperparameters import check_ranges
 from optimizers.numeric.nonfinite import NonFiniteError, check_policy
 from optimizers.numeric.registry import register, require_tensors
@@ -235,21 +236,13 @@ class ZOAdam(ZerothOrderOptimizer):
     def _adam(
         self, group: dict[str, Any], p: torch.Tensor, z: torch.Tensor, projected_grad: float
     ) -> None:
-        beta1, beta2 = group["betas"]
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = torch.zeros_like(p)
-            state["exp_avg_sq"] = torch.zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
         grad = z.mul_(projected_grad)  # z is a fresh temporary: reuse its memory for ĝ
-        state["exp_avg"].mul_(beta1).add_(grad, alpha=1 - beta1)
-        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (state["exp_avg_sq"] / (1 - beta2**t)).sqrt_().add_(group["adam_eps"])
+        exp_avg, denom, bias1 = adam_moments(
+            self.state[p], grad, group["betas"], group["adam_eps"], like=p
+        )
         if group["weight_decay"]:
             p.mul_(1 - group["lr"] * group["weight_decay"])
-        p.addcdiv_(state["exp_avg"], denom, value=-group["lr"] / (1 - beta1**t))
+        p.addcdiv_(exp_avg, denom, value=-group["lr"] / bias1)
 
 
 register("mezo", MeZO, source="torch", zeroth_order=True)

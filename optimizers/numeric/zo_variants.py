@@ -434,16 +434,17 @@ class ZOHybrid(_SeededOptimizer):
         return torch.tensor(loss)
 
 
-def _forward_gradient(params: Iterable[Any], **kw: Any) -> ForwardGradient:
-    if "module" not in kw:
-        raise TypeError(
-            "forward_grad needs module=<the nn.Module the closure calls>: forward-mode AD "
-            "swaps that module's parameters for dual tensors during the forward pass"
-        )
-    return ForwardGradient(params, **kw)
-
-
 # forward_grad and zo_hybrid select their tensors by requires_grad (dual tensors; FO groups).
-register("forward_grad", _forward_gradient, source="torch", zeroth_order=True, needs_grad=True)
+register(
+    "forward_grad",
+    ForwardGradient,
+    source="torch",
+    zeroth_order=True,
+    needs_grad=True,
+    required={
+        "module": "<the nn.Module the closure calls>: forward-mode AD swaps that module's "
+        "parameters for dual tensors during the forward pass"
+    },
+)
 register("zo_block", ZOBlock, source="torch", zeroth_order=True)
 register("zo_hybrid", ZOHybrid, source="torch", zeroth_order=True, needs_grad=True)

@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "MeteredLLM": "optimizers.prompting.evaluation",
     "BudgetTooSmall": "optimizers.prompting.evaluation",
     "score_prompt": "optimizers.prompting.evaluation",
+    "ExemplarChoice": "optimizers.prompting.exemplars",
     "random_search": "optimizers.prompting.exemplars",
     "greedy_search": "optimizers.prompting.exemplars",
     "diverse_search": "optimizers.prompting.exemplars",

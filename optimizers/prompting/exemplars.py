@@ -17,53 +17,67 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from optimizers.prompting.evaluation import Candidate, Search
 from optimizers.prompting.program import Exemplar, as_text
 
+if TYPE_CHECKING:
+    from typing import Unpack
+
 # Consecutive already-scored draws after which random search concludes the space is exhausted.
 _MAX_REPEATS = 200
+_OUT_OF_BUDGET = "budget: the next exemplar set would pass the call budget"
 
 
-def _entries(
-    search: Search, source: str | None, given: Sequence[Exemplar] | None = None
-) -> list[Exemplar]:
-    """The entries to choose from: ``given`` when non-empty, else the pool's ``source``
-    entries, else the whole pool."""
-    if given:
-        return list(given)
-    entries = search.program.pool.select(source)
-    return entries or search.program.pool.select()
+class ExemplarChoice(TypedDict, total=False):
+    """What every exemplar selector chooses from and how many it shows, declared once.
+
+    ``entries``: the exemplars to choose from (default: the pool's ``source`` entries, or the
+    whole pool when it has none of that source). ``size``: how many go in one prompt (default:
+    the program's ``max_exemplars``; never more than there are entries).
+    """
+
+    size: int | None
+    source: str | None
+    entries: Sequence[Exemplar] | None
 
 
-def _size(search: Search, size: int | None, available: int) -> int:
-    return min(size if size is not None else search.program.max_exemplars, available)
-
-
-def random_search(
+def _choice(
     search: Search,
     *,
     size: int | None = None,
     source: str | None = None,
     entries: Sequence[Exemplar] | None = None,
+) -> tuple[list[Exemplar], int]:
+    """The entries to choose from and how many a prompt holds, as :class:`ExemplarChoice` says."""
+    pool = search.program.pool
+    chosen = list(entries) if entries else pool.select(source) or pool.select()
+    wanted = size if size is not None else search.program.max_exemplars
+    return chosen, min(wanted, len(chosen))
+
+
+def _candidate(instruction: str, exemplars: Sequence[Exemplar]) -> Candidate:
+    return Candidate(instruction=instruction, exemplars=[e.pair() for e in exemplars])
+
+
+def random_search(
+    search: Search,
+    *,
     max_candidates: int | None = None,
+    **choice: Unpack[ExemplarChoice],
 ) -> int:
-    """Score random ``size``-subsets of ``entries`` (default: the pool's ``source`` entries,
-    or the whole pool).
+    """Score random subsets of the chosen entries (:class:`ExemplarChoice`).
 
     Returns the number of candidates scored. Stops when the budget cannot pay for the next
     one, after ``max_candidates``, or when draws keep repeating scored sets.
     """
-    entries = _entries(search, source, entries)
-    k = _size(search, size, len(entries))
+    entries, k = _choice(search, **choice)
     if k == 0:
         return 0
     scored = repeats = 0
     while max_candidates is None or scored < max_candidates:
-        pick = search.rng.sample(entries, k)
-        candidate = Candidate(
-            instruction=search.best.instruction, exemplars=[e.pair() for e in pick]
-        )
+        candidate = _candidate(search.best.instruction, search.rng.sample(entries, k))
         if candidate.key() in search.scores:
             repeats += 1
             if repeats >= _MAX_REPEATS:
@@ -72,7 +86,7 @@ def random_search(
             continue
         repeats = 0
         if search.evaluate(candidate, "exemplars", note="random") is None:
-            search.stopped = "budget: the next exemplar set would pass the call budget"
+            search.stopped = _OUT_OF_BUDGET
             break
         scored += 1
     return scored
@@ -108,19 +122,17 @@ def diversity_order(
 def greedy_search(
     search: Search,
     *,
-    size: int | None = None,
-    source: str | None = None,
-    entries: Sequence[Exemplar] | None = None,
     per_slot: int | None = None,
+    **choice: Unpack[ExemplarChoice],
 ) -> list[Exemplar]:
-    """Forward selection: fill slots one by one with the entry that scores best.
+    """Forward selection: fill slots one by one with the chosen entry (:class:`ExemplarChoice`)
+    that scores best.
 
     Each slot scores up to ``per_slot`` remaining entries (all by default), the ones least like
     the chosen inputs first, so a tight budget still tries varied exemplars. Stops adding
     when no entry improves the score or the budget runs out. Returns the chosen entries.
     """
-    entries = _entries(search, source, entries)
-    k = _size(search, size, len(entries))
+    entries, k = _choice(search, **choice)
     instruction = search.best.instruction
     shuffled = list(entries)
     search.rng.shuffle(shuffled)
@@ -132,9 +144,8 @@ def greedy_search(
         order = diversity_order(remaining, chosen, shuffled)[:per_slot]
         best_entry, best_value, out_of_budget = None, float("-inf"), False
         for entry in order:
-            pairs = [e.pair() for e in [*chosen, entry]]
             value = search.evaluate(
-                Candidate(instruction=instruction, exemplars=pairs), "exemplars", note="greedy"
+                _candidate(instruction, [*chosen, entry]), "exemplars", note="greedy"
             )
             if value is None:
                 out_of_budget = True
@@ -143,7 +154,7 @@ def greedy_search(
                 best_entry, best_value = entry, value
         if best_entry is None or best_value <= current:
             search.stopped = (
-                "budget: the next exemplar set would pass the call budget"
+                _OUT_OF_BUDGET
                 if out_of_budget
                 else "greedy: no further exemplar improves the validation score"
             )
@@ -151,7 +162,7 @@ def greedy_search(
         chosen.append(best_entry)
         current = best_value
         if out_of_budget:
-            search.stopped = "budget: the next exemplar set would pass the call budget"
+            search.stopped = _OUT_OF_BUDGET
             break
     return chosen
 
@@ -159,14 +170,12 @@ def greedy_search(
 def diverse_search(
     search: Search,
     *,
-    size: int | None = None,
-    source: str | None = None,
-    entries: Sequence[Exemplar] | None = None,
     restarts: int | None = None,
+    **choice: Unpack[ExemplarChoice],
 ) -> int:
-    """Score farthest-point exemplar sets, each grown from a random start; return how many."""
-    entries = _entries(search, source, entries)
-    k = _size(search, size, len(entries))
+    """Score farthest-point sets of the chosen entries (:class:`ExemplarChoice`), each grown
+    from a random start; return how many."""
+    entries, k = _choice(search, **choice)
     if k == 0:
         return 0
     starts = list(entries)
@@ -177,13 +186,11 @@ def diverse_search(
         while len(chosen) < k:
             rest = [e for e in entries if e not in chosen]
             chosen.append(diversity_order(rest, chosen, starts)[0])
-        candidate = Candidate(
-            instruction=search.best.instruction, exemplars=[e.pair() for e in chosen]
-        )
+        candidate = _candidate(search.best.instruction, chosen)
         if candidate.key() in search.scores:
             continue
         if search.evaluate(candidate, "exemplars", note="diverse") is None:
-            search.stopped = "budget: the next exemplar set would pass the call budget"
+            search.stopped = _OUT_OF_BUDGET
             break
         scored += 1
     else:

@@ -37,9 +37,11 @@ from optimizers.prompting.metrics import Metric, load_metric
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Unpack
 
     from optimizers.base import Optimizer
-    from optimizers.prompting.program import Exemplar, PromptProgram
+    from optimizers.prompting.exemplars import ExemplarChoice
+    from optimizers.prompting.program import PromptProgram
     from optimizers.prompting.task import TaskItem
     from trace_core.llm import LLM
 
@@ -152,19 +154,17 @@ def alternate(
     instruction_steps_per_round: int = 1,
     exemplar_candidates_per_round: int = 4,
     batch_size: int = 3,
-    source: str | None = None,
-    entries: Sequence[Exemplar] | None = None,
+    **choice: Unpack[ExemplarChoice],
 ) -> int:
-    """Take turns: instruction steps, then exemplar random search with the best instruction,
-    until neither can be paid for. Returns the number of rounds."""
+    """Take turns: instruction steps, then exemplar random search with the best instruction
+    over the chosen entries (:class:`~optimizers.prompting.exemplars.ExemplarChoice`), until
+    neither can be paid for. Returns the number of rounds."""
     rounds = 0
     while True:
         steps = instruction_steps(
             search, optimizer, batch_size=batch_size, max_steps=instruction_steps_per_round
         )
-        scored = random_search(
-            search, source=source, entries=entries, max_candidates=exemplar_candidates_per_round
-        )
+        scored = random_search(search, max_candidates=exemplar_candidates_per_round, **choice)
         rounds += 1
         if steps == 0 and scored == 0:
             return rounds

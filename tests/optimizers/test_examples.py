@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from examples import agent_workflow, code_tuning, numeric_target, prompt_tuning
+from examples import agent_workflow, code_tuning, harness, numeric_target, prompt_tuning
+from optimizers.base import Rejection, StepResult
 
 
 def test_numeric_example_hits_the_target_within_the_constraint() -> None:
@@ -72,3 +73,24 @@ def test_example_without_llm_says_it_uses_the_stand_in(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "scripted stand-in" in out
     assert json.loads(out.strip().splitlines()[-1])["hit"] is True
+
+
+def test_a_step_that_changed_nothing_is_reported_not_skipped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    errors: list[str] = []
+    rejected = Rejection(parameter="x", value=25.0, reason="violates 0 <= x <= 20")
+    harness.report_step(StepResult(step=0, error="reply was not JSON"), errors)
+    harness.report_step(StepResult(step=1, rejected=[rejected]), errors)
+    assert errors == ["reply was not JSON"]
+    out = capsys.readouterr().out
+    assert "step error: reply was not JSON" in out
+    assert "rejected x=25.0: violates 0 <= x <= 20" in out
+
+
+def test_stand_in_optimizer_fixes_only_when_the_feedback_shows_a_failure() -> None:
+    reply = harness.fixes_on("expected", {"f": "fixed"}, reasoning="fix it", settled="fine")
+    failing = json.loads(reply([{"role": "user", "content": "got 1, expected 2"}]))
+    passing = json.loads(reply([{"role": "user", "content": "all good"}]))
+    assert failing == {"reasoning": "fix it", "suggestion": {"f": "fixed"}}
+    assert passing == {"reasoning": "fine", "suggestion": {}}

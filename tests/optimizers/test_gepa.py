@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +24,11 @@ from tests.optimizers.gepa_job import (
     trainer,
     world,
 )
+from tests.optimizers.trainer_job import kill_and_resume
 from trace_core import node
 from trace_core.llm import Budget, ScriptedLLM
 
 FIXED = START + WHOLE + NONNEG
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_gepa_raises_validation_score_one_reflection_per_failing_minibatch() -> None:
@@ -210,25 +207,10 @@ def test_a_failing_reflection_model_is_reported_and_the_parameters_stay() -> Non
     assert rules.data == START and opt.pool == [{"rules": START}]
 
 
-def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tests.optimizers.gepa_job", str(run_dir), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_sigkilled_gepa_run_resumes_to_the_same_history_without_repeating_calls(
     tmp_path: Path,
 ) -> None:
-    full = _job(tmp_path / "full")
-    assert full.returncode == 0, full.stderr
-    killed = _job(tmp_path / "killed", "--kill-after", "1")
-    assert killed.returncode == -signal.SIGKILL
-    resumed = _job(tmp_path / "killed", "--resume")
-    assert resumed.returncode == 0, resumed.stderr
+    full, resumed, at_kill = kill_and_resume("tests.optimizers.gepa_job", tmp_path, 1)
 
     done, again = json.loads(full.stdout), json.loads(resumed.stdout)
     assert again["start_step"] == 1
@@ -236,8 +218,5 @@ def test_sigkilled_gepa_run_resumes_to_the_same_history_without_repeating_calls(
     history = (tmp_path / "full" / "history.jsonl").read_text()
     assert (tmp_path / "killed" / "history.jsonl").read_text() == history
     # the calls of the killed steps are in its history; the resumed run asked only the rest
-    killed_calls = sum(
-        json.loads(line)["usage"]["calls"]
-        for line in (tmp_path / "killed" / "history.jsonl").read_text().splitlines()[:1]
-    )
+    killed_calls = sum(json.loads(line)["usage"]["calls"] for line in at_kill)
     assert killed_calls == again["calls"] == 1 and done["calls"] == 2

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from optimizers import OptoPrime, Trainer
-from optimizers.history import load_history
+from optimizers.history import StepRecord, load_history
 from optimizers.trainer import RunDirInUse
+from tests.optimizers.trainer_job import kill_and_resume
 from trace_core import bundle, node
 from trace_core.llm import Budget, ScriptedLLM
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @bundle()
@@ -175,30 +170,12 @@ def test_a_command_that_owns_the_run_dir_sees_each_batch_first_and_gets_the_budg
     assert (tmp_path / "run" / "run.json").read_text() == manifest
 
 
-def _job(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OPTOFORGE_CACHE": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "tests.optimizers.trainer_job", str(run_dir), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.slow
 def test_trainer_killed_after_step_2_resumes_at_step_3_with_identical_history(
     tmp_path: Path,
 ) -> None:
-    full = _job(tmp_path / "full")
-    assert full.returncode == 0, full.stderr
-    killed = _job(tmp_path / "killed", "--kill-after", "2")
-    assert killed.returncode == -signal.SIGKILL
-    assert len(load_history(tmp_path / "killed" / "history.jsonl")) == 2
-
-    resumed = _job(tmp_path / "killed", "--resume")
-    assert resumed.returncode == 0, resumed.stderr
+    full, resumed, at_kill = kill_and_resume("tests.optimizers.trainer_job", tmp_path, 2)
+    assert [StepRecord.model_validate_json(line).step for line in at_kill] == [0, 1]
     assert json.loads(resumed.stdout)["start_step"] == 2  # step 3, counting from 1
 
     full_history = (tmp_path / "full" / "history.jsonl").read_text()

@@ -3,7 +3,9 @@
     python -m tests.optimizers.trainer_job RUN_DIR [--kill-after N] [--resume]
 
 The scripted model's reply depends only on the prompt, so a resumed run asks the same
-questions and gets the same answers as an uninterrupted one.
+questions and gets the same answers as an uninterrupted one. The job's command line
+(:func:`job_args`, :func:`killer`) and the test side's :func:`run_job` and
+:func:`kill_and_resume` serve the other jobs too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from optimizers import OptoPrime, Trainer
 from trace_core import bundle, node
 from trace_core.llm import ScriptedLLM
+
+REPO = Path(__file__).resolve().parents[2]
 
 TRAIN = [(1, 3), (2, 6), (3, 9), (4, 12), (5, 15), (6, 18)]
 VAL = [(7, 21), (8, 24)]
@@ -97,6 +104,37 @@ def killer(kill_after: int | None) -> Callable[[Any], None]:
             os.kill(os.getpid(), signal.SIGKILL)
 
     return on_step
+
+
+def run_job(module: str, run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the job ``python -m module RUN_DIR *args`` from the repository root, LLM cache off;
+    return the finished process with its output captured (a test's side of a job)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OPTOFORGE_CACHE": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", module, str(run_dir), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def kill_and_resume(
+    module: str, tmp_path: Path, kill_after: int
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str], list[str]]:
+    """Run job ``module`` whole in ``tmp_path/full``; then in ``tmp_path/killed`` SIGKILL it
+    after step ``kill_after`` and resume it. Each process must end as intended (exit 0, death
+    by SIGKILL, exit 0). Returns the whole run, the resumed run and the killed run's history
+    lines as the kill left them."""
+    full = run_job(module, tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+    killed = run_job(module, tmp_path / "killed", "--kill-after", str(kill_after))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    at_kill = (tmp_path / "killed" / "history.jsonl").read_text().splitlines()
+    resumed = run_job(module, tmp_path / "killed", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    return full, resumed, at_kill
 
 
 def main() -> None:

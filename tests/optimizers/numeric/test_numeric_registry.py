@@ -44,6 +44,24 @@ def test_unimportable_source_is_registered_but_not_available() -> None:
         registry._ENTRIES.pop("ghost")
 
 
+def test_a_required_keyword_is_named_before_the_factory_runs() -> None:
+    built: list[dict[str, object]] = []
+
+    def factory(params: object, **kw: object) -> torch.optim.Optimizer:
+        built.append(kw)
+        return torch.optim.SGD(params, lr=0.1)  # type: ignore[arg-type]
+
+    numeric.register("needy", factory, source="torch", required={"teacher": "<a model>"})
+    try:
+        with pytest.raises(TypeError, match=r"^needy needs teacher=<a model>$"):
+            numeric.create("needy", [torch.zeros(1, requires_grad=True)])
+        assert built == []
+        numeric.create("needy", [torch.zeros(1, requires_grad=True)], teacher="t")
+        assert built == [{"teacher": "t"}]
+    finally:
+        registry._ENTRIES.pop("needy")
+
+
 def test_tensor_holders_are_unwrapped() -> None:
     class Holder:  # stands for a tensor ParameterNode: anything with a tensor .data
         def __init__(self) -> None:

@@ -176,3 +176,19 @@ def test_same_seed_same_run_other_seed_other_draws(strategy: str) -> None:
     c, _ = _run(strategy, budget=70, seed=4, reasoning=strategy == "bootstrap")
     assert a.model_dump() == b.model_dump()
     assert [s.exemplar_ids for s in a.history] != [s.exemplar_ids for s in c.history]
+
+
+@pytest.mark.parametrize("selector", ["random_search", "greedy_search", "diverse_search"])
+def test_each_selector_draws_only_from_the_given_entries_and_size(selector: str) -> None:
+    import optimizers.prompting as prompting
+
+    program = PromptProgram(SEED, TRAIN, llm=world_llm(), max_exemplars=2)
+    given = program.pool.select()[:3]
+    search = prompting.Search(program, TRAIN, VAL, prompting.load_metric("exact"), budget=200)
+    with search:
+        search.start()
+        getattr(prompting, selector)(search, entries=given, size=1)
+    shown = [step.exemplar_ids for step in search.history if step.kind == "exemplars"]
+    assert any(shown)
+    allowed = {e.id for e in given}
+    assert all(len(ids) <= 1 and set(ids) <= allowed for ids in shown)
