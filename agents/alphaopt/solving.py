@@ -20,12 +20,12 @@ from agents.alphaopt.insight import Insight
 from agents.alphaopt.prompting import Prompter
 from agents.alphaopt.retrieval import FixedSource
 from agents.evaluation.dataset import Item
-from agents.solvers.run_outcome import RunOutcome, classify_run, normalize_status
 from agents.evaluation.scoring import Tolerance, as_number, score
 from agents.formulation.agent import FormulationAgent
 from agents.formulation.program import extract_program
 from agents.formulation.result import FormulationResult
 from agents.formulation.templates import render as render_agent_prompt
+from agents.solvers.run_outcome import RunOutcome, classify_run, normalize_status
 
 if TYPE_CHECKING:
     from agents.alphaopt.retrieval import Retriever

@@ -24,8 +24,8 @@ from agents.evaluation.dataset import Item
 from agents.evaluation.executors import Executor, get_executor
 from agents.evaluation.report import Report, build_report
 from agents.evaluation.results import ItemResult, RunLog
-from agents.solvers.run_outcome import normalize_status
 from agents.evaluation.scoring import Outcome, Tolerance, as_number, score
+from agents.solvers.run_outcome import normalize_status
 from optimizers.evaluate import ItemScore
 from optimizers.evaluate import evaluate as evaluate_items
 from trace_core.runs import RunDir, RunDirError
