@@ -142,3 +142,21 @@ def make_llm() -> Any:
     from trace_core.llm import ScriptedLLM
 
     return ScriptedLLM(Script())
+
+
+def make_journaled_llm() -> Any:
+    """``make_llm`` for crash tests: the LLM cache follows ``$OPTOFORGE_CACHE`` and every call
+    that reaches the script adds a line to ``$ALPHAOPT_SCRIPT_JOURNAL`` (the paid calls)."""
+    import os
+
+    from trace_core.llm import ScriptedLLM
+
+    script, journal = Script(), os.environ["ALPHAOPT_SCRIPT_JOURNAL"]
+
+    def paid(messages: list[dict[str, Any]]) -> str:
+        reply = script(messages)
+        with open(journal, "a", encoding="utf-8") as handle:
+            handle.write(f"{script.steps[-1]}\n")
+        return reply
+
+    return ScriptedLLM(paid, cache=None)

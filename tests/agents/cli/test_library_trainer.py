@@ -75,3 +75,65 @@ def test_learn_and_evolve_write_trainer_runs_and_keep_their_summaries(
     assert set(summary) == EVOLVE_KEYS and summary["rounds"] == 2
     assert summary["statuses"] == {"solved": 4}  # both items, both rounds
     assert len((evolved / "history.jsonl").read_text().splitlines()) == 2  # a batch per round
+
+
+def test_learn_sigkilled_after_its_first_step_resumes_to_the_same_library_without_repaying(
+    dataset: Path, tmp_path: Path, sandbox_ready: None
+) -> None:
+    """A real child process, killed (its whole group) once a step is in history.jsonl."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.agents.cli.processes import kill_after_first_line
+
+    root = Path(__file__).resolve().parents[3]
+
+    def command(name: str) -> list[str]:
+        return [
+            sys.executable, "-m", "agents.cli", "library", "learn", str(dataset),
+            "--llm", "py:tests.agents.alphaopt.script:make_journaled_llm",
+            "--library", str(tmp_path / f"{name}.sqlite"), "--run-dir", str(tmp_path / name),
+            "--max-repairs", "0", "--attempts", "1", "--verify-rounds", "1",
+            "--batch-size", "1", "--no-progress", "--json",
+        ]  # fmt: skip
+
+    def env(name: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "OPTOFORGE_CACHE": "1",
+            "OPTOFORGE_CACHE_DIR": str(tmp_path / f"cache-{name}"),
+            "ALPHAOPT_SCRIPT_JOURNAL": str(tmp_path / f"paid-{name}"),
+        }
+
+    def finish(name: str) -> dict[str, Any]:
+        done = subprocess.run(
+            command(name), env=env(name), cwd=root, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def steps(name: str) -> list[tuple[list[int], list[float]]]:
+        rows = [json.loads(line) for line in (tmp_path / name / "history.jsonl").open()]
+        return [(row["batch"], row["scores"]) for row in rows]
+
+    expected = finish("ref")
+    child = subprocess.Popen(
+        command("killed"),
+        env=env("killed"),
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    kill_after_first_line(child, tmp_path / "killed" / "history.jsonl", timeout_s=300)
+    assert len(steps("killed")) == 1
+    got = finish("killed")
+
+    for key in ("items", "failed_items", "statuses", "insights_added", "library_size"):
+        assert got[key] == expected[key], key
+    assert steps("killed") == steps("ref")
+    # Every call that reached the model was made once: finished items were not redone, and the
+    # calls of the item cut off by the kill came back from the LLM cache.
+    paid = (tmp_path / "paid-killed").read_text().splitlines()
+    assert paid == (tmp_path / "paid-ref").read_text().splitlines()
