@@ -70,6 +70,7 @@ class LibraryOptimizer(Optimizer):
         mode: ``learn``, ``evolve`` or ``auto`` (see the module docstring).
         workers: items of a batch worked on at once.
         progress: show each step's per-item progress bar.
+        bar: report finished items to this ``advance`` of a run-wide progress bar instead.
         forward: the :class:`~agents.alphaopt.training.LibraryForward` whose solves the
             step takes as first attempts (None: the step solves each item itself).
     """
@@ -88,6 +89,7 @@ class LibraryOptimizer(Optimizer):
         workers: int = 1,
         progress: bool = False,
         forward: LibraryForward | None = None,
+        bar: Callable[..., None] | None = None,
     ) -> None:
         super().__init__(parameters, llm=alphaopt.prompter.llm)
         if len(self.parameters) != 1:
@@ -101,6 +103,7 @@ class LibraryOptimizer(Optimizer):
         self.workers = workers
         self.progress = progress
         self.forward = forward
+        self.bar = bar
         self.log: list[dict[str, Any]] = []
 
     def active_ids(self) -> list[int]:
@@ -172,6 +175,7 @@ class LibraryOptimizer(Optimizer):
             workers=self.workers,
             progress=self.progress,
             info=lambda state: f"{state.status}; library {len(alpha.library)}",
+            bar=self.bar,
         )
         notes = [f"{verb} {s.item_id}: {s.status}, +{len(s.added)} insight(s)" for s in states]
         if self.evolve_every and (self.step_count + 1) % self.evolve_every == 0:

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +77,15 @@ class PhaseRun:
         workers: int = 1,
         progress: bool = True,
         info: Callable[[ItemState], str] = lambda state: state.status,
+        bar: Callable[..., None] | None = None,
     ) -> list[ItemState]:
         """Apply ``work`` to every item without a saved state, ``workers`` at a time.
 
         Each finished item's state is saved before the next is reported. An item whose work
         raises is logged and left without a state (a rerun retries it); errors that would hit
         every item (budget, configuration) end the run. Returns the states of finished items.
+        ``bar`` (an ``advance`` of :func:`progress_bar`) reports to a longer run's bar instead
+        of opening one for this phase.
         """
         states = {item.id: self.load(item.id) for item in items}
         todo = [item for item in items if states[item.id] is None]
@@ -103,7 +106,11 @@ class PhaseRun:
             )
         else:
             results = map(guarded, todo)
-        with progress_bar(self.phase, len(items), len(items) - len(todo), progress) as advance:
+        with (
+            nullcontext(lambda info: bar(f"{self.phase} {info}"))
+            if bar is not None
+            else progress_bar(self.phase, len(items), len(items) - len(todo), progress)
+        ) as advance:
             for item, state, error in results:
                 if state is None:
                     log.warning(
@@ -145,7 +152,8 @@ def fatal_errors() -> tuple[type[BaseException], ...]:
 
 @contextmanager
 def progress_bar(label: str, total: int, done: int, enabled: bool = True) -> Iterator[Any]:
-    """A rich progress bar on stderr; yields ``advance(**fields)``."""
+    """A rich progress bar on stderr; yields ``advance(info="", step=1)`` (``step=0``
+    only shows ``info``)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -161,7 +169,7 @@ def progress_bar(label: str, total: int, done: int, enabled: bool = True) -> Ite
     with bar:
         task = bar.add_task(label, total=total, completed=done, info="")
 
-        def advance(info: str = "") -> None:
-            bar.update(task, advance=1, info=info)
+        def advance(info: str = "", step: int = 1) -> None:
+            bar.update(task, advance=step, info=info)
 
         yield advance

@@ -87,7 +87,7 @@ class LibraryForward:
     temperature: float
     phase: Callable[[], str]
     workers: int = 1
-    progress: bool = True
+    bar: Callable[..., None] = field(default=lambda info="", step=1: None)  # no bar
     _firsts: dict[str, FirstSolve] = field(default_factory=dict, init=False)
     _ready: dict[str, Any] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -134,11 +134,10 @@ class LibraryForward:
             if self.workers > 1
             else map(one, items)
         )
-        with progress_bar(f"{self.phase()}: solve", len(items), 0, self.progress) as advance:
-            for item, output in results:
-                with self._lock:
-                    self._ready[item.id] = output
-                advance(item.id)
+        for item, output in results:
+            with self._lock:
+                self._ready[item.id] = output
+            self.bar(f"{self.phase()} {item.id}: solved once", 0)
 
     def take(self, item_id: str) -> FirstSolve | None:
         """The item's first solve made by this forward pass (once), or None."""
@@ -215,7 +214,6 @@ class LibraryRun:
             temperature=temperature,
             phase=lambda: optimizer.phase_of(optimizer.step_count)[0],
             workers=self.workers,
-            progress=self.progress,
         )
         optimizer.forward = forward
         epochs = 1 if self.mode == "learn" else self.alpha.evolver.settings.rounds
@@ -236,8 +234,14 @@ class LibraryRun:
             **schedule,
         )
         _set_aside_other_schedule(trainer)
-        self._retry_errors(trainer, optimizer)
-        trainer.fit(resume=True)
+        # One bar for the whole run: an item moves it once its step has worked on it.
+        phases = ["learn"] if self.mode == "learn" else [f"evolve-{n + 1}" for n in range(epochs)]
+        done = sum(len(self.states(phase)) for phase in phases)
+        total = len(self.items) * epochs
+        with progress_bar(f"library {self.mode}", total, done, self.progress) as bar:
+            forward.bar = optimizer.bar = bar
+            self._retry_errors(trainer, optimizer)
+            trainer.fit(resume=True)
 
     def _optimizer(self) -> LibraryOptimizer:
         ids = [i.id for i in self.alpha.library.all() if i.id is not None]
@@ -255,7 +259,6 @@ class LibraryRun:
             evolve_every=steps_per_epoch if self.mode == "evolve" else 0,
             mode=self.mode,
             workers=self.workers,
-            progress=self.progress,
         )
 
     def _retry_errors(self, trainer: Trainer, optimizer: LibraryOptimizer) -> None:
@@ -267,7 +270,7 @@ class LibraryRun:
             missing = [item for item in batch if run.load(item.id) is None]
             if missing:
                 work = optimizer.work(step, action, {})
-                run.run(missing, work, workers=self.workers, progress=self.progress)
+                run.run(missing, work, workers=self.workers, bar=optimizer.bar)
 
     def states(self, phase: str) -> list[ItemState]:
         """The saved states of the run's items in ``phase``, in item order."""
