@@ -213,6 +213,8 @@ def _trainer(root: Path, view: RunView) -> None:
         view.summary["unchanged parameters"] = ", ".join(unchanged)
     if checkpoint.get("stopped"):
         view.summary["stopped"] = checkpoint["stopped"]
+    if _is_library(root):  # library learn/evolve, or formulate train with alphaopt
+        _library_items(root, view)
 
 
 def _trainer_diffs(records: list[dict[str, Any]], checkpoint: dict[str, Any]) -> list[ParamDiff]:
@@ -363,6 +365,15 @@ def _is_library(root: Path) -> bool:
 
 
 def _library(root: Path, view: RunView) -> None:
+    rows = _library_items(root, view)
+    view.usage = _cumulative_usage(
+        (float(i), 0, int(r.get("tokens", 0) or 0), r.get("cost")) for i, r in enumerate(rows, 1)
+    )
+    view.summary = {"records": len(rows), "insights added": view.summary["insights added"]}
+
+
+def _library_items(root: Path, view: RunView) -> list[dict[str, Any]]:
+    """The per-item records as the item table and an "insights added" curve; returns them."""
     rows = []
     for phase, path in _library_records(root):
         record = _read_json(path, view.notes)
@@ -380,11 +391,8 @@ def _library(root: Path, view: RunView) -> None:
         )
     added_per_item = [len(r.get("added") or []) for r in rows]
     view.curves.append(_running_total("insights added", added_per_item))
-    added = sum(added_per_item)
-    view.usage = _cumulative_usage(
-        (float(i), 0, int(r.get("tokens", 0) or 0), r.get("cost")) for i, r in enumerate(rows, 1)
-    )
-    view.summary = {"records": len(rows), "insights added": added}
+    view.summary["insights added"] = sum(added_per_item)
+    return rows
 
 
 # --- synthesis (optoforge synthesize) ------------------------------------------------------

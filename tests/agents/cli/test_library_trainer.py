@@ -57,6 +57,12 @@ def test_learn_and_evolve_write_trainer_runs_and_keep_their_summaries(
     assert len(history) == 2  # one step per item with --batch-size 1
     assert (learned / "scores.png").exists() and (learned / "checkpoint.json").exists()
     assert json.loads((learned / "run.json").read_text())["command"] == "library learn"
+    from agents.reporting import load_run
+
+    page = load_run(learned)  # the run page shows the trainer's steps and the items' records
+    assert page.kind == "trainer" and len(page.steps) == 2
+    assert sorted(i.outcome for i in page.items) == ["learned", "solved"]
+    assert page.summary["insights added"] == 1 and page.summary["steps"] == 2
 
     # Another batch size resumes from the item states (nothing is solved again) and sets the
     # earlier steps aside.
