@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "ExperienceLibrary": "agents.alphaopt.store",
     "Insight": "agents.alphaopt.insight",
     "AlphaOpt": "agents.alphaopt.pipeline",
+    "train_formulation": "agents.training",
+    "FormulationTrainReport": "agents.training",
 }
 
 __all__ = sorted(_EXPORTS)

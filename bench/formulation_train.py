@@ -29,7 +29,7 @@ PRICE_IN, PRICE_OUT = 0.15, 0.60
 def run_one(name: str, steps: int, batch: int, root: Path) -> dict[str, Any]:
     """Train with optimizer ``name``; returns (calls, val accuracy) points and totals."""
     from agents.formulation.scripted_world import make_llm, world_items
-    from agents.formulation.training import TrainSetupError, train_formulation
+    from agents.training import TrainSetupError, train_formulation
 
     items = world_items()
     points: list[tuple[int, float]] = []

@@ -25,8 +25,8 @@ from typing import Any
 
 from agents.evaluation.dataset import load_dataset
 from agents.formulation.scripted_world import make_llm, world_items
-from agents.formulation.training import train_formulation
 from agents.formulation.workflow import PROMPT_PARAMETERS
+from agents.training import train_formulation
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample.jsonl"
 

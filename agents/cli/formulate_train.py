@@ -63,7 +63,7 @@ def train(
     from agents.evaluation.dataset import load_dataset
     from agents.evaluation.streams import stdout_to_stderr
     from agents.formulation.factory import resolve_llm
-    from agents.formulation.training import TrainSetupError, train_formulation
+    from agents.training import TrainSetupError, train_formulation
     from optimizers.trainer import RunDirInUse
 
     setup_logging(verbose)

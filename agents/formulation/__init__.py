@@ -12,8 +12,6 @@ _EXPORTS: dict[str, str] = {
     "FormulationProgram": "agents.formulation.workflow",
     "FormulationFailure": "agents.formulation.workflow",
     "formulation_guide": "agents.formulation.guide",
-    "train_formulation": "agents.formulation.training",
-    "FormulationTrainReport": "agents.formulation.training",
     "FormulationResult": "agents.formulation.result",
     "Attempt": "agents.formulation.result",
     "AttemptOutcome": "agents.formulation.result",

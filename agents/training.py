@@ -10,6 +10,9 @@ or a ``+`` combination where each steps on the same feedback. The run directory 
 like ``best.json``), ``val_before.json``
 and ``llm_calls.jsonl``, a journal with one line per LLM call (cached or paid, tokens, cost) that
 survives kills, so a resumed run reports every call the whole run made.
+
+It lives above ``agents.formulation`` and ``agents.alphaopt`` because it composes them: the
+formulation program is what is trained, the experience library is one of the optimizers.
 """
 
 from __future__ import annotations
