@@ -60,16 +60,11 @@ class ItemScore:
 
 def fatal_errors() -> tuple[type[BaseException], ...]:
     """Errors that would fail every item alike, so the run stops instead of scoring them:
-    a spent budget, a missing configuration, a model that cannot be reached (after retries)
-    or refuses the key, Ctrl-C. Other errors are the item's own and score as failures."""
-    from trace_core.llm.errors import (
-        BudgetExceeded,
-        LLMAuthError,
-        LLMConfigError,
-        LLMTransientError,
-    )
+    the LLM layer's ``RUN_ENDING_ERRORS`` (budget, configuration, outage, refused key) and
+    Ctrl-C. Other errors are the item's own and score as failures."""
+    from trace_core.llm.errors import RUN_ENDING_ERRORS
 
-    return (BudgetExceeded, LLMConfigError, LLMTransientError, LLMAuthError, KeyboardInterrupt)
+    return (*RUN_ENDING_ERRORS, KeyboardInterrupt)
 
 
 def error_feedback(err: Exception) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agents.evaluation.dataset import Item
+from optimizers.evaluate import fatal_errors
 from trace_core.durable import write_atomic
 
 log = logging.getLogger(__name__)
@@ -134,20 +135,6 @@ class PhaseRun:
             ItemState.model_validate_json(path.read_text(encoding="utf-8"))
             for path in sorted(self.dir.glob("*.json"))
         ]
-
-
-def fatal_errors() -> tuple[type[BaseException], ...]:
-    """Errors that would fail every item alike: they end a run instead of skipping an item
-    (a spent budget, a missing configuration, a model unreachable after retries or refusing
-    the key)."""
-    from trace_core.llm.errors import (
-        BudgetExceeded,
-        LLMAuthError,
-        LLMConfigError,
-        LLMTransientError,
-    )
-
-    return (BudgetExceeded, LLMConfigError, LLMTransientError, LLMAuthError)
 
 
 @contextmanager

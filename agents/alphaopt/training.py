@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agents.alphaopt.optimizer import LibraryOptimizer
 from agents.alphaopt.retrieval import LibrarySource
-from agents.alphaopt.runs import ItemState, PhaseRun, fatal_errors, progress_bar
+from agents.alphaopt.runs import ItemState, PhaseRun, progress_bar
 from agents.alphaopt.solving import FirstSolve
 from agents.evaluation.dataset import Item
 from agents.formulation.guide import formulation_guide
+from optimizers.evaluate import fatal_errors
 from optimizers.trainer import Trainer
 from trace_core.bundle import bundle
 from trace_core.nodes import ParameterNode

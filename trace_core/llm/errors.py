@@ -74,3 +74,14 @@ class BudgetExceeded(LLMError):
         self.limit = limit
         self.spent = spent
         self.maximum = maximum
+
+
+RUN_ENDING_ERRORS: tuple[type[LLMError], ...] = (
+    BudgetExceeded,
+    LLMConfigError,
+    LLMTransientError,
+    LLMAuthError,
+)
+"""LLM errors that would fail every item of a run alike: a spent budget, a missing configuration,
+a model unreachable after retries or refusing the key. Loops over items stop on them instead of
+scoring every remaining item as failed (other LLM errors belong to one item)."""
