@@ -69,8 +69,8 @@ class LibraryOptimizer(Optimizer):
         evolve_every: refine, split and retire insights every this many steps (0: never).
         mode: ``learn``, ``evolve`` or ``auto`` (see the module docstring).
         workers: items of a batch worked on at once.
-        progress: show each step's per-item progress bar.
-        bar: report finished items to this ``advance`` of a run-wide progress bar instead.
+        bar: report finished items to this ``advance`` of a run-wide progress bar (none when
+            None).
         forward: the :class:`~agents.alphaopt.training.LibraryForward` whose solves the
             step takes as first attempts (None: the step solves each item itself).
     """
@@ -87,7 +87,6 @@ class LibraryOptimizer(Optimizer):
         evolve_every: int = 1,
         mode: Literal["auto", "learn", "evolve"] = "auto",
         workers: int = 1,
-        progress: bool = False,
         forward: LibraryForward | None = None,
         bar: Callable[..., None] | None = None,
     ) -> None:
@@ -101,7 +100,6 @@ class LibraryOptimizer(Optimizer):
         self.evolve_every = evolve_every
         self.mode = mode
         self.workers = workers
-        self.progress = progress
         self.forward = forward
         self.bar = bar
         self.log: list[dict[str, Any]] = []
@@ -173,7 +171,7 @@ class LibraryOptimizer(Optimizer):
             [item for item, _ in batch],
             self.work(self.step_count, action, {item.id: entry for item, entry in batch}),
             workers=self.workers,
-            progress=self.progress,
+            progress=False,
             info=lambda state: f"{state.status}; library {len(alpha.library)}",
             bar=self.bar,
         )

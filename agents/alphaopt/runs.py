@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,7 @@ from optimizers.evaluate import fatal_errors
 from trace_core.durable import write_atomic
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ItemState(BaseModel):
@@ -49,6 +50,28 @@ def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so that a crash leaves either the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def guarded_map(
+    work: Callable[[Item], T], items: Sequence[Item], workers: int = 1
+) -> Iterator[tuple[Item, T | None, Exception | None]]:
+    """``(item, work(item), None)`` for every item, ``workers`` at a time, in completion order;
+    an item whose work raises gives ``(item, None, error)`` (one bad item must not end a long
+    run), while an error that would fail every item alike (:func:`fatal_errors`) propagates."""
+
+    def guarded(item: Item) -> tuple[Item, T | None, Exception | None]:
+        try:
+            return item, work(item), None
+        except fatal_errors():
+            raise
+        except Exception as err:
+            return item, None, err
+
+    if workers > 1:
+        from agents.evaluation.executors import ThreadExecutor
+
+        return iter(ThreadExecutor(workers).map_unordered(guarded, items))
+    return map(guarded, items)
 
 
 class PhaseRun:
@@ -90,23 +113,7 @@ class PhaseRun:
         """
         states = {item.id: self.load(item.id) for item in items}
         todo = [item for item in items if states[item.id] is None]
-
-        def guarded(item: Item) -> tuple[Item, ItemState | None, Exception | None]:
-            try:
-                return item, work(item), None
-            except fatal_errors():
-                raise
-            except Exception as err:  # one bad item must not end a long run
-                return item, None, err
-
-        if workers > 1:
-            from agents.evaluation.executors import ThreadExecutor
-
-            results: Iterator[tuple[Item, ItemState | None, Exception | None]] = iter(
-                ThreadExecutor(workers).map_unordered(guarded, todo)
-            )
-        else:
-            results = map(guarded, todo)
+        results = guarded_map(work, todo, workers)
         with (
             nullcontext(lambda info: bar(f"{self.phase} {info}"))
             if bar is not None

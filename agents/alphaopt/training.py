@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agents.alphaopt.optimizer import LibraryOptimizer
 from agents.alphaopt.retrieval import LibrarySource
-from agents.alphaopt.runs import ItemState, PhaseRun, progress_bar
+from agents.alphaopt.runs import ItemState, PhaseRun, guarded_map, progress_bar
 from agents.alphaopt.solving import FirstSolve
 from agents.evaluation.dataset import Item
 from agents.formulation.guide import formulation_guide
-from optimizers.evaluate import fatal_errors
 from optimizers.trainer import Trainer
 from trace_core.bundle import bundle
 from trace_core.nodes import ParameterNode
@@ -120,24 +119,9 @@ class LibraryForward:
     def prefetch(self, items: Sequence[Item]) -> None:
         """Solve ``items`` ``workers`` at a time. An error that would fail every item ends the
         run; any other leaves the item's output a failed :class:`Recorded`."""
-        from agents.evaluation.executors import ThreadExecutor
-
-        def one(item: Item) -> tuple[Item, Any]:
-            try:
-                return item, self._solve(item)
-            except fatal_errors():
-                raise
-            except Exception as err:  # one bad item must not end a long run
-                return item, err
-
-        results = (
-            ThreadExecutor(self.workers).map_unordered(one, items)
-            if self.workers > 1
-            else map(one, items)
-        )
-        for item, output in results:
+        for item, output, error in guarded_map(self._solve, items, self.workers):
             with self._lock:
-                self._ready[item.id] = output
+                self._ready[item.id] = output if error is None else error
             self.bar(f"{self.phase()} {item.id}: solved once", 0)
 
     def take(self, item_id: str) -> FirstSolve | None:
