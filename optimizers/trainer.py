@@ -46,8 +46,6 @@ logger = logging.getLogger(__name__)
 Guide = Callable[[Any, Any], tuple[float, Any]]
 
 CHECKPOINT_VERSION = 1
-# The optimizer's own account of a step, carried into the step's history record unchanged.
-_STEP_ACCOUNT = ("updates", "rejected", "reasoning", "usage", "error")
 INITIAL_FILE = "initial.json"  # parameter values before the first step
 GRAPH_FILE = "graph.dot"  # the traced graph of the first example of the first step
 
@@ -303,10 +301,14 @@ class Trainer:
             scores=scores,
             train_score=sum(scores) / len(scores),
             feedback=feedbacks,
+            updates=result.updates,
+            rejected=result.rejected,
+            reasoning=result.reasoning,
+            usage=result.usage,
+            error=result.error,
             val_score=val_score,
             best_score=best.score,
             best_step=best.step,
-            **{name: getattr(result, name) for name in _STEP_ACCOUNT},
         )
 
     # -- persistence -----------------------------------------------------------------------
