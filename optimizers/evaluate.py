@@ -97,10 +97,17 @@ class _Stopped:
 class _ItemRun:
     """Runs and scores one ``(index, item)``; a module-level class so Ray can pickle it."""
 
-    def __init__(self, program: Callable[[Any], Any], metric: Metric, failure_score: float):
+    def __init__(
+        self,
+        program: Callable[[Any], Any],
+        metric: Metric,
+        failure_score: float,
+        catch: tuple[type[Exception], ...],
+    ):
         self.program = program
         self.metric = metric
         self.failure_score = failure_score
+        self.catch = catch
 
     def __call__(self, indexed: tuple[int, Any]) -> tuple[int, ItemScore | _Stopped]:
         # A fatal error comes back as a value, so that items other workers finished (and paid
@@ -121,7 +128,7 @@ class _ItemRun:
                 output = self.program(x)
             except fatal_errors():
                 raise
-            except Exception as err:  # one bad item must not end the run
+            except self.catch as err:  # one bad item must not end the run
                 text = error_feedback(err)
                 seconds = time.perf_counter() - started
                 return ItemScore(
@@ -151,14 +158,17 @@ def evaluate(
     executor: MapExecutor | None = None,
     *,
     failure_score: float = 0.0,
+    catch: tuple[type[Exception], ...] = (Exception,),
     on_result: OnResult | None = None,
 ) -> Evaluation:
     """Score ``program`` on ``items`` with ``metric(output, target)``.
 
     ``items`` are ``(input, target)`` pairs, ``{"input", "target"}`` dicts, or objects that are
     their own target. The metric returns a score, a ``(score, feedback)`` pair or a record with
-    ``score`` and ``feedback``. A program that raises scores ``failure_score`` with the error
-    as feedback. ``on_result(index, item, ItemScore)`` is called in this thread once per
+    ``score`` and ``feedback``. A program that raises one of ``catch`` (any ``Exception`` by
+    default) scores ``failure_score`` with the error as feedback; other errors propagate (a
+    caller that cannot score an item it failed to ask, like the prompt search, passes
+    ``catch=()``). ``on_result(index, item, ItemScore)`` is called in this thread once per
     finished item, in completion order (a journal written there loses nothing to a kill).
     Errors that would fail every item (:func:`fatal_errors`: budget, auth, outage, Ctrl-C)
     start no further item, let the running ones finish and report, then propagate.
@@ -171,7 +181,7 @@ def evaluate(
                 return
             yield indexed
 
-    run = _ItemRun(program, metric, failure_score)
+    run = _ItemRun(program, metric, failure_score, catch)
     finished = executor.map_unordered(run, unstarted()) if executor else map(run, unstarted())
     scored: dict[int, ItemScore] = {}
     for index, outcome in finished:

@@ -263,8 +263,8 @@ class Search:
         """Mean metric of ``candidate`` on ``items`` (charged; check :meth:`cost` first).
 
         Items run in order, so a resumed search asks its journal the same questions in the
-        same order."""
-        return evaluate(lambda x: self.answer(candidate, x), items, self.metric).mean
+        same order; an error asking the model ends the search instead of scoring 0."""
+        return evaluate(lambda x: self.answer(candidate, x), items, self.metric, catch=()).mean
 
     def evaluate(self, candidate: Candidate, kind: str, note: str = "") -> float | None:
         """Validation score of ``candidate``, recorded as a step; ``None`` if unaffordable.
@@ -350,4 +350,4 @@ def score_prompt(
     pairs = [_pair(item) for item in items]
     if not pairs:
         raise ValueError("cannot score a prompt on no items")
-    return evaluate(lambda x: program.answer(program.messages(x)), pairs, metric).mean
+    return evaluate(lambda x: program.answer(program.messages(x)), pairs, metric, catch=()).mean

@@ -101,6 +101,24 @@ def test_an_unparseable_reply_is_the_items_failure_not_the_runs() -> None:
     assert result.feedback[1] == "LLMOutputError: reply is not JSON"
 
 
+def test_errors_outside_catch_propagate_instead_of_scoring() -> None:
+    from trace_core.llm import LLMOutputError
+
+    def program(x: int) -> int:
+        if x == 1:
+            raise LLMOutputError("reply is not JSON")
+        if x == 2:
+            raise ValueError("bad input")
+        return x
+
+    only_values = evaluate(program, [(0, 0), (2, 2)], lambda out, target: 1.0, catch=(ValueError,))
+    assert only_values.scores == [1.0, 0.0] and only_values.errors == 1
+    with pytest.raises(LLMOutputError, match="not JSON"):
+        evaluate(program, [(0, 0), (1, 1)], lambda out, target: 1.0, catch=(ValueError,))
+    with pytest.raises(ValueError, match="bad input"):
+        evaluate(program, [(2, 2)], lambda out, target: 1.0, catch=())
+
+
 def test_a_metric_may_return_a_record_with_score_and_feedback() -> None:
     class Verdict:
         def __init__(self, ok: bool) -> None:

@@ -100,3 +100,16 @@ def test_saved_template_text_parses_back_to_the_same_messages() -> None:
     again = PromptTemplate.parse(template.text)
     pairs = [{"input": "a", "output": "A"}]
     assert again.render("i", pairs, "b") == template.render("i", pairs, "b")
+
+
+def test_scoring_a_prompt_ends_on_a_refused_request_instead_of_counting_it_wrong() -> None:
+    """A test score must not be lowered by a request the model never answered."""
+    from optimizers.prompting import score_prompt
+    from trace_core.llm import LLMRequestError
+
+    llm = ScriptedLLM(["CAT", LLMRequestError("context too long", status=400)])
+    program = PromptProgram("Apply the rule.", PAIRS, llm=llm)
+    exact = lambda output, target: float(output == target)  # noqa: E731
+    assert score_prompt(program, PAIRS[:1], exact) == 1.0
+    with pytest.raises(LLMRequestError, match="context too long"):
+        score_prompt(program, PAIRS[1:2], exact)
